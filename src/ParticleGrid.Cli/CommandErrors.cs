@@ -1,0 +1,33 @@
+using ParticleGrid.Imaging;
+using ParticleGrid.Inference.Data;
+using ParticleGrid.Inference.Models;
+using ParticleGrid.Inference.Networks;
+
+namespace ParticleGrid.Cli;
+
+/// <summary>
+/// Runs a command's body and turns the failures a user can cause (bad folders, images, checkpoints, options) into one
+/// line on standard error and exit code 1; Ctrl-C gives 130. Anything else is a bug and keeps its stack trace.
+/// </summary>
+public static class CommandErrors
+{
+    public const int Failed = 1, Cancelled = 130;
+
+    public static async Task<int> Guard(Func<Task<int>> body)
+    {
+        try { return await body(); }
+        catch (OperationCanceledException)
+        {
+            await Console.Error.WriteLineAsync("cancelled; nothing was written");
+            return Cancelled;
+        }
+        catch (Exception e) when (IsUserError(e))
+        {
+            await Console.Error.WriteLineAsync($"error: {e.Message}");
+            return Failed;
+        }
+    }
+
+    static bool IsUserError(Exception e) => e is ParticleImageException or DataFolderException or ModelDirectoryException
+        or CheckpointException or ArgumentException or InvalidOperationException or IOException or UnauthorizedAccessException;
+}

@@ -1,0 +1,14 @@
+using System.CommandLine;
+using ParticleGrid.Cli.Commands;
+
+// particlegrid: the ParticleGrid command line. Each command lives in Commands/ and says what it does in --help.
+var root = new RootCommand("ParticleGrid: classifies flow-imaging microscopy images of subvisible particles " +
+                           "(air bubble, silicone oil, glass, protein aggregate) with ResNet50, DenseNet201 and ShuffleNetV2.")
+{
+    SynthCommand.Create(),
+    TrainCommand.Create(),
+    EvaluateCommand.Create(),
+    PredictCommand.Create(),
+    DemoCommand.Create(),
+};
+return await root.Parse(args).InvokeAsync();

@@ -1,0 +1,114 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using ParticleGrid.Imaging;
+using ParticleGrid.Inference.Networks;
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace ParticleGrid.Inference.Models;
+
+/// <summary>A model folder that cannot be used; the message names the folder or file and the cause.</summary>
+public sealed class ModelDirectoryException(string message) : Exception(message);
+
+/// <summary>A network loaded from a model folder, in evaluation mode on its device.</summary>
+public sealed class LoadedModel(ModelManifest manifest, string directory, Module<Tensor, Tensor> network, Device device) : IDisposable
+{
+    public ModelManifest Manifest { get; } = manifest;
+    public string Directory { get; } = directory;
+    public Module<Tensor, Tensor> Network { get; } = network;
+    public Device Device { get; } = device;
+    public string Name => Path.GetFileName(Path.TrimEndingDirectorySeparator(Directory));
+    public ChannelNormalization Normalization => new([.. Manifest.Normalization.Mean], [.. Manifest.Normalization.Std]);
+    public void Dispose() => Network.Dispose();
+}
+
+/// <summary>
+/// A model folder: <c>weights.pth</c> (a PyTorch state_dict, loadable by torchvision) and <c>manifest.json</c>.
+/// Written all at once: a new folder is filled beside the target and renamed into place, so a failed or stopped
+/// training never leaves half a model.
+/// </summary>
+public static class ModelDirectory
+{
+    public const string WeightsFileName = "weights.pth";
+
+    /// <summary>Creates the folder <paramref name="directory"/>, which must not exist or be empty, with weights and manifest.</summary>
+    public static void Save(string directory, Module<Tensor, Tensor> network, Func<string, ModelManifest> manifestForWeightsSha256)
+    {
+        directory = Path.GetFullPath(directory);
+        EnsureWritableTarget(directory);
+        string staging = Path.Combine(Path.GetDirectoryName(directory)!, $".{Path.GetFileName(directory)}.partial-{Environment.ProcessId}");
+        if (System.IO.Directory.Exists(staging)) System.IO.Directory.Delete(staging, recursive: true);
+        System.IO.Directory.CreateDirectory(staging);
+        try
+        {
+            string weights = Path.Combine(staging, WeightsFileName);
+            ParticleNetworks.SaveCheckpoint(network, weights);
+            var manifest = manifestForWeightsSha256(Sha256Of(weights)) with { WeightsFile = WeightsFileName };
+            File.WriteAllText(Path.Combine(staging, ModelManifest.FileName), JsonSerializer.Serialize(manifest, ModelManifest.Json));
+            if (System.IO.Directory.Exists(directory)) System.IO.Directory.Delete(directory);
+            System.IO.Directory.Move(staging, directory);
+        }
+        catch
+        {
+            if (System.IO.Directory.Exists(staging)) System.IO.Directory.Delete(staging, recursive: true);
+            throw;
+        }
+    }
+
+    /// <summary>Fails early, before any training, when <paramref name="directory"/> holds something already.</summary>
+    public static void EnsureWritableTarget(string directory)
+    {
+        if (File.Exists(directory)) throw new ModelDirectoryException($"{directory}: exists and is a file; give a new folder for the model");
+        if (System.IO.Directory.Exists(directory) && System.IO.Directory.EnumerateFileSystemEntries(directory).Any())
+            throw new ModelDirectoryException($"{directory}: folder exists and is not empty; give a new folder for the model");
+    }
+
+    public static ModelManifest ReadManifest(string directory)
+    {
+        string path = Path.Combine(directory, ModelManifest.FileName);
+        if (!System.IO.Directory.Exists(directory)) throw new ModelDirectoryException($"{directory}: model folder not found");
+        if (!File.Exists(path)) throw new ModelDirectoryException($"{path}: missing; is this a folder written by 'particlegrid train'?");
+        ModelManifest? manifest;
+        try { manifest = JsonSerializer.Deserialize<ModelManifest>(File.ReadAllText(path), ModelManifest.Json); }
+        catch (JsonException e) { throw new ModelDirectoryException($"{path}: not a valid manifest ({e.Message})"); }
+        if (manifest is null || manifest.Format != ModelManifest.CurrentFormat)
+            throw new ModelDirectoryException($"{path}: unknown manifest format '{manifest?.Format}'; expected {ModelManifest.CurrentFormat}");
+        if (!ParticleNetworks.Architectures.Contains(manifest.Architecture))
+            throw new ModelDirectoryException($"{path}: unknown architecture '{manifest.Architecture}'");
+        if (manifest.Classes is null || manifest.Classes.Count < 2)
+            throw new ModelDirectoryException($"{path}: a model needs at least two classes");
+        return manifest;
+    }
+
+    /// <summary>Loads a model folder: checks the weights against the manifest's SHA-256, then loads them strictly.</summary>
+    public static LoadedModel Load(string directory, Device device)
+    {
+        var manifest = ReadManifest(directory);
+        string weights = Path.Combine(directory, manifest.WeightsFile);
+        if (!File.Exists(weights)) throw new ModelDirectoryException($"{weights}: weights file missing");
+        string actual = Sha256Of(weights);
+        if (!string.Equals(actual, manifest.WeightsSha256, StringComparison.OrdinalIgnoreCase))
+            throw new ModelDirectoryException($"{weights}: SHA-256 {actual[..12]}… does not match the manifest's {manifest.WeightsSha256[..Math.Min(12, manifest.WeightsSha256.Length)]}…; the weights were changed or damaged");
+
+        var network = ParticleNetworks.Create(manifest.Architecture, manifest.Classes.Count);
+        try
+        {
+            ParticleNetworks.LoadCheckpoint(network, manifest.Architecture, weights);
+            network.to(device);
+            network.eval();
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+        return new LoadedModel(manifest, directory, network, device);
+    }
+
+    public static string Sha256Of(string file)
+    {
+        using var stream = File.OpenRead(file);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+}

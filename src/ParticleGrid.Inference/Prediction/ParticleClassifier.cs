@@ -1,0 +1,41 @@
+using ParticleGrid.Imaging;
+using ParticleGrid.Inference.Data;
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace ParticleGrid.Inference.Prediction;
+
+/// <summary>
+/// Runs one network over preprocessed particle images in batches and returns class probabilities. Every batch's
+/// tensors live in a dispose scope, so memory stays flat however many batches pass through.
+/// </summary>
+public sealed class ParticleClassifier(Module<Tensor, Tensor> network, int inputSize, ChannelNormalization normalization, Device device, int batchSize = 32)
+{
+    public int InputSize => inputSize;
+
+    /// <summary>Softmax probabilities, one array per image, in the network's class order.</summary>
+    public IReadOnlyList<float[]> Probabilities(IReadOnlyList<float[]> planes)
+    {
+        network.eval();
+        var result = new List<float[]>(planes.Count);
+        using var noGrad = torch.no_grad();
+        for (int start = 0; start < planes.Count; start += batchSize)
+        {
+            using var scope = torch.NewDisposeScope();
+            var batch = planes.Skip(start).Take(batchSize).ToList();
+            var input = InputBatches.ToTensor(batch, inputSize, normalization, device);
+            result.AddRange(Rows(functional.softmax(network.forward(input), 1)));
+        }
+        return result;
+    }
+
+    /// <summary>Rows of a [N, C] tensor as float arrays (copied to the CPU).</summary>
+    public static IEnumerable<float[]> Rows(Tensor matrix)
+    {
+        using var onCpu = matrix.cpu();
+        var flat = onCpu.data<float>().ToArray();
+        int columns = (int)matrix.shape[1];
+        for (int i = 0; i < flat.Length / columns; i++) yield return flat.AsSpan(i * columns, columns).ToArray();
+    }
+}
