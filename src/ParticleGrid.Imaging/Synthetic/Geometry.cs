@@ -38,6 +38,14 @@ internal static class Geometry
         return best;
     }
 
+    /// <summary>Whether the point lies within <paramref name="reach"/> of the segment; a cheap box test rules most points out first.</summary>
+    public static bool NearSegment((double X, double Y) from, (double X, double Y) to, double x, double y, double reach)
+    {
+        if (x < Math.Min(from.X, to.X) - reach || x > Math.Max(from.X, to.X) + reach) return false;
+        if (y < Math.Min(from.Y, to.Y) - reach || y > Math.Max(from.Y, to.Y) + reach) return false;
+        return DistanceToSegment(from, to, x, y) < reach;
+    }
+
     public static double DistanceToSegment((double X, double Y) from, (double X, double Y) to, double x, double y)
     {
         double vx = to.X - from.X, vy = to.Y - from.Y;

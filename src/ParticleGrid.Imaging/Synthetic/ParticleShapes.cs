@@ -19,10 +19,10 @@ internal static class ParticleShapes
     {
         if (radius < SmallBubbleRadius)
         {
-            double halo = 1.8 + random.NextDouble() * 1.4;
+            double halo = 2.4 + random.NextDouble() * 1.2;
             (double cx, double cy) = Place(canvas, random, radius + halo);
             double core = 0.04 + random.NextDouble() * 0.14;
-            double haloPeak = 1.28 + random.NextDouble() * 0.14;
+            double haloPeak = 1.32 + random.NextDouble() * 0.14;
             canvas.PaintAround(cx, cy, radius + halo, (dx, dy) =>
             {
                 double d = Math.Sqrt(dx * dx + dy * dy);
@@ -122,7 +122,7 @@ internal static class ParticleShapes
     {
         bool small = radius < 6;
         int corners = small ? 3 + random.Next(3) : 4 + random.Next(4);
-        (double X, double Y)[] outline = Shard(random, corners, radius);
+        (double X, double Y)[] outline = Shard(random, corners, radius, maxStretch: small ? 2.0 : 1.6);
         double reach = outline.Max(p => Math.Sqrt(p.X * p.X + p.Y * p.Y));
         (double cx, double cy) = Place(canvas, random, reach + 1);
         outline = [.. outline.Select(p => (p.X + cx, p.Y + cy))];
@@ -131,7 +131,8 @@ internal static class ParticleShapes
 
         // Facets: triangles fanning from a point near the middle to each edge.
         (double X, double Y) apex = (cx + (random.NextDouble() - 0.5) * radius * 0.5, cy + (random.NextDouble() - 0.5) * radius * 0.5);
-        // Small shards are always the dark kind: a thin translucent outline a few pixels across would read as a ring.
+        // Small shards are always the dark kind, without bright facets: a thin translucent outline a few pixels across
+        // would read as a droplet's ring, and a bright facet in a dark speck as a droplet's bright centre.
         bool translucent = !small && random.NextDouble() < 0.45;
         double edgeWidth = translucent ? 0.9 + random.NextDouble() * 1.1 : 0.8;
         double edgeLevel = 0.1 + random.NextDouble() * 0.22;
@@ -142,7 +143,8 @@ internal static class ParticleShapes
         {
             facetLevels[i] = translucent
                 ? bodyLevel + (random.NextDouble() - 0.5) * 0.12
-                : i == brightFacet || random.NextDouble() < 0.25 ? 0.75 + random.NextDouble() * 0.4 : bodyLevel + random.NextDouble() * 0.15;
+                : !small && (i == brightFacet || random.NextDouble() < 0.25) ? 0.75 + random.NextDouble() * 0.4
+                : bodyLevel + random.NextDouble() * (small ? 0.25 : 0.15);
         }
 
         canvas.Paint(left, top, right, bottom, (x, y) =>
@@ -175,15 +177,15 @@ internal static class ParticleShapes
 
     /// <summary>
     /// A compact, angular outline (corners sorted by angle, so the shape is star-shaped about the origin),
-    /// elongated up to 1.6 : 1 and scaled to the area of a circle of <paramref name="radius"/>.
+    /// elongated up to <paramref name="maxStretch"/> : 1 and scaled to the area of a circle of <paramref name="radius"/>.
     /// </summary>
-    private static (double X, double Y)[] Shard(Random random, int corners, double radius)
+    private static (double X, double Y)[] Shard(Random random, int corners, double radius, double maxStretch)
     {
         double[] angles = new double[corners];
         double step = 2 * Math.PI / corners;
         double turn = random.NextDouble() * 2 * Math.PI;
         for (int i = 0; i < corners; i++) angles[i] = turn + i * step + (random.NextDouble() - 0.5) * step * 0.6;
-        double stretch = 1 + random.NextDouble() * 0.6, axis = random.NextDouble() * Math.PI;
+        double stretch = 1 + random.NextDouble() * (maxStretch - 1), axis = random.NextDouble() * Math.PI;
         var points = new (double X, double Y)[corners];
         for (int i = 0; i < corners; i++)
         {
@@ -266,9 +268,10 @@ internal static class ParticleShapes
             {
                 double knotEdge = knot * (1 + 0.4 * ragged.Fractal(dx, dy)) - Math.Sqrt(dx * dx + dy * dy);
                 if (knotEdge > 0) return Mottled(dx, dy, 0.9);
+                double fray = 1 + 0.5 * ragged.At(dx * 2, dy * 2); // threads thicken and thin along their length
                 foreach (var (from, to, width) in segments)
                 {
-                    if (Geometry.DistanceToSegment(from, to, dx, dy) < width * (1 + 0.5 * ragged.At(dx * 2, dy * 2))) return Mottled(dx, dy, 0.8);
+                    if (Geometry.NearSegment(from, to, dx, dy, width * fray)) return Mottled(dx, dy, 0.8);
                 }
                 return null;
             });
@@ -311,7 +314,7 @@ internal static class ParticleShapes
         {
             for (int i = 0; i < Pieces; i++)
             {
-                if (Geometry.DistanceToSegment(points[i], points[i + 1], x, y) < widthPixels / 2) return level;
+                if (Geometry.NearSegment(points[i], points[i + 1], x, y, widthPixels / 2)) return level;
             }
             return null;
         });
