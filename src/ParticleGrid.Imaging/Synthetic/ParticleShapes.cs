@@ -116,7 +116,8 @@ internal static class ParticleShapes
 
     /// <summary>
     /// Glass: an angular, compact polygon with straight sharp edges and corners. Either dark with a few bright facets
-    /// (light refracted by the faces) or a translucent body with a crisp dark outline and a fracture line.
+    /// (light refracted by the faces) or a translucent body with a crisp dark outline and a fracture line; small shards
+    /// are plain dark angular specks.
     /// </summary>
     public static void Glass(ParticleCanvas canvas, Random random, double radius)
     {
@@ -154,7 +155,7 @@ internal static class ParticleShapes
             return facetLevels[Geometry.FanSector(outline, apex, x, y)];
         });
 
-        if (translucent && !small)
+        if (translucent)
         {
             // A fracture: a straight line across the body between two edges, and a bright sliver along one edge.
             int a = random.Next(corners), b = (a + 1 + random.Next(corners - 2)) % corners;

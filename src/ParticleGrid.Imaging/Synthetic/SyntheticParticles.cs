@@ -117,7 +117,7 @@ public static class SyntheticParticles
     /// Each image's seed is derived from (<paramref name="seed"/>, class, index), so the files are byte-identical
     /// from run to run however the parallel work is scheduled.
     /// </summary>
-    /// <param name="progress">Told the number of images written so far, as they are written.</param>
+    /// <param name="progress">Told the number of images written so far, from the worker threads (so not always in order).</param>
     /// <exception cref="IOException">A class folder already holds PNG files this run would not write (from another run).</exception>
     public static SyntheticDatasetSummary WriteDataset(
         string outDirectory,
