@@ -1,0 +1,68 @@
+namespace ParticleGrid.Domain;
+
+/// <summary>
+/// The kinds of subvisible particle the product names. The first four are the reference study's classes;
+/// <see cref="Fibre"/> stands for what is out of scope for the four-way models (extrinsic material).
+/// </summary>
+public enum ParticleType
+{
+    /// <summary>Air bubble: an artefact of handling, excluded from particle counts.</summary>
+    Bubble,
+
+    /// <summary>Silicone-oil droplet (intrinsic: siliconised syringes, stoppers, pumps).</summary>
+    SiliconeOil,
+
+    /// <summary>Glass particle (intrinsic: vial breakage, delamination).</summary>
+    Glass,
+
+    /// <summary>Protein aggregate (inherent: freeze-thaw, agitation, shear, heat).</summary>
+    Protein,
+
+    /// <summary>Fibre (extrinsic); not one of the study's four classes.</summary>
+    Fibre,
+}
+
+/// <summary>Names of the particle types as they appear in class folders and reports.</summary>
+public static class ParticleTypes
+{
+    /// <summary>The four types of the reference study, in the order the product uses for class indices.</summary>
+    public static IReadOnlyList<ParticleType> StudyTypes { get; } =
+        [ParticleType.Bubble, ParticleType.SiliconeOil, ParticleType.Glass, ParticleType.Protein];
+
+    /// <summary>The folder name of a type: "bubble", "silicone_oil", "glass", "protein", "fibre".</summary>
+    public static string FolderName(ParticleType type) => type switch
+    {
+        ParticleType.Bubble => "bubble",
+        ParticleType.SiliconeOil => "silicone_oil",
+        ParticleType.Glass => "glass",
+        ParticleType.Protein => "protein",
+        ParticleType.Fibre => "fibre",
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "Not a particle type."),
+    };
+
+    /// <summary>The name of a type in prose and tables: "bubble", "silicone oil", "glass", "protein", "fibre".</summary>
+    public static string DisplayName(ParticleType type) => FolderName(type).Replace('_', ' ');
+
+    /// <summary>
+    /// Reads a class folder name. Case, spaces, hyphens and underscores do not matter, so "silicone_oil",
+    /// "Silicone Oil", "silicone-oil" and "SiliconeOil" all read as <see cref="ParticleType.SiliconeOil"/>.
+    /// </summary>
+    public static bool TryParse(string folderName, out ParticleType type)
+    {
+        ArgumentNullException.ThrowIfNull(folderName);
+        string key = Squash(folderName);
+        foreach (ParticleType candidate in Enum.GetValues<ParticleType>())
+        {
+            if (Squash(FolderName(candidate)) == key)
+            {
+                type = candidate;
+                return true;
+            }
+        }
+        type = default;
+        return false;
+    }
+
+    private static string Squash(string name) =>
+        new([.. name.Where(c => c is not ('_' or '-' or ' ')).Select(char.ToLowerInvariant)]);
+}
