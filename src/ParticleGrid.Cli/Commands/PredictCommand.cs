@@ -8,6 +8,7 @@ using ParticleGrid.Inference.Data;
 using ParticleGrid.Inference.Models;
 using ParticleGrid.Inference.Networks;
 using ParticleGrid.Inference.Prediction;
+using TorchSharp;
 
 namespace ParticleGrid.Cli.Commands;
 

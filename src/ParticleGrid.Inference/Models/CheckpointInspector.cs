@@ -10,7 +10,7 @@ public static class CheckpointInspector
 {
     public static int ClassifierClassCount(string pthPath, string architecture)
     {
-        if (!File.Exists(pthPath)) throw new CheckpointException($"{pthPath}: checkpoint not found");
+        if (!File.Exists(pthPath)) throw new CheckpointException(pthPath, "not found");
         Hashtable state;
         try
         {
@@ -19,13 +19,13 @@ public static class CheckpointInspector
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            throw new CheckpointException($"{pthPath}: not a readable PyTorch state_dict (.pth zip) ({e.GetType().Name}: {e.Message.Split('\n')[0]})");
+            throw new CheckpointException(pthPath, $"is not a readable PyTorch state_dict (.pth zip): {e.Message}", e);
         }
         try
         {
             string key = ParticleNetworks.ClassifierPrefix(architecture) + ".weight";
             if (state[key] is not torch.Tensor head || head.shape.Length != 2)
-                throw new CheckpointException($"{pthPath}: no '{key}' matrix; is it a {architecture} checkpoint?");
+                throw new CheckpointException(pthPath, $"has no '{key}' matrix; is it a {architecture} checkpoint?");
             return (int)head.shape[0];
         }
         finally

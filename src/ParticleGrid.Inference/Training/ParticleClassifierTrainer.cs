@@ -63,7 +63,7 @@ public sealed class ParticleClassifierTrainer(TrainingOptions options, ITraining
         network.to(device);
 
         var normalization = ChannelNormalization.ImageNet;
-        using var optimizer = torch.optim.SGD(network.parameters(), options.LearningRate, Momentum, 0, WeightDecay, nesterov: true);
+        using var optimizer = new NesterovSgd(network.parameters().ToList(), Momentum, WeightDecay);
         int batchesPerEpoch = BatchesPerEpoch(train.Length);
         int totalSteps = batchesPerEpoch * options.Epochs;
         observer?.Started(device.ToString(), train.Length, validation.Length, batchesPerEpoch);
@@ -87,17 +87,16 @@ public sealed class ParticleClassifierTrainer(TrainingOptions options, ITraining
                 for (int b = 0; b < batchesPerEpoch; b++)
                 {
                     cancellation.ThrowIfCancellationRequested();
-                    SetLearningRate(optimizer, LearningRateAt(step++, batchesPerEpoch, totalSteps));
                     var batch = order.Skip(b * options.BatchSize).Take(options.BatchSize).ToArray();
                     using var scope = torch.NewDisposeScope();
                     var input = InputBatches.ToTensor(batch.Select(i => planes[i]).ToList(), options.InputSize, normalization, device,
                         image => ParticleAugmentation.Apply(image, options.InputSize, augmentation));
                     var target = torch.tensor(batch.Select(i => (long)labels[i]).ToArray()).to(device);
-                    optimizer.zero_grad();
+                    network.zero_grad();
                     var logits = network.forward(input);
                     var loss = functional.cross_entropy(logits, target);
                     loss.backward();
-                    optimizer.step();
+                    optimizer.Step(LearningRateAt(step++, batchesPerEpoch, totalSteps));
                     lossSum += loss.item<float>() * batch.Length;
                     correct += (int)logits.argmax(1).eq(target).sum().item<long>();
                     seen += batch.Length;
@@ -149,11 +148,6 @@ public sealed class ParticleClassifierTrainer(TrainingOptions options, ITraining
         if (step < warmupSteps) return options.LearningRate * (step + 1) / warmupSteps;
         double progress = (double)(step - warmupSteps) / Math.Max(1, totalSteps - warmupSteps);
         return options.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * progress));
-    }
-
-    static void SetLearningRate(optim.Optimizer optimizer, double learningRate)
-    {
-        foreach (var group in optimizer.ParamGroups) group.LearningRate = learningRate;
     }
 
     static (ClassificationReport Report, double Loss) Validate(Module<Tensor, Tensor> network, int[] validation, float[][] planes,
