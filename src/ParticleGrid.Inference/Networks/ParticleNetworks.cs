@@ -13,12 +13,12 @@ namespace ParticleGrid.Inference.Networks;
 /// </summary>
 public static class ParticleNetworks
 {
-    const string ResNet50 = "resnet50";
-    const string DenseNet201 = "densenet201";
-    const string ShuffleNetV2X1 = "shufflenet_v2";
+    const string ResNet50Name = "resnet50";
+    const string DenseNet201Name = "densenet201";
+    const string ShuffleNetV2Name = "shufflenet_v2";
 
     /// <summary>The architecture names <see cref="Create"/> accepts.</summary>
-    public static IReadOnlyList<string> Architectures { get; } = [ResNet50, DenseNet201, ShuffleNetV2X1];
+    public static IReadOnlyList<string> Architectures { get; } = [ResNet50Name, DenseNet201Name, ShuffleNetV2Name];
 
     /// <summary>
     /// A freshly initialised network (torchvision's initialisation) with <paramref name="classCount"/> outputs, on the CPU;
@@ -30,8 +30,8 @@ public static class ParticleNetworks
         ArgumentOutOfRangeException.ThrowIfLessThan(classCount, 1);
         return RequireKnown(architecture) switch
         {
-            ResNet50 => torchvision.models.resnet50(num_classes: classCount),
-            DenseNet201 => DenseNet.DenseNet201(classCount),
+            ResNet50Name => torchvision.models.resnet50(num_classes: classCount),
+            DenseNet201Name => DenseNet.DenseNet201(classCount),
             _ => ShuffleNetV2.X1_0(classCount),
         };
     }
@@ -41,7 +41,7 @@ public static class ParticleNetworks
     /// <c>fc</c> for resnet50 and shufflenet_v2, <c>classifier</c> for densenet201.
     /// </summary>
     public static string ClassifierPrefix(string architecture) =>
-        RequireKnown(architecture) == DenseNet201 ? "classifier" : "fc";
+        RequireKnown(architecture) == DenseNet201Name ? "classifier" : "fc";
 
     /// <summary>
     /// Loads every parameter and buffer of <paramref name="model"/> from a PyTorch state_dict file: the keys must be
@@ -125,8 +125,8 @@ public static class ParticleNetworks
         ArgumentNullException.ThrowIfNull(model);
         bool fits = RequireKnown(architecture) switch
         {
-            ResNet50 => model is TorchSharp.Modules.ResNet,
-            DenseNet201 => model is DenseNet,
+            ResNet50Name => model is TorchSharp.Modules.ResNet,
+            DenseNet201Name => model is DenseNet,
             _ => model is ShuffleNetV2,
         };
         if (!fits)
