@@ -33,7 +33,7 @@ public sealed class DenseNet : Module<Tensor, Tensor>
 
         features = Sequential(
             ("conv0", Conv2d(3, initialFeatures, kernel_size: 7, stride: 2, padding: 3, bias: false)),
-            ("norm0", BatchNorm2d(initialFeatures)),
+            ("norm0", new SafeBatchNorm2d(initialFeatures)),
             ("relu0", ReLU(inplace: true)),
             ("pool0", MaxPool2d(kernel_size: 3, stride: 2, padding: 1)));
 
@@ -50,7 +50,7 @@ public sealed class DenseNet : Module<Tensor, Tensor>
                 channels /= 2;
             }
         }
-        features.append("norm5", BatchNorm2d(channels));
+        features.append("norm5", new SafeBatchNorm2d(channels));
 
         classifier = Linear(channels, classCount);
 
@@ -71,12 +71,8 @@ public sealed class DenseNet : Module<Tensor, Tensor>
                 case Conv2d convolution:
                     init.kaiming_normal_(convolution.weight);
                     break;
-                case BatchNorm2d batchNorm:
-                    init.constant_(batchNorm.weight, 1);
-                    init.constant_(batchNorm.bias, 0);
-                    break;
                 case Linear linear:
-                    init.constant_(linear.bias, 0);
+                    init.zeros_(linear.bias);
                     break;
             }
         }
@@ -94,7 +90,7 @@ public sealed class DenseNet : Module<Tensor, Tensor>
 
     /// <summary>Between dense blocks: halve the channels (1×1 conv) and the resolution (2×2 average pool).</summary>
     static Sequential Transition(long inputChannels, long outputChannels) => Sequential(
-        ("norm", BatchNorm2d(inputChannels)),
+        ("norm", new SafeBatchNorm2d(inputChannels)),
         ("relu", ReLU(inplace: true)),
         ("conv", Conv2d(inputChannels, outputChannels, kernel_size: 1, stride: 1, bias: false)),
         ("pool", AvgPool2d(kernel_size: 2, stride: 2)));
@@ -133,20 +129,20 @@ public sealed class DenseNet : Module<Tensor, Tensor>
     /// <summary>BN-ReLU-Conv1×1 (bottleneck to bottleneckWidth·k maps) then BN-ReLU-Conv3×3 (to k new maps).</summary>
     sealed class DenseLayer : Module<Tensor, Tensor>
     {
-        readonly BatchNorm2d norm1;
+        readonly SafeBatchNorm2d norm1;
         readonly ReLU relu1;
         readonly Conv2d conv1;
-        readonly BatchNorm2d norm2;
+        readonly SafeBatchNorm2d norm2;
         readonly ReLU relu2;
         readonly Conv2d conv2;
 
         public DenseLayer(long inputChannels, int growthRate, int bottleneckWidth) : base(nameof(DenseLayer))
         {
             long bottleneckChannels = (long)bottleneckWidth * growthRate;
-            norm1 = BatchNorm2d(inputChannels);
+            norm1 = new SafeBatchNorm2d(inputChannels);
             relu1 = ReLU(inplace: true);
             conv1 = Conv2d(inputChannels, bottleneckChannels, kernel_size: 1, stride: 1, bias: false);
-            norm2 = BatchNorm2d(bottleneckChannels);
+            norm2 = new SafeBatchNorm2d(bottleneckChannels);
             relu2 = ReLU(inplace: true);
             conv2 = Conv2d(bottleneckChannels, growthRate, kernel_size: 3, stride: 1, padding: 1, bias: false);
             RegisterComponents();

@@ -30,7 +30,7 @@ public static class ParticleNetworks
         ArgumentOutOfRangeException.ThrowIfLessThan(classCount, 1);
         return RequireKnown(architecture) switch
         {
-            ResNet50Name => torchvision.models.resnet50(num_classes: classCount),
+            ResNet50Name => new ResNet50(classCount),
             DenseNet201Name => DenseNet.DenseNet201(classCount),
             _ => ShuffleNetV2.X1_0(classCount),
         };
@@ -125,7 +125,7 @@ public static class ParticleNetworks
         ArgumentNullException.ThrowIfNull(model);
         bool fits = RequireKnown(architecture) switch
         {
-            ResNet50Name => model is TorchSharp.Modules.ResNet,
+            ResNet50Name => model is ResNet50,
             DenseNet201Name => model is DenseNet,
             _ => model is ShuffleNetV2,
         };

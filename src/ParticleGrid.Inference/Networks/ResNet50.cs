@@ -24,7 +24,10 @@ public sealed class ResNet50 : Module<Tensor, Tensor>
     readonly SafeBatchNorm2d bn1;
     readonly ReLU relu;
     readonly MaxPool2d maxpool;
-    readonly Sequential layer1, layer2, layer3, layer4;
+    readonly Sequential layer1;
+    readonly Sequential layer2;
+    readonly Sequential layer3;
+    readonly Sequential layer4;
     readonly AdaptiveAvgPool2d avgpool;
     readonly Linear fc;
 
@@ -76,8 +79,13 @@ public sealed class ResNet50 : Module<Tensor, Tensor>
     /// <summary>1×1 reduce, 3×3 (carrying the stride), 1×1 expand ×4, plus the shortcut, then ReLU.</summary>
     sealed class Bottleneck : Module<Tensor, Tensor>
     {
-        readonly Conv2d conv1, conv2, conv3;
-        readonly SafeBatchNorm2d bn1, bn2, bn3;
+        // Declared in torchvision's order: parameters come out in the same order as PyTorch's.
+        readonly Conv2d conv1;
+        readonly SafeBatchNorm2d bn1;
+        readonly Conv2d conv2;
+        readonly SafeBatchNorm2d bn2;
+        readonly Conv2d conv3;
+        readonly SafeBatchNorm2d bn3;
         readonly ReLU relu;
         readonly Sequential? downsample;
         readonly Scalar one = 1.ToScalar();

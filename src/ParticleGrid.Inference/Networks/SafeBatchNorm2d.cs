@@ -18,7 +18,7 @@ namespace ParticleGrid.Inference.Networks;
 /// </remarks>
 public sealed class SafeBatchNorm2d : Module<Tensor, Tensor>
 {
-    const double Epsilon = 1e-5, Momentum = 0.1;
+    const double Epsilon = 1e-5;
 
     // Field names are the state_dict keys (RegisterComponents uses them; torchvision checkpoints expect them).
 #pragma warning disable IDE1006
@@ -40,8 +40,15 @@ public sealed class SafeBatchNorm2d : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    public long Features => weight.shape[0];
     public Parameter Weight => weight;
     public Parameter Bias => bias;
+    public Tensor RunningMean => running_mean;
+    public Tensor RunningVar => running_var;
+    public Tensor BatchesTracked => num_batches_tracked;
+
+    /// <summary>Weight of each training batch in the running statistics (PyTorch's default 0.1).</summary>
+    public double Momentum { get; set; } = 0.1;
 
     public override Tensor forward(Tensor input)
     {

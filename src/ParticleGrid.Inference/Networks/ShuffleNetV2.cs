@@ -42,7 +42,7 @@ public sealed class ShuffleNetV2 : Module<Tensor, Tensor>
         int channels = stageOutputChannels[0];
         conv1 = Sequential(
             Conv2d(3, channels, kernel_size: 3, stride: 2, padding: 1, bias: false),
-            BatchNorm2d(channels),
+            new SafeBatchNorm2d(channels),
             ReLU(inplace: true));
         maxpool = MaxPool2d(kernel_size: 3, stride: 2, padding: 1);
 
@@ -52,7 +52,7 @@ public sealed class ShuffleNetV2 : Module<Tensor, Tensor>
 
         conv5 = Sequential(
             Conv2d(channels, stageOutputChannels[4], kernel_size: 1, stride: 1, bias: false),
-            BatchNorm2d(stageOutputChannels[4]),
+            new SafeBatchNorm2d(stageOutputChannels[4]),
             ReLU(inplace: true));
 
         fc = Linear(stageOutputChannels[4], classCount);
@@ -117,20 +117,20 @@ public sealed class ShuffleNetV2 : Module<Tensor, Tensor>
             branch1 = stride > 1
                 ? Sequential(
                     DepthwiseConv(inputChannels, stride),
-                    BatchNorm2d(inputChannels),
+                    new SafeBatchNorm2d(inputChannels),
                     Conv2d(inputChannels, branchChannels, kernel_size: 1, stride: 1, bias: false),
-                    BatchNorm2d(branchChannels),
+                    new SafeBatchNorm2d(branchChannels),
                     ReLU(inplace: true))
                 : Sequential();
 
             branch2 = Sequential(
                 Conv2d(stride > 1 ? inputChannels : branchChannels, branchChannels, kernel_size: 1, stride: 1, bias: false),
-                BatchNorm2d(branchChannels),
+                new SafeBatchNorm2d(branchChannels),
                 ReLU(inplace: true),
                 DepthwiseConv(branchChannels, stride),
-                BatchNorm2d(branchChannels),
+                new SafeBatchNorm2d(branchChannels),
                 Conv2d(branchChannels, branchChannels, kernel_size: 1, stride: 1, bias: false),
-                BatchNorm2d(branchChannels),
+                new SafeBatchNorm2d(branchChannels),
                 ReLU(inplace: true));
 
             RegisterComponents();

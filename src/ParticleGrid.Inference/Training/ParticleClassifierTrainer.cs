@@ -117,7 +117,7 @@ public sealed class ParticleClassifierTrainer(TrainingOptions options, ITraining
                 observer?.EpochDone(record, kept);
             }
 
-            network.load_state_dict(best!);
+            using (torch.NewDisposeScope()) network.load_state_dict(best!);
             var data = new TrainingData(Path.GetFullPath(options.DataDirectory), folder.ContentHash(), folder.Images.Count,
                 folder.Classes.Select((c, i) => (c, folder.CountOf(i))).ToDictionary(p => p.c, p => p.Item2), train.Length, validation.Length);
             var recipe = new TrainingRecipe(options.Epochs, options.LearningRate, options.BatchSize, options.ValidationFraction, options.Seed,
@@ -176,8 +176,12 @@ public sealed class ParticleClassifierTrainer(TrainingOptions options, ITraining
         Enumerable.Range(0, report.Confusion.Classes.Count)
             .Select(a => (IReadOnlyList<int>)Enumerable.Range(0, report.Confusion.Classes.Count).Select(p => report.Confusion[a, p]).ToList()).ToList());
 
+    /// <summary>Copies of the network's weights and buffers, owned by the caller (the state_dict handles are released here).</summary>
     static Dictionary<string, Tensor> Snapshot(Module<Tensor, Tensor> network)
-        => network.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone().DetachFromDisposeScope());
+    {
+        using var scope = torch.NewDisposeScope();
+        return network.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone().DetachFromDisposeScope());
+    }
 
     static void DisposeAll(Dictionary<string, Tensor>? tensors)
     {

@@ -1,4 +1,4 @@
-using TorchSharp.Modules;
+using ParticleGrid.Inference.Networks;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
@@ -18,23 +18,23 @@ static class BatchNormStatistics
     public static void SettleAndRandomise(Module<Tensor, Tensor> model, ulong seed)
     {
         var generator = new Generator(seed);
-        var batchNorms = model.modules().OfType<BatchNorm2d>().ToList();
+        var batchNorms = model.modules().OfType<SafeBatchNorm2d>().ToList();
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
 
-        foreach (var batchNorm in batchNorms) batchNorm.momentum = 1.0;
+        foreach (var batchNorm in batchNorms) batchNorm.Momentum = 1.0;
         model.train();
         model.call(randn([4, 3, 64, 64], generator: generator));
 
         foreach (var batchNorm in batchNorms)
         {
-            batchNorm.momentum = 0.1;
-            long features = batchNorm.num_features;
-            batchNorm.weight.copy_(Uniform(features, 0.75, 1.25, generator));
-            batchNorm.bias!.copy_(Uniform(features, -0.1, 0.1, generator));
-            batchNorm.running_mean!.add_(Uniform(features, -0.05, 0.05, generator));
-            batchNorm.running_var!.mul_(Uniform(features, 0.8, 1.25, generator));
-            batchNorm.num_batches_tracked!.fill_(randint(1, 1000, [1], generator: generator).item<long>());
+            batchNorm.Momentum = 0.1;
+            long features = batchNorm.Features;
+            batchNorm.Weight.copy_(Uniform(features, 0.75, 1.25, generator));
+            batchNorm.Bias.copy_(Uniform(features, -0.1, 0.1, generator));
+            batchNorm.RunningMean.add_(Uniform(features, -0.05, 0.05, generator));
+            batchNorm.RunningVar.mul_(Uniform(features, 0.8, 1.25, generator));
+            batchNorm.BatchesTracked.fill_(randint(1, 1000, [1], generator: generator).item<long>());
         }
         model.eval();
     }
