@@ -11,9 +11,9 @@ public static class ParticleAugmentation
     public const double MaxBrightnessShift = 0.06;
     public const double MinContrast = 0.9;
     public const double MaxContrast = 1.1;
-    public const double BlurProbability = 0.25;
-    public const double MinBlurSigma = 0.5;
-    public const double MaxBlurSigma = 1.0;
+    public const double BlurProbability = 0.1;
+    public const double MinBlurSigma = 0.3;
+    public const double MaxBlurSigma = 0.6;
 
     /// <summary>Applies a random flip / quarter turn, brightness and contrast change and, sometimes, a slight blur.</summary>
     /// <param name="planes">Channel planes of <paramref name="size"/> x <paramref name="size"/> each, in [0, 1]; changed in place.</param>

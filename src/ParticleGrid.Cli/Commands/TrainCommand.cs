@@ -24,19 +24,21 @@ public static class TrainCommand
         var seed = new Option<int>("--seed") { Description = "Seed for the split, initialisation and augmentation", DefaultValueFactory = _ => 42 };
         var device = new Option<string>("--device") { Description = "Where to train", DefaultValueFactory = _ => "auto" };
         device.AcceptOnlyFromAmong([.. ComputeDevices.Choices]);
+        var optimizer = new Option<string>("--optimizer") { Description = "adamw (default: reaches the study's accuracy from scratch in 10 epochs) or sgd (Nesterov momentum)", DefaultValueFactory = _ => ParticleClassifierTrainer.DefaultOptimizer };
+        optimizer.AcceptOnlyFromAmong([.. ParticleClassifierTrainer.Optimizers]);
 
         var command = new Command("train",
             "Trains ResNet50, DenseNet201 or ShuffleNetV2 on DIR (one folder per class) with the reference study's defaults: " +
-            "seeded stratified 70/30 split, particle augmentation, SGD with Nesterov momentum and a warm-up + cosine schedule; " +
+            "seeded stratified 70/30 split, particle augmentation, AdamW (or SGD) with a warm-up + cosine schedule; " +
             "keeps the best validation epoch. Writes weights.pth (loadable by PyTorch) and manifest.json.")
         {
-            data, arch, output, weights, epochs, lr, batch, inputSize, valFraction, seed, device,
+            data, arch, output, weights, epochs, lr, batch, inputSize, valFraction, seed, device, optimizer,
         };
         command.SetAction((parse, cancellation) => CommandErrors.Guard(async () =>
         {
             var options = new TrainingOptions(parse.GetValue(arch)!, parse.GetValue(data)!.FullName, parse.GetValue(output)!.FullName,
                 parse.GetValue(epochs), parse.GetValue(lr), parse.GetValue(batch), parse.GetValue(inputSize), parse.GetValue(valFraction),
-                parse.GetValue(seed), parse.GetValue(device)!, parse.GetValue(weights)?.FullName);
+                parse.GetValue(seed), parse.GetValue(device)!, parse.GetValue(weights)?.FullName, parse.GetValue(optimizer)!);
             var observer = new ConsoleTrainingObserver(options.Epochs);
             var manifest = await Task.Run(() => new ParticleClassifierTrainer(options, observer).Train(cancellation), cancellation);
             Console.WriteLine($"model {manifest.Version} written to {options.ModelDirectory}");

@@ -9,7 +9,7 @@ namespace ParticleGrid.Imaging;
 internal static class ParticleShapes
 {
     /// <summary>Below this rendered radius a bubble shows the small-bubble look (dark core in a bright halo).</summary>
-    private const double SmallBubbleRadius = 7;
+    private const double SmallBubbleRadius = 12;
 
     /// <summary>
     /// Air bubble: perfectly round with a sharp outline. Large: a thick, very dark rim around a grey inside, often cut

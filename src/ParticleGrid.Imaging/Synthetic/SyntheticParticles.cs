@@ -37,15 +37,16 @@ public sealed record SyntheticDatasetSummary(
 /// <c>micrometresPerPixel</c>, within two limits. Particles too large for the frame are drawn at most
 /// <see cref="LargestRadiusShare"/> of the frame in radius (bubbles: more, so that the frame cuts them), as if the
 /// crop had been taken at a coarser scale. Particles smaller than <see cref="SmallestRadiusShare"/> of the frame
-/// (at 64 px and 1 um/px: anything under about 9 um) are drawn at that minimum size: a real 2 um particle at
-/// 1 um/px covers two pixels and carries no shape, but each type must keep its contrast signature (a bubble's
-/// dark core and bright halo, a droplet's bright centre and dark ring, glass's dark corners, protein's faint mottle)
-/// for the data set to be learnable at every size.
+/// (at 64 px and 1 um/px: anything under about 18 um) are drawn at that minimum size, as the network sees a real
+/// small particle: the instrument cuts it out with a small box, and preprocessing pads and enlarges that crop to
+/// the input size. A 2 um particle at 1 um/px covers two pixels and carries no shape, but each type must keep its
+/// contrast signature (a bubble's dark core and bright halo, a droplet's bright centre and dark ring, glass's dark
+/// corners, protein's faint mottle) for the data set to be learnable at every size.
 /// </remarks>
 public static class SyntheticParticles
 {
     /// <summary>The smallest rendered radius, as a share of the image side (but at least 3.5 pixels).</summary>
-    public const double SmallestRadiusShare = 0.07;
+    public const double SmallestRadiusShare = 0.14;
 
     /// <summary>The largest rendered radius of particles other than bubbles, as a share of the image side.</summary>
     public const double LargestRadiusShare = 0.4;

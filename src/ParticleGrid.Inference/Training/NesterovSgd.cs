@@ -15,7 +15,7 @@ namespace ParticleGrid.Inference.Training;
 /// free one while libtorch still reads it, which corrupts the step or throws (reproduced: "alpha must not be a
 /// floating point number"). Here every Scalar lives in a <c>using</c> local until the step is done.
 /// </summary>
-public sealed class NesterovSgd(IReadOnlyList<Parameter> parameters, double momentum, double weightDecay) : IDisposable
+public sealed class NesterovSgd(IReadOnlyList<Parameter> parameters, double momentum, double weightDecay) : IParticleOptimizer
 {
     readonly Dictionary<Parameter, Tensor> momentumBuffers = [];
 
