@@ -70,7 +70,7 @@ public static class ModelEvaluator
             ClassificationReport.From(classes, actual, combined), threshold,
             actual.Count == 0 ? 0 : (double)confident.Count / actual.Count,
             confident.Count == 0 ? double.NaN : (double)confident.Count(i => decisions[i].ClassIndex == actual[i]) / confident.Count,
-            decisions.Count(d => d.Reason == UncertainReason.Disagreement),
+            decisions.Count(d => d.ModelVotes.Distinct().Count() > 1), // whatever reason the voter gave first
             decisions.Count(d => d.IsUncertain));
     }
 }

@@ -48,7 +48,9 @@ public sealed class SafeBatchNorm2d : Module<Tensor, Tensor>
     public Tensor BatchesTracked => num_batches_tracked;
 
     /// <summary>Weight of each training batch in the running statistics (PyTorch's default 0.1).</summary>
-    public double Momentum { get; set; } = 0.1;
+    public double Momentum { get; set; } = DefaultMomentum;
+
+    public const double DefaultMomentum = 0.1;
 
     public override Tensor forward(Tensor input)
     {
