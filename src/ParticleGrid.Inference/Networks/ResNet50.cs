@@ -66,6 +66,16 @@ public sealed class ResNet50 : Module<Tensor, Tensor>
         return layer;
     }
 
+    /// <summary>
+    /// torchvision's <c>zero_init_residual</c>: each Bottleneck's last BatchNorm starts at weight 0, so every residual
+    /// block starts as the identity and a network trained from scratch starts shallow and stable (Goyal et al. 2017).
+    /// </summary>
+    public void ZeroInitialiseResiduals()
+    {
+        using var noGrad = torch.no_grad();
+        foreach (var block in modules().OfType<Bottleneck>()) block.LastBatchNorm.Weight.zero_();
+    }
+
     /// <summary>Images [N, 3, H, W] to class logits [N, classes].</summary>
     public override Tensor forward(Tensor images)
     {
@@ -102,6 +112,8 @@ public sealed class ResNet50 : Module<Tensor, Tensor>
             this.downsample = downsample;
             RegisterComponents();
         }
+
+        public SafeBatchNorm2d LastBatchNorm => bn3;
 
         public override Tensor forward(Tensor input)
         {

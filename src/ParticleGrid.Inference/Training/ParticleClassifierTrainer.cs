@@ -62,6 +62,8 @@ public sealed class ParticleClassifierTrainer(TrainingOptions options, ITraining
         using var network = ParticleNetworks.Create(options.Architecture, folder.Classes.Count);
         if (options.InitialWeights is not null)
             ParticleNetworks.LoadBackbone(network, options.Architecture, options.InitialWeights);
+        else if (network is ResNet50 resNet)
+            resNet.ZeroInitialiseResiduals(); // from scratch: residual blocks start as the identity
         network.to(device);
 
         var normalization = ChannelNormalization.ImageNet;
