@@ -72,7 +72,8 @@ public sealed class CommandLineTests(TrainedModelFixture trained) : IClassFixtur
         Assert.Equal(12, root.GetProperty("data").GetProperty("validationCount").GetInt32());
         var training = root.GetProperty("training");
         Assert.Equal(0.00625, training.GetProperty("learningRate").GetDouble());
-        Assert.Contains("SGD", training.GetProperty("optimizer").GetString());
+        Assert.StartsWith("AdamW", training.GetProperty("optimizer").GetString());
+        Assert.Contains("cosine", training.GetProperty("schedule").GetString());
         Assert.Equal(2, root.GetProperty("history").GetArrayLength());
         Assert.InRange(root.GetProperty("validation").GetProperty("accuracy").GetDouble(), 0, 1);
         Assert.Equal(4, root.GetProperty("validation").GetProperty("perClass").GetArrayLength());
