@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using ParticleGrid.Imaging;
 using ParticleGrid.Inference;
 using ParticleGrid.Inference.Evaluation;
@@ -58,18 +57,7 @@ public static class DemoCommand
             try
             {
                 var result = await Task.Run(() => ModelEvaluator.Evaluate(loaded, testData, cancellation: cancellation), cancellation);
-                string figures = Path.Combine(root, "evaluation.json"), plots = Path.Combine(root, "plots");
-                await File.WriteAllTextAsync(figures, JsonSerializer.Serialize(EvaluationDocument.From(result), ModelManifest.Json), cancellation);
-                Directory.CreateDirectory(plots);
-                foreach (var model in result.Models.Select(m => (m.Name, m.Report)).Concat(result.Ensemble is { } e ? [("ensemble", e.Report)] : []))
-                {
-                    Console.WriteLine();
-                    Console.WriteLine(model.Report.FormatTable(model.Name));
-                    Console.WriteLine(model.Report.FormatConfusion());
-                    ConfusionMatrixChart.Save(model.Report.Confusion, $"{model.Name}: confusion matrix", Path.Combine(plots, $"confusion_{model.Name}.png"));
-                    RocChart.Save(model.Report.Roc.Select(r => (r.Key, r.Value)).ToList(), $"{model.Name}: ROC one-vs-rest", Path.Combine(plots, $"roc_{model.Name}.png"));
-                }
-                Console.WriteLine($"figures: {figures}; plots: {plots}");
+                await EvaluateCommand.Report(result, Path.Combine(root, "evaluation.json"), Path.Combine(root, "plots"), cancellation);
             }
             finally
             {

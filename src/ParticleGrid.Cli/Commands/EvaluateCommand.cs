@@ -36,23 +36,7 @@ public static class EvaluateCommand
                 var result = await Task.Run(() => ModelEvaluator.Evaluate(loaded, dataDirectory, 0.90,
                     new SynchronousProgress<int>(done => (bar ??= new ConsoleProgressBar("loading images", CountImages(dataDirectory))).Report(done)),
                     cancellation), cancellation);
-                Print(result);
-                if (parse.GetValue(json) is { } jsonFile)
-                {
-                    Directory.CreateDirectory(jsonFile.DirectoryName!);
-                    await File.WriteAllTextAsync(jsonFile.FullName, JsonSerializer.Serialize(EvaluationDocument.From(result), ModelManifest.Json), cancellation);
-                    Console.WriteLine($"figures written to {jsonFile.FullName}");
-                }
-                if (parse.GetValue(plots) is { } plotDirectory)
-                {
-                    Directory.CreateDirectory(plotDirectory.FullName);
-                    foreach (var (name, report) in Reports(result))
-                    {
-                        ConfusionMatrixChart.Save(report.Confusion, $"{name}: confusion matrix", Path.Combine(plotDirectory.FullName, $"confusion_{name}.png"));
-                        RocChart.Save(report.Roc.Select(r => (r.Key, r.Value)).ToList(), $"{name}: ROC one-vs-rest", Path.Combine(plotDirectory.FullName, $"roc_{name}.png"));
-                    }
-                    Console.WriteLine($"plots written to {plotDirectory.FullName}");
-                }
+                await Report(result, parse.GetValue(json)?.FullName, parse.GetValue(plots)?.FullName, cancellation);
                 return 0;
             }
             finally
@@ -61,6 +45,28 @@ public static class EvaluateCommand
             }
         }));
         return command;
+    }
+
+    /// <summary>Prints the tables; writes the figures as JSON and draws the plots where asked. Shared with <c>demo</c>.</summary>
+    public static async Task Report(EvaluationResult result, string? jsonPath, string? plotDirectory, CancellationToken cancellation)
+    {
+        Print(result);
+        if (jsonPath is not null)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(jsonPath))!);
+            await File.WriteAllTextAsync(jsonPath, JsonSerializer.Serialize(EvaluationDocument.From(result), ModelManifest.Json), cancellation);
+            Console.WriteLine($"figures written to {jsonPath}");
+        }
+        if (plotDirectory is not null)
+        {
+            Directory.CreateDirectory(plotDirectory);
+            foreach (var (name, report) in Reports(result))
+            {
+                ConfusionMatrixChart.Save(report.Confusion, $"{name}: confusion matrix", Path.Combine(plotDirectory, $"confusion_{name}.png"));
+                RocChart.Save(report.Roc.Select(r => (r.Key, r.Value)).ToList(), $"{name}: ROC one-vs-rest", Path.Combine(plotDirectory, $"roc_{name}.png"));
+            }
+            Console.WriteLine($"plots written to {plotDirectory}");
+        }
     }
 
     static IEnumerable<(string Name, ClassificationReport Report)> Reports(EvaluationResult result)
