@@ -2,6 +2,7 @@ using ParticleGrid.Imaging;
 using ParticleGrid.Inference.Data;
 using ParticleGrid.Inference.Models;
 using ParticleGrid.Inference.Networks;
+using ParticleGrid.Inference.Training;
 
 namespace ParticleGrid.Cli;
 
@@ -15,7 +16,16 @@ public static class CommandErrors
 
     public static async Task<int> Guard(Func<Task<int>> body)
     {
-        try { return await body(); }
+        try
+        {
+            try { return await body(); }
+            catch (AggregateException many) when (many.Flatten().InnerExceptions.Count == 1)
+            {
+                // Parallel loops wrap what their bodies throw; report the one cause as the user error it is.
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(many.Flatten().InnerExceptions[0]);
+                throw;
+            }
+        }
         catch (OperationCanceledException)
         {
             await Console.Error.WriteLineAsync("cancelled; nothing was written");
@@ -29,5 +39,5 @@ public static class CommandErrors
     }
 
     static bool IsUserError(Exception e) => e is ParticleImageException or DataFolderException or ModelDirectoryException
-        or CheckpointException or ArgumentException or InvalidOperationException or IOException or UnauthorizedAccessException;
+        or CheckpointException or TrainingDivergedException or ArgumentException or InvalidOperationException or IOException or UnauthorizedAccessException;
 }

@@ -29,7 +29,7 @@ public static class StratifiedSplit
         foreach (IGrouping<int, int> items in itemsByClass)
         {
             int[] indices = [.. items];
-            new Random(ClassSeed(seed, items.Key)).Shuffle(indices);
+            new Random(Seeds.Derive(seed, items.Key)).Shuffle(indices);
             int take = ValidationCount(indices.Length, validationFraction);
             validation.AddRange(indices[..take]);
             train.AddRange(indices[take..]);
@@ -45,15 +45,5 @@ public static class StratifiedSplit
         if (classSize < 2) return 0;
         int count = (int)Math.Round(classSize * fraction, MidpointRounding.AwayFromZero);
         return Math.Clamp(count, 1, classSize - 1);
-    }
-
-    /// <summary>A per-class seed that is the same in every process (unlike <see cref="HashCode"/>).</summary>
-    private static int ClassSeed(int seed, int label)
-    {
-        ulong mixed = unchecked(((ulong)(uint)seed << 32) ^ (uint)label) + 0x9E3779B97F4A7C15UL;
-        mixed = (mixed ^ (mixed >> 30)) * 0xBF58476D1CE4E5B9UL;
-        mixed = (mixed ^ (mixed >> 27)) * 0x94D049BB133111EBUL;
-        mixed ^= mixed >> 31;
-        return (int)(mixed & int.MaxValue);
     }
 }

@@ -81,7 +81,16 @@ public static class ParticleImageDecoder
         if (info is null || format is null) throw new ParticleImageException(name, Unsupported);
 
         CheckDimensions(name, info.Width, info.Height);
-        if (FindTruncation(source, start, format) is { } missing)
+        string? missing;
+        try
+        {
+            missing = FindTruncation(source, start, format);
+        }
+        catch (IOException e)
+        {
+            throw new ParticleImageException(name, $"could not be read: {e.Message}", e);
+        }
+        if (missing is not null)
         {
             throw new ParticleImageException(name, $"corrupt or truncated image: {missing}");
         }

@@ -59,7 +59,8 @@ public sealed class CommandLineTests(TrainedModelFixture trained) : IClassFixtur
     public void Train_writes_weights_and_a_manifest_that_describes_them()
     {
         Assert.True(trained.Train.ExitCode == 0, trained.Train.ToString());
-        Assert.Contains("epoch 2/2", trained.Train.Error); // the per-epoch progress line
+        // The per-epoch progress line, with loss and accuracy.
+        Assert.Matches(@"epoch 2/2: train loss [0-9.]+ acc [0-9.]+ \| validation loss [0-9.]+ acc [0-9.]+", trained.Train.Error);
         using var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(trained.Model, "manifest.json")));
         var root = manifest.RootElement;
         Assert.Equal("shufflenet_v2", root.GetProperty("architecture").GetString());
@@ -195,7 +196,7 @@ public sealed class CommandLineTests(TrainedModelFixture trained) : IClassFixtur
     {
         string weights = Path.Combine(trained.Model, "weights.pth");
         string image = Directory.GetFiles(Path.Combine(trained.Data, "glass"))[0];
-        AssertFailsCleanly(ParticleGridProcess.Run("predict", "--arch", "densenet201", "--weights", weights, image), weights, "densenet201");
+        AssertFailsCleanly(ParticleGridProcess.Run("predict", "--arch", "densenet201", "--weights", weights, image), weights, "is it a densenet201 checkpoint");
     }
 
     [Fact]
@@ -204,9 +205,81 @@ public sealed class CommandLineTests(TrainedModelFixture trained) : IClassFixtur
         string corrupt = Path.Combine(scratch, "corrupt.pth");
         File.WriteAllBytes(corrupt, RandomNumberGenerator.GetBytes(4096));
         string image = Directory.GetFiles(Path.Combine(trained.Data, "glass"))[0];
-        AssertFailsCleanly(ParticleGridProcess.Run("predict", "--arch", "resnet50", "--weights", corrupt, image), corrupt, "");
-        AssertFailsCleanly(TrainInto(trained.Data, out var model, "--weights", corrupt), corrupt, "");
+        AssertFailsCleanly(ParticleGridProcess.Run("predict", "--arch", "resnet50", "--weights", corrupt, image), corrupt, "not a readable PyTorch state_dict");
+        AssertFailsCleanly(TrainInto(trained.Data, out var model, "--weights", corrupt), corrupt, "not a readable PyTorch state_dict");
         Assert.False(Directory.Exists(model));
+    }
+
+    [Fact]
+    public void Train_from_a_checkpoint_of_another_architecture_fails_and_writes_no_model()
+    {
+        // Both heads are called fc.weight: only the backbone's keys tell shufflenet_v2 from resnet50.
+        string weights = Path.Combine(trained.Model, "weights.pth");
+        var result = ParticleGridProcess.Run("train", "--data", trained.Data, "--arch", "resnet50", "--out", Path.Combine(scratch, "model"),
+            "--epochs", "1", "--input-size", "32", "--weights", weights);
+        AssertFailsCleanly(result, weights, "is not a resnet50 checkpoint");
+        Assert.False(Directory.Exists(Path.Combine(scratch, "model")));
+    }
+
+    [Fact]
+    public void Evaluate_with_an_unreadable_image_fails_naming_it()
+    {
+        string data = CopyOfData();
+        string broken = Path.Combine(data, "bubble", "bubble_00004.png");
+        File.WriteAllText(broken, "not a png");
+        AssertFailsCleanly(ParticleGridProcess.Run("evaluate", "--model", trained.Model, "--data", data), broken, "not a supported image");
+    }
+
+    [Fact]
+    public void Evaluate_refuses_data_with_a_class_the_model_does_not_know()
+    {
+        string data = CopyOfData();
+        string fibres = Directory.CreateDirectory(Path.Combine(data, "fibre")).FullName;
+        File.Copy(Directory.GetFiles(Path.Combine(data, "glass"))[0], Path.Combine(fibres, "f.png"));
+        AssertFailsCleanly(ParticleGridProcess.Run("evaluate", "--model", trained.Model, "--data", data), fibres, "not one of the model's classes");
+    }
+
+    [Fact]
+    public void A_trailing_slash_on_out_names_the_folder_itself()
+    {
+        string again = Path.Combine(scratch, "again") + Path.DirectorySeparatorChar;
+        var result = ParticleGridProcess.Run("train", "--data", trained.Data, "--arch", "shufflenet_v2", "--out", again,
+            "--epochs", "1", "--input-size", "32", "--batch", "8");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal(["manifest.json", "weights.pth"], Directory.GetFiles(Path.Combine(scratch, "again")).Select(Path.GetFileName).Order());
+        Assert.Equal(["again"], Directory.GetFileSystemEntries(scratch).Select(Path.GetFileName)); // no staging folder left
+    }
+
+    [Fact]
+    public void Predict_with_two_folders_of_the_same_name_keeps_both_answers_apart()
+    {
+        string image = Directory.GetFiles(Path.Combine(trained.Data, "glass"))[0];
+        var result = ParticleGridProcess.Run("predict", "--model", $"{trained.Model},{trained.Model}", image, "--json");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var models = JsonDocument.Parse(result.Output).RootElement[0].GetProperty("models");
+        Assert.Equal(["model", "model#2"], models.EnumerateObject().Select(p => p.Name));
+    }
+
+    [Fact]
+    public void A_manifest_missing_a_field_is_refused_in_one_line()
+    {
+        string copy = Path.Combine(scratch, "edited");
+        Directory.CreateDirectory(copy);
+        foreach (var f in Directory.GetFiles(trained.Model)) File.Copy(f, Path.Combine(copy, Path.GetFileName(f)));
+        string manifest = Path.Combine(copy, "manifest.json");
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(manifest))!.AsObject();
+        json.Remove("weightsSha256");
+        File.WriteAllText(manifest, json.ToJsonString());
+        string image = Directory.GetFiles(Path.Combine(trained.Data, "glass"))[0];
+        AssertFailsCleanly(ParticleGridProcess.Run("predict", "--model", copy, image), manifest, "weightsSha256");
+    }
+
+    [Fact]
+    public void Demo_refuses_a_folder_it_did_not_make()
+    {
+        File.WriteAllText(Path.Combine(scratch, "precious.txt"), "user data");
+        AssertFailsCleanly(ParticleGridProcess.Run("demo", "--out", scratch), scratch, "not made by 'particlegrid demo'");
+        Assert.True(File.Exists(Path.Combine(scratch, "precious.txt")));
     }
 
     [Fact]

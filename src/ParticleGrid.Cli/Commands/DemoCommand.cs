@@ -34,6 +34,13 @@ public static class DemoCommand
             string runDevice = parse.GetValue(device)!;
             int size = parse.GetValue(inputSize);
 
+            // The demo rewrites its own folders on every run; it never clears a folder it did not make.
+            string marker = Path.Combine(root, ".particlegrid-demo");
+            if (Directory.Exists(root) && Directory.EnumerateFileSystemEntries(root).Any() && !File.Exists(marker))
+                throw new ArgumentException($"{root}: folder exists and was not made by 'particlegrid demo'; give --out a new folder");
+            Directory.CreateDirectory(root);
+            File.WriteAllText(marker, "Written by 'particlegrid demo': synthetic data, models and figures; the demo may rewrite this folder.\n");
+
             foreach (var (directory, count, seed) in new[] { (trainData, parse.GetValue(perClass), 7), (testData, Math.Max(10, parse.GetValue(perClass) / 4), 99) })
             {
                 if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);

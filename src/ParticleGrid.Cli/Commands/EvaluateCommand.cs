@@ -5,6 +5,7 @@ using ParticleGrid.Imaging;
 using ParticleGrid.Inference;
 using ParticleGrid.Inference.Evaluation;
 using ParticleGrid.Inference.Models;
+using ParticleGrid.Inference.Training;
 
 namespace ParticleGrid.Cli.Commands;
 
@@ -32,9 +33,9 @@ public static class EvaluateCommand
             try
             {
                 var dataDirectory = parse.GetValue(data)!.FullName;
-                ConsoleProgressBar? bar = null;
+                var bar = new ConsoleProgressBar("loading images", CountImages(dataDirectory));
                 var result = await Task.Run(() => ModelEvaluator.Evaluate(loaded, dataDirectory, 0.90,
-                    new SynchronousProgress<int>(done => (bar ??= new ConsoleProgressBar("loading images", CountImages(dataDirectory))).Report(done)),
+                    new ImmediateProgress<int>(done => bar.Report(done)),
                     cancellation), cancellation);
                 await Report(result, parse.GetValue(json)?.FullName, parse.GetValue(plots)?.FullName, cancellation);
                 return 0;
@@ -72,7 +73,7 @@ public static class EvaluateCommand
     static IEnumerable<(string Name, ClassificationReport Report)> Reports(EvaluationResult result)
     {
         foreach (var model in result.Models) yield return (model.Name, model.Report);
-        if (result.Ensemble is not null) yield return ("ensemble", result.Ensemble.Report);
+        if (result.Ensemble is not null) yield return (ModelEvaluator.EnsembleName, result.Ensemble.Report);
     }
 
     static void Print(EvaluationResult result)

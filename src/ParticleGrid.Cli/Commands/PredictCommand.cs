@@ -5,6 +5,7 @@ using ParticleGrid.Domain;
 using ParticleGrid.Imaging;
 using ParticleGrid.Inference;
 using ParticleGrid.Inference.Data;
+using ParticleGrid.Inference.Evaluation;
 using ParticleGrid.Inference.Models;
 using ParticleGrid.Inference.Networks;
 using ParticleGrid.Inference.Prediction;
@@ -56,7 +57,7 @@ public static class PredictCommand
             {
                 var predictors = bare is not null
                     ? [bare.Value.Predictor]
-                    : loaded.Select(m => new Predictor(m.Name, m.Manifest.Classes,
+                    : loaded.Zip(ModelEvaluator.UniqueNames(loaded.Select(m => m.Name).ToList()), (m, name) => new Predictor(name, m.Manifest.Classes,
                         new ParticleClassifier(m.Network, m.Manifest.InputSize, m.Normalization, m.Device))).ToList();
                 var classes = predictors[0].Classes;
                 var odd = predictors.FirstOrDefault(p => !p.Classes.SequenceEqual(classes));

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using ParticleGrid.Domain;
 using ParticleGrid.Imaging;
+using ParticleGrid.Inference.Training;
 
 namespace ParticleGrid.Cli.Commands;
 
@@ -33,7 +34,7 @@ public static class SynthCommand
             int count = parse.GetValue(perClass) * SyntheticParticles.ClassesFor(includeUnknown).Count;
             var bar = new ConsoleProgressBar("synth", count);
             var summary = SyntheticParticles.WriteDataset(directory, parse.GetValue(perClass), parse.GetValue(seed), parse.GetValue(size),
-                parse.GetValue(scale), includeUnknown, new SynchronousProgress<int>(done => bar.Report(done)));
+                parse.GetValue(scale), includeUnknown, new ImmediateProgress<int>(done => bar.Report(done)));
             bar.Finish($"wrote {summary.Counts.Values.Sum()} synthetic images to {summary.Directory} " +
                        $"({string.Join(", ", summary.Counts.Select(c => $"{ParticleTypes.FolderName(c.Key)} {c.Value}"))}; " +
                        $"seed {summary.Seed}, {summary.ImageSize} px, {summary.MicrometresPerPixel} um/px)");
@@ -41,10 +42,4 @@ public static class SynthCommand
         }));
         return command;
     }
-}
-
-/// <summary>An <see cref="IProgress{T}"/> that reports on the reporting thread (Progress&lt;T&gt; posts later, out of order).</summary>
-public sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
-{
-    public void Report(T value) => report(value);
 }

@@ -52,10 +52,15 @@ public static class TrainCommand
 
     sealed class ConsoleTrainingObserver(int epochs) : ITrainingObserver
     {
+        readonly Lock gate = new(); // images load in parallel: reports come from several threads
         ConsoleProgressBar? loading, epochBar;
         int batches;
 
-        public void LoadingImages(int done, int total) => (loading ??= new ConsoleProgressBar("loading images", total)).Report(done);
+        public void LoadingImages(int done, int total)
+        {
+            lock (gate) loading ??= new ConsoleProgressBar("loading images", total);
+            loading.Report(done);
+        }
 
         public void Started(string device, int trainCount, int validationCount, int batchesPerEpoch)
         {

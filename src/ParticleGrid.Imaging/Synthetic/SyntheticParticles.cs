@@ -73,7 +73,7 @@ public static class SyntheticParticles
         if (!Enum.IsDefined(type)) throw new ArgumentOutOfRangeException(nameof(type), type, "Not a particle type.");
 
         // Seeded System.Random gives nearly linear first draws for neighbouring seeds; scramble the seed first.
-        var random = new Random(Scramble(seed));
+        var random = new Random(Seeds.Derive(seed, 0));
         var canvas = new ParticleCanvas(imageSize);
         double smallest = Math.Max(3.5, SmallestRadiusShare * imageSize);
         double largest = (type == ParticleType.Bubble ? LargestBubbleRadiusShare : LargestRadiusShare) * imageSize;
@@ -169,20 +169,7 @@ public static class SyntheticParticles
 
     /// <summary>The seed of one image, from the data set's seed, its class and its 1-based index; the same in every process.</summary>
     public static int ImageSeed(int datasetSeed, ParticleType type, int index) =>
-        Scramble(unchecked((long)(uint)datasetSeed << 32 ^ (long)(int)type << 24 ^ index));
-
-    /// <summary>The SplitMix64 finaliser: spreads neighbouring inputs over unrelated non-negative seeds.</summary>
-    private static int Scramble(long value)
-    {
-        unchecked
-        {
-            ulong mixed = (ulong)value + 0x9E3779B97F4A7C15UL;
-            mixed = (mixed ^ (mixed >> 30)) * 0xBF58476D1CE4E5B9UL;
-            mixed = (mixed ^ (mixed >> 27)) * 0x94D049BB133111EBUL;
-            mixed ^= mixed >> 31;
-            return (int)(mixed & int.MaxValue);
-        }
-    }
+        Seeds.Derive(datasetSeed, unchecked((long)(int)type << 24 ^ index));
 
     /// <summary>Where image <paramref name="index"/> (1-based) of a class goes, relative to the data set's root, with '/' separators.</summary>
     public static string RelativePath(ParticleType type, int index)

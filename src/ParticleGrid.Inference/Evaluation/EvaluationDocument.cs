@@ -10,7 +10,7 @@ public sealed record EvaluationDocument(string Data, IReadOnlyList<string> Class
         result.DataDirectory, result.Classes, result.ImageCount,
         result.Models.Select(m => ReportDocument.From(m.Name, m.Version, m.Architecture, m.Report)).ToList(),
         result.Ensemble is { } e
-            ? new EnsembleDocument(ReportDocument.From("ensemble", "soft-vote", "ensemble", e.Report), e.Threshold, e.ConfidentShare,
+            ? new EnsembleDocument(ReportDocument.From(ModelEvaluator.EnsembleName, "soft-vote", ModelEvaluator.EnsembleName, e.Report), e.Threshold, e.ConfidentShare,
                 e.ConfidentAccuracy, e.Disagreements, e.Uncertain)
             : null);
 }

@@ -45,17 +45,35 @@ public static class ModelEvaluator
 
         var perModel = new List<IReadOnlyList<float[]>>();
         var scores = new List<ModelScore>();
-        foreach (var model in models)
+        var names = UniqueNames(models.Select(m => m.Name).ToList());
+        foreach (var (model, name) in models.Zip(names))
         {
             var classifier = new ParticleClassifier(model.Network, model.Manifest.InputSize, model.Normalization, model.Device);
             var probabilities = classifier.Probabilities(planesBySize[model.Manifest.InputSize]);
             perModel.Add(probabilities);
-            scores.Add(new ModelScore(model.Name, model.Manifest.Version, model.Manifest.Architecture,
+            scores.Add(new ModelScore(name, model.Manifest.Version, model.Manifest.Architecture,
                 ClassificationReport.From(classes, actual, probabilities.Cast<IReadOnlyList<float>>().ToList())));
         }
 
         EnsembleScore? ensemble = models.Count > 1 ? SoftVote(classes, actual, perModel, confidenceThreshold) : null;
         return new EvaluationResult(Path.GetFullPath(dataDirectory), classes, images.Count, scores, ensemble);
+    }
+
+    public const string EnsembleName = "ensemble";
+
+    /// <summary>
+    /// Names for reports, plots and JSON keys: each model's folder name, made unique (<c>model</c>, <c>model#2</c>) and
+    /// kept apart from <see cref="EnsembleName"/>, since two runs' folders are often both called "model".
+    /// </summary>
+    public static IReadOnlyList<string> UniqueNames(IReadOnlyList<string> names)
+    {
+        var taken = new HashSet<string>(StringComparer.Ordinal) { EnsembleName };
+        return names.Select(name =>
+        {
+            string unique = name;
+            for (int n = 2; !taken.Add(unique); n++) unique = $"{name}#{n}";
+            return unique;
+        }).ToList();
     }
 
     static EnsembleScore SoftVote(IReadOnlyList<string> classes, IReadOnlyList<int> actual, IReadOnlyList<IReadOnlyList<float[]>> perModel, double threshold)

@@ -35,7 +35,8 @@ public static class ModelDirectory
     /// <summary>Creates the folder <paramref name="directory"/>, which must not exist or be empty, with weights and manifest.</summary>
     public static void Save(string directory, Module<Tensor, Tensor> network, Func<string, ModelManifest> manifestForWeightsSha256)
     {
-        directory = Path.GetFullPath(directory);
+        // "models/r50/" (as shells complete it) names the folder r50, not an empty name inside it.
+        directory = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory));
         EnsureWritableTarget(directory);
         string staging = Path.Combine(Path.GetDirectoryName(directory)!, $".{Path.GetFileName(directory)}.partial-{Environment.ProcessId}");
         if (System.IO.Directory.Exists(staging)) System.IO.Directory.Delete(staging, recursive: true);
@@ -76,8 +77,22 @@ public static class ModelDirectory
             throw new ModelDirectoryException($"{path}: unknown manifest format '{manifest?.Format}'; expected {ModelManifest.CurrentFormat}");
         if (!ParticleNetworks.Architectures.Contains(manifest.Architecture))
             throw new ModelDirectoryException($"{path}: unknown architecture '{manifest.Architecture}'");
-        if (manifest.Classes is null || manifest.Classes.Count < 2)
-            throw new ModelDirectoryException($"{path}: a model needs at least two classes");
+        string? problem = manifest switch
+        {
+            { Classes: null } or { Classes.Count: < 2 } => "a model needs at least two classes",
+            _ when manifest.Classes.Any(string.IsNullOrWhiteSpace) || manifest.Classes.Distinct().Count() != manifest.Classes.Count
+                => "class names must be distinct and not empty",
+            { InputSize: < 32 or > 1024 } => $"input size {manifest.InputSize} is outside 32-1024 pixels",
+            { Normalization: null } => "normalization is missing",
+            _ when manifest.Normalization.Mean is not { Count: 3 } || manifest.Normalization.Std is not { Count: 3 }
+                   || manifest.Normalization.Std.Any(s => !(s > 0)) => "normalization needs three means and three positive standard deviations",
+            _ when string.IsNullOrWhiteSpace(manifest.WeightsFile) || Path.GetFileName(manifest.WeightsFile) != manifest.WeightsFile
+                => "weightsFile must name a file in the model folder",
+            _ when manifest.WeightsSha256 is not { Length: 64 } || !manifest.WeightsSha256.All(char.IsAsciiHexDigit)
+                => "weightsSha256 must be 64 hexadecimal digits",
+            _ => null,
+        };
+        if (problem is not null) throw new ModelDirectoryException($"{path}: {problem}");
         return manifest;
     }
 
@@ -89,7 +104,7 @@ public static class ModelDirectory
         if (!File.Exists(weights)) throw new ModelDirectoryException($"{weights}: weights file missing");
         string actual = Sha256Of(weights);
         if (!string.Equals(actual, manifest.WeightsSha256, StringComparison.OrdinalIgnoreCase))
-            throw new ModelDirectoryException($"{weights}: SHA-256 {actual[..12]}… does not match the manifest's {manifest.WeightsSha256[..Math.Min(12, manifest.WeightsSha256.Length)]}…; the weights were changed or damaged");
+            throw new ModelDirectoryException($"{weights}: SHA-256 {actual[..12]}… does not match the manifest's {manifest.WeightsSha256[..12]}…; the weights were changed or damaged");
 
         var network = ParticleNetworks.Create(manifest.Architecture, manifest.Classes.Count);
         try

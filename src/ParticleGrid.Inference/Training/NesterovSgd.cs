@@ -32,7 +32,7 @@ public sealed class NesterovSgd(IReadOnlyList<Parameter> parameters, double mome
             if (grad is null) continue;
             using var decayed = grad.add(parameter, decay);
             if (!momentumBuffers.TryGetValue(parameter, out var buffer))
-                momentumBuffers[parameter] = buffer = decayed.detach().clone().DetachFromDisposeScope();
+                momentumBuffers[parameter] = buffer = decayed.clone().DetachFromDisposeScope(); // under no_grad: no graph to detach
             else
                 buffer.mul_(mu).add_(decayed, one);
             using var nesterov = decayed.add(buffer, mu);

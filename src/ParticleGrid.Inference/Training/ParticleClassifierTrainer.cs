@@ -12,7 +12,10 @@ using static TorchSharp.torch.nn;
 
 namespace ParticleGrid.Inference.Training;
 
-/// <summary>What to train and how. Defaults are the reference study's (10 epochs, lr 0.00625, batch 16, 224 px, 70/30 split).</summary>
+/// <summary>
+/// What to train and how. Epochs, learning rate, batch size, input size and split are the reference study's
+/// (10, 0.00625, 16, 224 px, 70/30); the optimiser and schedule are ours (see <see cref="ParticleClassifierTrainer"/>).
+/// </summary>
 public sealed record TrainingOptions(
     string Architecture, string DataDirectory, string ModelDirectory,
     int Epochs = 10, double LearningRate = 0.00625, int BatchSize = 16, int InputSize = 224,
@@ -20,6 +23,15 @@ public sealed record TrainingOptions(
     string Optimizer = ParticleClassifierTrainer.DefaultOptimizer);
 
 /// <summary>What a trainer tells whoever watches it (the CLI draws progress bars from these).</summary>
+/// <summary>Training cannot go on: the loss is no longer a number. The message says where and what to try.</summary>
+public sealed class TrainingDivergedException(string message) : Exception(message);
+
+/// <summary>An <see cref="IProgress{T}"/> that reports on the reporting thread, in order (Progress&lt;T&gt; posts to the thread pool).</summary>
+public sealed class ImmediateProgress<T>(Action<T> report) : IProgress<T>
+{
+    public void Report(T value) => report(value);
+}
+
 public interface ITrainingObserver
 {
     void LoadingImages(int done, int total);
@@ -31,8 +43,11 @@ public interface ITrainingObserver
 /// <summary>
 /// Trains one network on a folder of class folders, as the study did: seeded stratified split, augmentation that
 /// suits particles, and the best epoch's weights kept (highest validation accuracy, then lowest loss).
-/// Optimiser: SGD with Nesterov momentum 0.9 and weight decay 1e-4; the learning rate warms up linearly over
-/// the first epoch, then follows a cosine down to zero, so short from-scratch runs converge.
+/// Optimiser: AdamW by default (Nesterov SGD on request); the learning rate warms up linearly over the first epoch
+/// (at most a tenth of the run), then follows a cosine down to zero. Each epoch's validation runs after "precise
+/// BatchNorm". The same seed gives the same split, initialisation, order and augmentation in every process (libtorch's
+/// CPU kernels may still differ in the last bits when the machine is busy, so weights can differ slightly).
+/// docs/training.md records what this reaches and what else was tried.
 /// </summary>
 public sealed class ParticleClassifierTrainer(TrainingOptions options, ITrainingObserver? observer = null)
 {
@@ -52,7 +67,7 @@ public sealed class ParticleClassifierTrainer(TrainingOptions options, ITraining
         var device = ComputeDevices.Resolve(options.Device);
 
         var planes = InputBatches.LoadPlanes(folder.Images.Select(i => i.Path).ToList(), options.InputSize,
-            new Progress<int>(done => observer?.LoadingImages(done, folder.Images.Count)), cancellation);
+            new ImmediateProgress<int>(done => observer?.LoadingImages(done, folder.Images.Count)), cancellation);
         var labels = folder.Images.Select(i => i.Label).ToArray();
         var (train, validation) = StratifiedSplit.Split(labels, options.ValidationFraction, options.Seed);
         if (train.Length < 2 || validation.Length < 1)
@@ -71,6 +86,7 @@ public sealed class ParticleClassifierTrainer(TrainingOptions options, ITraining
         using var disposeOptimizer = optimizer;
         int batchesPerEpoch = BatchesPerEpoch(train.Length);
         int totalSteps = batchesPerEpoch * options.Epochs;
+        int warmupSteps = Math.Clamp(totalSteps / 10, 1, batchesPerEpoch);
         observer?.Started(device.ToString(), train.Length, validation.Length, batchesPerEpoch);
 
         var history = new List<EpochRecord>();
@@ -85,7 +101,7 @@ public sealed class ParticleClassifierTrainer(TrainingOptions options, ITraining
             {
                 cancellation.ThrowIfCancellationRequested();
                 var clock = Stopwatch.StartNew();
-                var augmentation = new Random(HashCode.Combine(options.Seed, epoch));
+                var augmentation = new Random(Seeds.Derive(options.Seed, epoch));
                 var order = train.OrderBy(_ => shuffle.Next()).ToArray();
                 network.train();
                 double lossSum = 0; int correct = 0, seen = 0;
@@ -101,8 +117,11 @@ public sealed class ParticleClassifierTrainer(TrainingOptions options, ITraining
                     var logits = network.forward(input);
                     var loss = functional.cross_entropy(logits, target);
                     loss.backward();
-                    optimizer.Step(LearningRateAt(step++, batchesPerEpoch, totalSteps));
-                    lossSum += loss.item<float>() * batch.Length;
+                    optimizer.Step(LearningRateAt(step++, warmupSteps, totalSteps));
+                    float batchLoss = loss.item<float>();
+                    if (!float.IsFinite(batchLoss))
+                        throw new TrainingDivergedException($"training diverged at epoch {epoch}, batch {b + 1} (loss {batchLoss}); try a lower --lr; nothing was written");
+                    lossSum += batchLoss * batch.Length;
                     correct += (int)logits.argmax(1).eq(target).sum().item<long>();
                     seen += batch.Length;
                     observer?.BatchDone(epoch, b + 1, lossSum / seen, (double)correct / seen, seen / clock.Elapsed.TotalSeconds);

@@ -64,3 +64,40 @@ public sealed class ScalarLifetimeTests
         Assert.All(values.data<float>().ToArray(), v => Assert.Equal(expected, v, 4));
     }
 }
+
+/// <summary>AdamW, the default optimiser, against PyTorch's AdamW formula worked by hand, under collection pressure.</summary>
+public sealed class AdamWTests
+{
+    [Fact]
+    public void Steps_match_the_formula()
+    {
+        using var weight = new TorchSharp.Modules.Parameter(torch.ones(3));
+        using var optimizer = new AdamW([weight], weightDecay: 0.01, beta1: 0.9, beta2: 0.99, epsilon: 1e-8);
+        using var factors = torch.tensor(new[] { 0.5f, -2f, 0.1f });
+        var expected = new double[] { 1, 1, 1 };
+        var mean = new double[3];
+        var variance = new double[3];
+        double[] gradient = [0.5, -2, 0.1];
+        for (int step = 1; step <= 50; step++)
+        {
+            double lr = 0.01 * (1 + step % 3); // a changing rate, as the schedule gives
+            using (var scope = NewDisposeScope())
+            {
+                weight.grad?.zero_();
+                (weight * factors).sum().backward();
+            }
+            optimizer.Step(lr);
+            for (int i = 0; i < 3; i++)
+            {
+                expected[i] *= 1 - lr * 0.01;
+                mean[i] = 0.9 * mean[i] + 0.1 * gradient[i];
+                variance[i] = 0.99 * variance[i] + 0.01 * gradient[i] * gradient[i];
+                double meanHat = mean[i] / (1 - Math.Pow(0.9, step)), varianceHat = variance[i] / (1 - Math.Pow(0.99, step));
+                expected[i] -= lr * meanHat / (Math.Sqrt(varianceHat) + 1e-8);
+            }
+        }
+        using var values = weight.detach();
+        var actual = values.data<float>().ToArray();
+        for (int i = 0; i < 3; i++) Assert.Equal(expected[i], actual[i], 4);
+    }
+}
