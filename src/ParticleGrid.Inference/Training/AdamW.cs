@@ -5,17 +5,32 @@ using static TorchSharp.torch;
 namespace ParticleGrid.Inference.Training;
 
 /// <summary>
-/// Adam with decoupled weight decay (Loshchilov &amp; Hutter), with PyTorch's <c>torch.optim.AdamW</c> semantics:
+/// Adam with decoupled weight decay (Loshchilov &amp; Hutter), with PyTorch's <c>torch.optim.AdamW</c> semantics,
+/// optionally with a step scaled to each weight tensor's width:
 /// <code>
-/// p *= 1 - lr*wd;  m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g^2;  p -= lr * (m/(1-b1^t)) / (sqrt(v/(1-b2^t)) + eps)
+/// p *= 1 - lr*wd;  m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g^2;  p -= s * lr * (m/(1-b1^t)) / (sqrt(v/(1-b2^t)) + eps)
+/// s = min(1, sqrt(widthReference / fan_in))  for matrices and kernels (fan_in = inputs per output), 1 for vectors
 /// </code>
-/// Every Scalar it passes to libtorch lives in a <c>using</c> local until the step ends (see <see cref="NesterovSgd"/>).
+/// Why the width scale: Adam moves every weight by about lr whatever its layer, while a layer's weights are about
+/// 1/sqrt(fan_in) in size, so one rate is too coarse for wide layers or too timid for narrow ones (as in muP). With it
+/// the study's single rate suits ResNet50, DenseNet201 and ShuffleNetV2 from scratch (docs/training.md).
+/// <c>widthReference</c> null gives plain AdamW. Every Scalar it passes to libtorch lives in a <c>using</c> local until
+/// the step ends (see <see cref="NesterovSgd"/>).
 /// </summary>
-public sealed class AdamW(IReadOnlyList<Parameter> parameters, double weightDecay, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8)
-    : IParticleOptimizer
+public sealed class AdamW(IReadOnlyList<Parameter> parameters, double weightDecay, double beta1 = 0.9, double beta2 = 0.999,
+    double epsilon = 1e-8, double? widthReference = null) : IParticleOptimizer
 {
     readonly Dictionary<Parameter, (Tensor Mean, Tensor Variance)> moments = [];
+    readonly double[] widthScales = parameters.Select(p => WidthScale(p, widthReference)).ToArray();
     int steps;
+
+    /// <summary>min(1, sqrt(reference / fan_in)) for a tensor of two or more dimensions; 1 otherwise.</summary>
+    public static double WidthScale(Tensor parameter, double? reference)
+    {
+        if (reference is not { } r || parameter.dim() < 2) return 1;
+        long fanIn = parameter.shape.Skip(1).Aggregate(1L, (a, b) => a * b);
+        return Math.Min(1, Math.Sqrt(r / fanIn));
+    }
 
     public void Step(double learningRate)
     {
@@ -30,9 +45,10 @@ public sealed class AdamW(IReadOnlyList<Parameter> parameters, double weightDeca
         using var varianceScale = (1 / Math.Sqrt(secondCorrection)).ToScalar();
         using var eps = epsilon.ToScalar();
         using var one = 1.0.ToScalar();
-        using var stepSize = (-learningRate / firstCorrection).ToScalar();
-        foreach (var parameter in parameters)
+        for (int i = 0; i < parameters.Count; i++)
         {
+            var parameter = parameters[i];
+            using var stepSize = (-learningRate * widthScales[i] / firstCorrection).ToScalar();
             using var grad = parameter.grad;
             if (grad is null) continue;
             if (!moments.TryGetValue(parameter, out var moment))

@@ -163,7 +163,8 @@ public sealed class ParticleClassifierTrainer(TrainingOptions options, ITraining
 
     static (string Description, IParticleOptimizer Optimizer) CreateOptimizer(string name, IReadOnlyList<Parameter> parameters) => name switch
     {
-        "adamw" => ("AdamW, betas 0.9/0.99, eps 1e-8, decoupled weight decay 0.01", new AdamW(parameters, weightDecay: 0.01, beta2: 0.99)),
+        "adamw" => ("AdamW, betas 0.9/0.99, eps 1e-8, decoupled weight decay 0.01, step scaled by min(1, sqrt(64 / fan-in)) per weight tensor",
+            new AdamW(parameters, weightDecay: 0.01, beta2: 0.99, widthReference: 64)),
         "sgd" => ("SGD, Nesterov momentum 0.9, weight decay 1e-4", new NesterovSgd(parameters, momentum: 0.9, weightDecay: 1e-4)),
         _ => throw new ArgumentException($"--optimizer {name}: unknown; use one of {string.Join(", ", Optimizers)}"),
     };

@@ -100,4 +100,24 @@ public sealed class AdamWTests
         var actual = values.data<float>().ToArray();
         for (int i = 0; i < 3; i++) Assert.Equal(expected[i], actual[i], 4);
     }
+
+    [Fact]
+    public void Width_scale_shrinks_the_step_of_wide_layers_only()
+    {
+        using var wide = torch.zeros(2048, 1024, 1, 1);   // fan-in 1024
+        using var narrow = torch.zeros(64, 3, 3, 3);      // fan-in 27
+        using var bias = torch.zeros(2048);
+        Assert.Equal(0.25, AdamW.WidthScale(wide, 64), 12);
+        Assert.Equal(1, AdamW.WidthScale(narrow, 64));
+        Assert.Equal(1, AdamW.WidthScale(bias, 64));
+        Assert.Equal(1, AdamW.WidthScale(wide, null));
+
+        // One step from zero moments moves each weight by about scale * lr (Adam's first step is lr * sign(g)).
+        using var weight = new TorchSharp.Modules.Parameter(torch.ones(4, 1024));
+        using var optimizer = new AdamW([weight], weightDecay: 0, widthReference: 64);
+        using (var scope = NewDisposeScope()) weight.sum().backward();
+        optimizer.Step(0.01);
+        using var moved = weight.detach();
+        Assert.All(moved.data<float>().ToArray(), v => Assert.Equal(1 - 0.01 * 0.25, v, 5));
+    }
 }
