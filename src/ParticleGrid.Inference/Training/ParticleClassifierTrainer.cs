@@ -43,8 +43,8 @@ public interface ITrainingObserver
 /// <summary>
 /// Trains one network on a folder of class folders, as the study did: seeded stratified split, augmentation that
 /// suits particles, and the best epoch's weights kept (highest validation accuracy, then lowest loss).
-/// Optimiser: AdamW by default (Nesterov SGD on request); the learning rate warms up linearly over the first epoch
-/// (at most a tenth of the run), then follows a cosine down to zero. Each epoch's validation runs after "precise
+/// Optimiser: AdamW by default (Nesterov SGD on request); the learning rate warms up linearly over the first two
+/// epochs (at most a fifth of the run), then follows a cosine down to zero. Each epoch's validation runs after "precise
 /// BatchNorm". The same seed gives the same split, initialisation, order and augmentation in every process (libtorch's
 /// CPU kernels may still differ in the last bits when the machine is busy, so weights can differ slightly).
 /// docs/training.md records what this reaches and what else was tried.
@@ -54,7 +54,7 @@ public sealed class ParticleClassifierTrainer(TrainingOptions options, ITraining
     public const string DefaultOptimizer = "adamw";
     const int RecalibrationImages = 320, RecalibrationBatch = 32;
     public static IReadOnlyList<string> Optimizers { get; } = ["adamw", "sgd"];
-    const string ScheduleDescription = "linear warm-up over epoch 1, then cosine decay to 0 (per step)";
+    const string ScheduleDescription = "linear warm-up over epochs 1-2 (at most a fifth of the run), then cosine decay to 0 (per step)";
     const string AugmentationDescription = "flips, 90-degree turns, brightness +-0.06, contrast x0.9-1.1, Gaussian blur sigma 0.3-0.6 (p 0.1)";
 
     public ModelManifest Train(CancellationToken cancellation = default)
@@ -86,7 +86,7 @@ public sealed class ParticleClassifierTrainer(TrainingOptions options, ITraining
         using var disposeOptimizer = optimizer;
         int batchesPerEpoch = BatchesPerEpoch(train.Length);
         int totalSteps = batchesPerEpoch * options.Epochs;
-        int warmupSteps = Math.Clamp(totalSteps / 10, 1, batchesPerEpoch);
+        int warmupSteps = Math.Clamp(totalSteps / 5, 1, 2 * batchesPerEpoch); // two epochs of ten: ResNet50 needs them
         observer?.Started(device.ToString(), train.Length, validation.Length, batchesPerEpoch);
 
         var history = new List<EpochRecord>();
