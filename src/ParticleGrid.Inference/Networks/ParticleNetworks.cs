@@ -134,7 +134,7 @@ public static class ParticleNetworks
     }
 
     /// <summary>The file's tensors by key. They belong to the caller's dispose scope.</summary>
-    static Dictionary<string, Tensor> ReadStateDict(string pthPath)
+    internal static Dictionary<string, Tensor> ReadStateDict(string pthPath)
     {
         ArgumentNullException.ThrowIfNull(pthPath);
         if (!File.Exists(pthPath))
