@@ -1,0 +1,98 @@
+namespace ParticleGrid.Domain;
+
+/// <summary>One particle as a lot profile counts it.</summary>
+/// <param name="Type">The type the ensemble voted for; null when the particle could not be classified (it failed).</param>
+/// <param name="EcdMicrometres">Equivalent circular diameter; null when the instrument gave none.</param>
+/// <param name="IsUncertain">The vote was below the confidence threshold or the networks disagreed.</param>
+public readonly record struct CountedParticle(ParticleType? Type, double? EcdMicrometres, bool IsUncertain);
+
+/// <summary>Particles at or above one size edge.</summary>
+/// <param name="AtOrAboveMicrometres">The size class's lower edge (see <see cref="SizeBins"/>).</param>
+/// <param name="Count">Particles seen in the analysed volume.</param>
+/// <param name="PerMl">Count divided by the analysed volume; null when that volume is unknown.</param>
+/// <param name="PerContainer">Per mL times the container volume; null when either is unknown.</param>
+public sealed record SizeClassCount(double AtOrAboveMicrometres, int Count, double? PerMl, double? PerContainer);
+
+/// <summary>The counts of one particle type (or of a total) in every size class.</summary>
+/// <param name="Type">A folder-style name: "bubble", "silicone_oil", "glass", "protein", "unclassified", or a total's name.</param>
+/// <param name="CountsAsParticle">False for air bubbles: artefacts of handling, kept out of particle totals.</param>
+/// <param name="Count">All particles of this type, sized or not.</param>
+/// <param name="Uncertain">Of those, how many a reviewer should check.</param>
+/// <param name="SizeClasses">One entry per <see cref="SizeBins.LowerEdgesMicrometres"/>.</param>
+public sealed record TypeProfile(string Type, bool CountsAsParticle, int Count, int Uncertain, IReadOnlyList<SizeClassCount> SizeClasses);
+
+/// <summary>
+/// What QA reads for a lot: per particle type and size class the counts, per mL and per container; totals with
+/// bubbles kept out, and with silicone oil kept apart from protein and glass; the compendial verdict.
+/// </summary>
+public sealed record LotProfile(
+    string Lot,
+    int Runs,
+    double? AnalysedVolumeMl,
+    double? ContainerVolumeMl,
+    int Particles,
+    int Uncertain,
+    int Failed,
+    int WithoutSize,
+    IReadOnlyList<TypeProfile> Types,
+    TypeProfile ParticlesExcludingBubbles,
+    TypeProfile ParticlesExcludingBubblesAndSiliconeOil,
+    CompendialVerdict Verdict);
+
+/// <summary>Builds <see cref="LotProfile"/>s from classified particles. Pure: the same particles give the same profile.</summary>
+public static class LotProfiles
+{
+    public const string Unclassified = "unclassified";
+    public const string AllParticles = "all_particles";
+    public const string AllParticlesExceptSiliconeOil = "all_particles_except_silicone_oil";
+
+    /// <summary>Profiles one lot.</summary>
+    /// <param name="lot">The lot's name.</param>
+    /// <param name="runs">How many instrument runs fed it.</param>
+    /// <param name="particles">Every particle of the lot's runs.</param>
+    /// <param name="analysedVolumeMl">The sample volume the instruments analysed, summed over runs (null or 0: unknown).</param>
+    /// <param name="containerVolumeMl">The fill volume of one container (null: unknown).</param>
+    public static LotProfile Compute(string lot, int runs, IEnumerable<CountedParticle> particles, double? analysedVolumeMl, double? containerVolumeMl)
+    {
+        ArgumentNullException.ThrowIfNull(particles);
+        if (analysedVolumeMl is <= 0 || analysedVolumeMl is double a && !double.IsFinite(a)) analysedVolumeMl = null;
+        if (containerVolumeMl is <= 0 || containerVolumeMl is double c && !double.IsFinite(c)) containerVolumeMl = null;
+
+        var list = particles as IReadOnlyCollection<CountedParticle> ?? [.. particles];
+        var typeNames = ParticleTypes.StudyTypes.Select(ParticleTypes.FolderName)
+            .Concat(list.Where(p => p.Type is { } t && !ParticleTypes.StudyTypes.Contains(t)).Select(p => ParticleTypes.FolderName(p.Type!.Value)).Distinct().Order())
+            .Append(Unclassified)
+            .ToList();
+
+        TypeProfile Profile(string name, bool countsAsParticle, Func<CountedParticle, bool> selects)
+        {
+            var chosen = list.Where(selects).ToList();
+            int[] counts = SizeBins.CountAtOrAbove(chosen.Where(p => p.EcdMicrometres is not null).Select(p => p.EcdMicrometres!.Value));
+            var classes = SizeBins.LowerEdgesMicrometres.Select((edge, i) =>
+            {
+                double? perMl = analysedVolumeMl is { } v ? counts[i] / v : null;
+                return new SizeClassCount(edge, counts[i], perMl, perMl * containerVolumeMl);
+            }).ToList();
+            return new TypeProfile(name, countsAsParticle, chosen.Count, chosen.Count(p => p.IsUncertain), classes);
+        }
+
+        var types = typeNames.Select(name => Profile(name, name != ParticleTypes.FolderName(ParticleType.Bubble), p => NameOf(p) == name)).ToList();
+
+        // Light obscuration counts everything that is not a bubble, whatever its type; failed particles are kept in
+        // (conservative), because nothing shows they are bubbles.
+        var allParticles = Profile(AllParticles, true, p => p.Type != ParticleType.Bubble);
+        var exceptOil = Profile(AllParticlesExceptSiliconeOil, true, p => p.Type is not (ParticleType.Bubble or ParticleType.SiliconeOil));
+
+        var verdict = CompendialLimits.Judge(
+            allParticles.SizeClasses.Single(s => s.AtOrAboveMicrometres == 10).PerMl,
+            allParticles.SizeClasses.Single(s => s.AtOrAboveMicrometres == 25).PerMl,
+            containerVolumeMl);
+
+        return new LotProfile(lot, runs, analysedVolumeMl, containerVolumeMl, list.Count,
+            list.Count(p => p.IsUncertain), list.Count(p => p.Type is null), list.Count(p => p.EcdMicrometres is null),
+            types, allParticles, exceptOil, verdict);
+    }
+
+    private static string NameOf(CountedParticle particle) =>
+        particle.Type is { } type ? ParticleTypes.FolderName(type) : Unclassified;
+}
