@@ -1,0 +1,35 @@
+using ParticleGrid.Abstractions;
+using ParticleGrid.Grains.Placement;
+using ParticleGrid.Domain;
+using ParticleGrid.Storage;
+
+namespace ParticleGrid.Grains.Lots;
+
+/// <summary>
+/// A product lot. Holds nothing of its own: the description and every particle are in the store, so the profile
+/// is always rebuilt from the truth, whichever silo computes it.
+/// </summary>
+[GatewaySiloPlacement]
+public sealed class LotGrain(IParticleStore store) : Grain, ILotGrain
+{
+    private string LotId => this.GetPrimaryKeyString();
+
+    public async Task Describe(LotDescriptor descriptor)
+    {
+        if (!Identifiers.IsValid(LotId)) throw new ArgumentException($"lot id '{LotId}' is not valid: {Identifiers.Rule}");
+        if (descriptor.Problem() is { } problem) throw new ArgumentException($"lot {LotId}: {problem}");
+        await store.SaveLotAsync(new LotRecord(LotId, descriptor.ContainerVolumeMl, descriptor.Product));
+    }
+
+    public async Task<LotProfile?> GetProfile()
+    {
+        var runs = await store.RunsOfLotAsync(LotId);
+        var lot = await store.GetLotAsync(LotId);
+        if (runs.Count == 0 && lot is null) return null;
+
+        // Per-mL figures need every run's analysed volume; one unknown volume makes them unknown.
+        double? analysed = runs.Count > 0 && runs.All(r => r.AnalysedVolumeMl is not null) ? runs.Sum(r => r.AnalysedVolumeMl!.Value) : null;
+        var particles = await store.CountedParticlesOfLotAsync(LotId);
+        return LotProfiles.Compute(LotId, runs.Count, particles, analysed, lot?.ContainerVolumeMl);
+    }
+}

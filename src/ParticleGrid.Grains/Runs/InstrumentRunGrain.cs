@@ -1,0 +1,202 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
+using ParticleGrid.Abstractions;
+using ParticleGrid.Grains.Placement;
+using ParticleGrid.Storage;
+
+namespace ParticleGrid.Grains.Runs;
+
+/// <summary>A run's durable state. Counts are not kept here: the particle store is the truth for them.</summary>
+[GenerateSerializer]
+public sealed class InstrumentRunState
+{
+    [Id(0)] public RunDescriptor? Descriptor { get; set; }
+    [Id(1)] public RunState State { get; set; } = RunState.Unknown;
+    [Id(2)] public DateTimeOffset StartedUtc { get; set; }
+}
+
+/// <summary>How a run sends particles to workers and how hard it tries.</summary>
+public sealed class RunOptions
+{
+    /// <summary>The most particles in one call to a worker (a submitted batch is split into calls this big).</summary>
+    public int ParticlesPerWorkerCall { get; set; } = 64;
+
+    /// <summary>Worker failures (errors, lost silos) a call may meet before its particles are recorded as failed.</summary>
+    public int MaxWorkerFailures { get; set; } = 3;
+
+    /// <summary>How long a call keeps honouring "retry after" from busy workers before it counts as a failure.</summary>
+    public TimeSpan MaxBusyWait { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How long a call waits for a worker silo to appear when there is none.</summary>
+    public TimeSpan NoWorkerWait { get; set; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>
+/// One instrument run. A submitted batch is split into calls, each sent to a worker silo (round robin, starting at a
+/// different worker per run); a busy worker's "retry after" is honoured, a failing worker is replaced by the next,
+/// and after <see cref="RunOptions.MaxWorkerFailures"/> the particles are recorded as failed with the cause. Results
+/// are appended to the store keyed by (run, particle): a replayed batch appends nothing and is not classified again.
+/// </summary>
+[GatewaySiloPlacement]
+public sealed class InstrumentRunGrain(
+    [PersistentState("run", StorageNames.Grains)] IPersistentState<InstrumentRunState> state,
+    IParticleStore store,
+    WorkerSilos workers,
+    RunOptions options,
+    ILogger<InstrumentRunGrain> logger) : Grain, IInstrumentRunGrain
+{
+    private string RunId => this.GetPrimaryKeyString();
+    private int _nextWorker = Random.Shared.Next(1024);
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // The store is the truth: a run it knows is never "unknown", even if grain state was lost.
+        if (state.State.Descriptor is null && await store.GetRunAsync(RunId, cancellationToken) is { } run)
+        {
+            state.State.Descriptor = new RunDescriptor(run.LotId, run.InstrumentId, run.AnalysedVolumeMl, run.ExpectedParticles);
+            state.State.State = RunState.Open;
+            state.State.StartedUtc = run.StartedUtc;
+        }
+    }
+
+    public async Task<RunStatus> Start(RunDescriptor descriptor)
+    {
+        if (!Identifiers.IsValid(RunId)) throw new ArgumentException($"run id '{RunId}' is not valid: {Identifiers.Rule}");
+        if (descriptor.Problem() is { } problem) throw new ArgumentException($"run {RunId}: {problem}");
+        if (state.State.Descriptor is { } known)
+        {
+            if (known != descriptor)
+            {
+                throw new ArgumentException($"run {RunId} was started for lot {known.LotId} on instrument {known.InstrumentId} " +
+                    $"(analysed volume {known.AnalysedVolumeMl?.ToString() ?? "unknown"} mL); a run id names one run");
+            }
+            return await GetStatus();
+        }
+
+        var started = DateTimeOffset.UtcNow;
+        try
+        {
+            await store.SaveRunAsync(new RunRecord(RunId, descriptor.LotId, descriptor.InstrumentId, descriptor.AnalysedVolumeMl, descriptor.ExpectedParticles, started));
+        }
+        catch (StoreConflictException e)
+        {
+            throw new ArgumentException(e.Message);
+        }
+        state.State.Descriptor = descriptor;
+        state.State.State = RunState.Open;
+        state.State.StartedUtc = started;
+        await state.WriteStateAsync();
+        logger.LogInformation("Run {Run} started: lot {Lot}, instrument {Instrument}", RunId, descriptor.LotId, descriptor.InstrumentId);
+        return await GetStatus();
+    }
+
+    public async Task<BatchReceipt> SubmitBatch(string batchId, IReadOnlyList<ParticleImage> particles)
+    {
+        var run = state.State.Descriptor ?? throw new InvalidOperationException($"run {RunId} was not started; start it with its lot and instrument first");
+        CheckBatch(batchId, particles);
+
+        var stored = await store.StoredParticleIdsAsync(RunId, [.. particles.Select(p => p.ParticleId)]);
+        var fresh = particles.Where(p => !stored.Contains(p.ParticleId)).ToList();
+        var calls = fresh.Chunk(options.ParticlesPerWorkerCall).Select(chunk => ClassifyOnWorkersAsync(run, chunk));
+        var verdicts = (await Task.WhenAll(calls)).SelectMany(v => v).ToList();
+
+        var now = DateTimeOffset.UtcNow;
+        var ecd = fresh.ToDictionary(p => p.ParticleId, p => p.EcdMicrometres);
+        var records = verdicts.Select(v => new ParticleRecord(RunId, v.ParticleId, run.LotId, run.InstrumentId, v.ImageSha256, ecd[v.ParticleId],
+            v.Type, v.Probability, v.IsUncertain, v.UncertainReason, v.ModelSetVersion,
+            [.. v.Opinions.Select(o => new ModelVote(o.Model, o.Version, o.Probabilities, o.Vote))], v.Failure, now)).ToList();
+        int appended = await store.AppendAsync(records);
+        return new BatchReceipt(batchId, particles.Count, appended, particles.Count - appended, verdicts.Count(v => v.Failure is not null));
+    }
+
+    /// <summary>Malformed metadata refuses the whole batch with the reason; nothing of it is recorded.</summary>
+    private void CheckBatch(string batchId, IReadOnlyList<ParticleImage> particles)
+    {
+        if (particles is null || particles.Count == 0) throw new ArgumentException($"run {RunId} batch {batchId}: the batch is empty");
+        foreach (var p in particles)
+        {
+            if (p is null) throw new ArgumentException($"run {RunId} batch {batchId}: a particle is missing (null)");
+            if (!Identifiers.IsValid(p.ParticleId)) throw new ArgumentException($"run {RunId} batch {batchId}: particle id '{p.ParticleId}' is not valid: {Identifiers.Rule}");
+            if (p.Image is null || p.Image.Length == 0) throw new ArgumentException($"run {RunId} batch {batchId}: particle {p.ParticleId} has no image bytes");
+            if (p.EcdMicrometres is { } d && !(d >= 0 && double.IsFinite(d))) throw new ArgumentException($"run {RunId} batch {batchId}: particle {p.ParticleId} has ECD {d} um; it must be a non-negative number");
+        }
+        var repeated = particles.GroupBy(p => p.ParticleId).FirstOrDefault(g => g.Count() > 1);
+        if (repeated is not null) throw new ArgumentException($"run {RunId} batch {batchId}: particle id {repeated.Key} appears {repeated.Count()} times");
+    }
+
+    /// <summary>One call's worth of particles to some worker: busy workers are waited for, failing ones replaced.</summary>
+    private async Task<IReadOnlyList<ParticleVerdict>> ClassifyOnWorkersAsync(RunDescriptor run, IReadOnlyList<ParticleImage> particles)
+    {
+        var request = new ClassificationRequest(RunId, run.InstrumentId, particles);
+        var failures = new List<string>();
+        var busySince = DateTime.UtcNow;
+        var noWorkerSince = DateTime.UtcNow;
+        while (true)
+        {
+            var silos = workers.Active();
+            if (silos.Count == 0)
+            {
+                if (DateTime.UtcNow - noWorkerSince > options.NoWorkerWait)
+                {
+                    failures.Add($"no worker silo was in the cluster for {options.NoWorkerWait.TotalSeconds:0} s");
+                    return Failed(particles, failures);
+                }
+                await Task.Delay(500);
+                continue;
+            }
+            noWorkerSince = DateTime.UtcNow;
+
+            var silo = silos[_nextWorker++ % silos.Count];
+            try
+            {
+                return await GrainFactory.GetGrain<IEnsembleWorkerGrain>(WorkerSilos.KeyOf(silo)).Classify(request);
+            }
+            catch (WorkerBusyException busy)
+            {
+                if (DateTime.UtcNow - busySince > options.MaxBusyWait)
+                {
+                    failures.Add($"workers stayed busy for {options.MaxBusyWait.TotalSeconds:0} s");
+                    return Failed(particles, failures);
+                }
+                await Task.Delay(busy.RetryAfterMs);
+            }
+            catch (NoModelSetException)
+            {
+                throw;   // nothing can be classified anywhere: the caller must activate a model set, not wait
+            }
+            catch (Exception e)
+            {
+                failures.Add($"{silo}: {e.GetType().Name}: {e.Message}");
+                logger.LogWarning("Run {Run}: worker {Silo} failed on {Count} particles ({Failure}); {Left} tries left",
+                    RunId, silo, particles.Count, e.Message, options.MaxWorkerFailures - failures.Count);
+                if (failures.Count >= options.MaxWorkerFailures) return Failed(particles, failures);
+            }
+        }
+    }
+
+    private static IReadOnlyList<ParticleVerdict> Failed(IReadOnlyList<ParticleImage> particles, List<string> failures)
+    {
+        string cause = $"not classified after {failures.Count} worker failure(s): {string.Join(" | ", failures)}";
+        return [.. particles.Select(p => new ParticleVerdict(p.ParticleId, Convert.ToHexStringLower(SHA256.HashData(p.Image)),
+            null, null, false, null, null, [], cause))];
+    }
+
+    public async Task<RunStatus> Complete()
+    {
+        if (state.State.Descriptor is null) throw new InvalidOperationException($"run {RunId} was not started");
+        if (state.State.State != RunState.Completed)
+        {
+            state.State.State = RunState.Completed;
+            await state.WriteStateAsync();
+        }
+        return await GetStatus();
+    }
+
+    public async Task<RunStatus> GetStatus()
+    {
+        if (state.State.Descriptor is null) return new RunStatus(RunId, RunState.Unknown, null, 0, 0, 0, 0);
+        var counts = await store.CountRunAsync(RunId);
+        return new RunStatus(RunId, state.State.State, state.State.Descriptor, counts.Recorded, counts.Classified, counts.Uncertain, counts.Failed);
+    }
+}

@@ -1,0 +1,230 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
+using ParticleGrid.Abstractions;
+using ParticleGrid.Domain;
+using ParticleGrid.Imaging;
+using ParticleGrid.Inference;
+using ParticleGrid.Inference.Serving;
+
+namespace ParticleGrid.Grains.Workers;
+
+/// <summary>
+/// The ensemble on one worker silo (a singleton there): the loaded model sets, one <see cref="DynamicBatcher{TItem,TResult}"/>
+/// for the device, and the vote. Images are decoded and preprocessed on the thread pool, batches run on the batcher's
+/// own thread: none of it on an Orleans scheduler thread. (Not sealed: tests put a failing worker in a cluster.)
+/// </summary>
+public class ParticleClassificationService : IDisposable
+{
+    /// <summary>A decoded particle waiting for its batch.</summary>
+    private sealed record PreparedParticle(IReadOnlyDictionary<int, float[]> Planes, byte[] Image, string Name);
+
+    private readonly WorkerOptions _options;
+    private readonly ILogger<ParticleClassificationService> _logger;
+    private readonly EnsembleVoter _voter;
+    private readonly DynamicBatcher<PreparedParticle, EnsembleResult> _batcher;
+    private readonly object _modelGate = new();
+    private readonly Dictionary<string, EnsembleModelSet> _prepared = [];
+    private EnsembleModelSet? _active;
+
+    private sealed record EnsembleResult(EnsembleDecision Decision, IReadOnlyList<float[]> PerModel, EnsembleModelSet Set);
+
+    public ParticleClassificationService(WorkerOptions options, ILogger<ParticleClassificationService> logger)
+    {
+        _options = options;
+        _logger = logger;
+        _voter = options.CreateVoter();
+        Device = ComputeDevices.Resolve(options.Device);
+        _batcher = new DynamicBatcher<PreparedParticle, EnsembleResult>(options.Batching, RunBatch, "ensemble-batcher");
+    }
+
+    public TorchSharp.torch.Device Device { get; }
+
+    /// <summary>What the silo advertises: "cpu", or "cuda:0,cuda:1,..." for every CUDA device it sees.</summary>
+    public string DeviceDescription => DeviceDescriptions.For(_options.Device);
+
+    public string? ActiveVersion { get { lock (_modelGate) return _active?.Version; } }
+
+    public bool IsReady => ActiveVersion is not null;
+
+    public int Queued => _batcher.Queued;
+
+    public int Capacity => _batcher.Capacity;
+
+    public long ClassifiedParticles => _batcher.ProcessedItems;
+
+    public long Batches => _batcher.Batches;
+
+    /// <summary>Loads and warms a set beside the active one (no-op when it is loaded already).</summary>
+    /// <exception cref="ModelSetRefusedException">The set cannot be loaded; the active one is untouched.</exception>
+    public async Task PrepareAsync(ModelSetInfo set)
+    {
+        lock (_modelGate)
+        {
+            if (_active?.Version == set.Version || _prepared.ContainsKey(set.Version)) return;
+        }
+        EnsembleModelSet loaded;
+        try
+        {
+            loaded = await Task.Run(() => EnsembleModelSet.Load([.. set.Members.Select(m => m.Directory)], Device));
+        }
+        catch (ModelSetException e)
+        {
+            throw new ModelSetRefusedException($"model set {set.Version}: {e.Message}");
+        }
+        if (loaded.Version != set.Version)
+        {
+            loaded.Dispose();
+            throw new ModelSetRefusedException($"model set {set.Version}: the folders now hold {loaded.Version}; the models changed after registration");
+        }
+        lock (_modelGate)
+        {
+            if (!_prepared.TryAdd(set.Version, loaded)) loaded.Dispose();
+        }
+        _logger.LogInformation("Model set {Version} loaded and warmed on {Device}", set.Version, DeviceDescription);
+    }
+
+    /// <summary>Switches to a prepared set; the old one is unloaded between batches, never during one.</summary>
+    public void Activate(string version)
+    {
+        lock (_modelGate)
+        {
+            if (_active?.Version == version) return;
+            if (!_prepared.Remove(version, out var next))
+            {
+                throw new InvalidOperationException($"model set {version} is not prepared on this worker; prepare it first");
+            }
+            var previous = _active;
+            _active = next;
+            previous?.Dispose();   // the batch loop takes _modelGate for each batch, so no batch is using it
+        }
+        _logger.LogInformation("Model set {Version} active", version);
+    }
+
+    /// <summary>Classifies a run's particles: unreadable images fail on their own, the rest go through the batcher.</summary>
+    /// <exception cref="NoModelSetException">No set is active.</exception>
+    /// <exception cref="WorkerBusyException">The queue is full; nothing was taken.</exception>
+    public virtual async Task<IReadOnlyList<ParticleVerdict>> ClassifyAsync(ClassificationRequest request)
+    {
+        var sizes = ActiveSizes() ?? throw new NoModelSetException("no model set is active on this worker; register and activate one");
+        if (_batcher.Queued + request.Particles.Count > _batcher.Capacity)
+        {
+            throw Busy(new BatcherFullException(_batcher.Queued, _batcher.Capacity, request.Particles.Count, 100));
+        }
+
+        var decoded = await Task.Run(() => Decode(request, sizes));
+        var good = decoded.Where(d => d.Prepared is not null).ToList();
+        IReadOnlyList<EnsembleResult> results;
+        try
+        {
+            results = await _batcher.EnqueueAsync(request.RunId, [.. good.Select(d => d.Prepared!)]);
+        }
+        catch (BatcherFullException e)
+        {
+            throw Busy(e);
+        }
+
+        var byIndex = good.Zip(results).ToDictionary(p => p.First.Index, p => p.Second);
+        return [.. decoded.Select(d => byIndex.TryGetValue(d.Index, out var result)
+            ? Verdict(request.Particles[d.Index], d.Sha256, result)
+            : Failed(request.Particles[d.Index], d.Sha256, d.Error!))];
+    }
+
+    private WorkerBusyException Busy(BatcherFullException e)
+    {
+        Interlocked.Increment(ref _refused);
+        return new WorkerBusyException(e.Message, e.RetryAfterMs);
+    }
+
+    private long _refused;
+
+    /// <summary>Requests answered with "retry after" because the queue was full.</summary>
+    public long RefusedRequests => Interlocked.Read(ref _refused);
+
+    private IReadOnlyList<int>? ActiveSizes()
+    {
+        lock (_modelGate) return _active?.InputSizes;
+    }
+
+    private static List<(int Index, string Sha256, PreparedParticle? Prepared, string? Error)> Decode(ClassificationRequest request, IReadOnlyList<int> sizes)
+    {
+        var decoded = new (int, string, PreparedParticle?, string?)[request.Particles.Count];
+        Parallel.For(0, request.Particles.Count, i =>
+        {
+            var particle = request.Particles[i];
+            string sha = Convert.ToHexStringLower(SHA256.HashData(particle.Image));
+            string name = $"run {request.RunId} particle {particle.ParticleId}";
+            try
+            {
+                using var image = ParticleImageDecoder.Load(new MemoryStream(particle.Image, writable: false), name);
+                var planes = sizes.ToDictionary(size => size, size => ParticlePreprocessor.ToPlanes(image, size));
+                decoded[i] = (i, sha, new PreparedParticle(planes, particle.Image, name), null);
+            }
+            catch (ParticleImageException e)
+            {
+                decoded[i] = (i, sha, null, e.Message);
+            }
+        });
+        return [.. decoded];
+    }
+
+    /// <summary>One batch through every network of the active set, then the vote (the batcher's thread).</summary>
+    private IReadOnlyList<EnsembleResult> RunBatch(IReadOnlyList<PreparedParticle> batch)
+    {
+        lock (_modelGate)
+        {
+            var set = _active ?? throw new NoModelSetException("no model set is active on this worker");
+            // A set activated after these particles were decoded may want another input size: preprocess again.
+            var planes = batch.Select(p => set.InputSizes.All(p.Planes.ContainsKey) ? p.Planes : Redecode(p, set)).ToList();
+            var perModel = set.Probabilities(planes);
+            return [.. Enumerable.Range(0, batch.Count).Select(i =>
+            {
+                var rows = perModel.Select(model => model[i]).ToList();
+                return new EnsembleResult(_voter.Decide([.. rows.Select(r => (IReadOnlyList<float>)r)]), rows, set);
+            })];
+        }
+    }
+
+    private static IReadOnlyDictionary<int, float[]> Redecode(PreparedParticle particle, EnsembleModelSet set)
+    {
+        using var image = ParticleImageDecoder.Load(new MemoryStream(particle.Image, writable: false), particle.Name);
+        return set.Preprocess(image);
+    }
+
+    private static ParticleVerdict Verdict(ParticleImage particle, string sha256, EnsembleResult result)
+    {
+        var set = result.Set;
+        var decision = result.Decision;
+        var opinions = set.Members.Zip(result.PerModel, (member, probabilities) => new ModelOpinion(
+            member.Name, member.Manifest.Version, probabilities, set.Classes[ClassificationReport.ArgMax(probabilities)])).ToList();
+        string? reason = decision.Reason switch
+        {
+            UncertainReason.BelowThreshold => "below_threshold",
+            UncertainReason.Disagreement => "disagreement",
+            _ => null,
+        };
+        return new ParticleVerdict(particle.ParticleId, sha256, set.Classes[decision.ClassIndex], decision.Probability,
+            decision.IsUncertain, reason, set.Version, opinions, null);
+    }
+
+    private static ParticleVerdict Failed(ParticleImage particle, string sha256, string error) =>
+        new(particle.ParticleId, sha256, null, null, false, null, null, [], error);
+
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected virtual void Dispose(bool disposing)
+    {
+        if (!disposing) return;
+        _batcher.Dispose();
+        lock (_modelGate)
+        {
+            _active?.Dispose();
+            foreach (var set in _prepared.Values) set.Dispose();
+            _prepared.Clear();
+            _active = null;
+        }
+    }
+}

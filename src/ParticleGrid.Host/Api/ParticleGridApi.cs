@@ -1,0 +1,39 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using ParticleGrid.Abstractions;
+using ParticleGrid.Grains.Placement;
+using ParticleGrid.Host.Hosting;
+
+namespace ParticleGrid.Host.Api;
+
+/// <summary>The HTTP API: lots and runs for QA, workers for platform engineers, health for orchestrators.</summary>
+public static class ParticleGridApi
+{
+    public static WebApplication MapParticleGridApi(this WebApplication app)
+    {
+        var lots = app.MapGroup("/lots");
+        lots.MapGet("/{lot}", async (string lot, IGrainFactory grains) =>
+            await grains.GetGrain<ILotGrain>(lot).GetProfile() is { } profile
+                ? Results.Ok(profile)
+                : NotFound($"lot '{lot}' is not known: no run has been started for it and it was never described"));
+
+        var runs = app.MapGroup("/runs");
+        runs.MapGet("/{run}", async (string run, IGrainFactory grains) =>
+            await grains.GetGrain<IInstrumentRunGrain>(run).GetStatus() is { State: not RunState.Unknown } status
+                ? Results.Ok(status)
+                : NotFound($"run '{run}' is not known: it was never started"));
+
+        app.MapGet("/workers", async (WorkerSilos workers, IGrainFactory grains) =>
+            Results.Ok(await Task.WhenAll(workers.Active().Select(s => grains.GetGrain<IEnsembleWorkerGrain>(WorkerSilos.KeyOf(s)).GetInfo()))));
+
+        var health = app.MapGroup("/health");
+        health.MapGet("/live", () => Results.Ok(new { status = "live" }));
+        health.MapGet("/ready", (SiloReadiness readiness) => readiness.IsReady
+            ? Results.Ok(new { status = "ready" })
+            : Results.Json(new { status = "not ready", reason = readiness.Reason }, statusCode: StatusCodes.Status503ServiceUnavailable));
+        return app;
+    }
+
+    private static IResult NotFound(string message) => Results.NotFound(new { error = message });
+}

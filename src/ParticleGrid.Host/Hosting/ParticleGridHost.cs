@@ -1,0 +1,40 @@
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using ParticleGrid.Host.Api;
+using ParticleGrid.Host.Persistence;
+
+namespace ParticleGrid.Host.Hosting;
+
+/// <summary>
+/// Builds the ParticleGrid host: an Orleans silo with its HTTP API in one process. Configuration comes from
+/// appsettings, <c>PARTICLEGRID__*</c> environment variables, then <paramref name="configure"/> (command-line options).
+/// </summary>
+public static class ParticleGridHost
+{
+    public static async Task<WebApplication> BuildAsync(string[] args, Action<ParticleGridOptions>? configure = null, string? urls = null,
+        Action<WebApplicationBuilder>? customize = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
+        var options = builder.Configuration.GetSection(ParticleGridOptions.Section).Get<ParticleGridOptions>() ?? new ParticleGridOptions();
+        configure?.Invoke(options);
+        options.Validate();
+        if (urls is not null) builder.WebHost.UseUrls(urls);
+        if (options.Mode == HostingMode.Cluster)
+        {
+            await OrleansSchema.EnsureAsync(options.PostgresConnectionString!);
+        }
+
+        builder.UseOrleans(silo => silo.AddParticleGrid(options));
+        builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        customize?.Invoke(builder);
+
+        var app = builder.Build();
+        app.MapParticleGridApi();
+        return app;
+    }
+}

@@ -1,0 +1,69 @@
+using ParticleGrid.Grains.Runs;
+using ParticleGrid.Grains.Workers;
+
+namespace ParticleGrid.Host.Hosting;
+
+/// <summary>Embedded: one process, nothing installed. Cluster: many silos sharing PostgreSQL.</summary>
+public enum HostingMode
+{
+    Embedded,
+    Cluster,
+}
+
+/// <summary>
+/// Everything a ParticleGrid silo is configured with: the "ParticleGrid" section of appsettings, overridden by
+/// <c>PARTICLEGRID__*</c> environment variables (e.g. <c>PARTICLEGRID__MODE=Cluster</c>,
+/// <c>PARTICLEGRID__ROLES=worker</c>, <c>PARTICLEGRID__WORKER__MAXBATCHSIZE=64</c>) and by command-line options.
+/// </summary>
+public sealed class ParticleGridOptions
+{
+    public const string Section = "ParticleGrid";
+
+    public HostingMode Mode { get; set; } = HostingMode.Embedded;
+
+    /// <summary>Where the embedded store, grain state and cached models live.</summary>
+    public string DataDirectory { get; set; } = "particlegrid-data";
+
+    /// <summary>"gateway" (runs, lots, HTTP), "worker" (the networks), or both (the embedded default).</summary>
+    public string Roles { get; set; } = "gateway,worker";
+
+    /// <summary>Cluster mode: the PostgreSQL that holds membership, grain state and the particle store.</summary>
+    public string? PostgresConnectionString { get; set; }
+
+    public string ClusterId { get; set; } = "particlegrid";
+
+    public string ServiceId { get; set; } = "particlegrid";
+
+    public int SiloPort { get; set; } = 11111;
+
+    public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>Cluster mode: the address other silos reach this one at (default: this host's first address).</summary>
+    public string? AdvertisedIpAddress { get; set; }
+
+    public WorkerOptions Worker { get; set; } = new();
+
+    public RunOptions Runs { get; set; } = new();
+
+    public bool IsWorker => RoleList.Contains(Grains.Placement.SiloRoles.Worker);
+
+    public bool IsGateway => RoleList.Contains(Grains.Placement.SiloRoles.Gateway);
+
+    public IReadOnlyList<string> RoleList => [.. Roles.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(r => r.ToLowerInvariant())];
+
+    /// <summary>Says what is wrong with the configuration, so a silo refuses to start with one clear line.</summary>
+    public void Validate()
+    {
+        var unknown = RoleList.Except([Grains.Placement.SiloRoles.Gateway, Grains.Placement.SiloRoles.Worker]).ToList();
+        if (RoleList.Count == 0 || unknown.Count > 0)
+            throw new ArgumentException($"roles '{Roles}': use 'gateway', 'worker' or 'gateway,worker'");
+        if (Mode == HostingMode.Cluster && string.IsNullOrWhiteSpace(PostgresConnectionString))
+            throw new ArgumentException("cluster mode needs a PostgreSQL connection string (ParticleGrid:PostgresConnectionString or PARTICLEGRID__POSTGRESCONNECTIONSTRING)");
+        if (Mode == HostingMode.Embedded && string.IsNullOrWhiteSpace(DataDirectory))
+            throw new ArgumentException("embedded mode needs a data directory");
+        if (SiloPort is < 1 or > 65535 || GatewayPort is < 1 or > 65535)
+            throw new ArgumentException($"silo port {SiloPort} and gateway port {GatewayPort} must be between 1 and 65535");
+        Worker.Batching.Validate();
+        _ = Worker.CreateVoter();
+    }
+}

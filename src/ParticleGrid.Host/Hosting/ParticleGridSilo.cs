@@ -1,0 +1,139 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+using Orleans.Runtime.Hosting;
+using Orleans.Runtime.MembershipService.SiloMetadata;
+using Orleans.Serialization;
+using Orleans.Storage;
+using ParticleGrid.Abstractions;
+using ParticleGrid.Grains;
+using ParticleGrid.Grains.Placement;
+using ParticleGrid.Grains.Workers;
+using ParticleGrid.Host.Persistence;
+using ParticleGrid.Storage;
+
+namespace ParticleGrid.Host.Hosting;
+
+/// <summary>
+/// How every ParticleGrid silo is put together, whatever hosts it (the embedded host, a cluster node, a test
+/// cluster): roles in silo metadata, the worker placement, the particle store, grain storage, and on workers the
+/// ensemble and its warm-up.
+/// </summary>
+public static class ParticleGridSilo
+{
+    /// <param name="configureClustering">False under a test cluster, which brings its own membership.</param>
+    public static ISiloBuilder AddParticleGrid(this ISiloBuilder silo, ParticleGridOptions options, bool configureClustering = true)
+    {
+        options.Validate();
+        var metadata = new Dictionary<string, string> { [SiloRoles.RolesKey] = string.Join(',', options.RoleList) };
+        if (options.IsWorker) metadata[SiloRoles.DevicesKey] = DeviceDescriptions.For(options.Worker.Device);
+        silo.UseSiloMetadata(metadata);
+        silo.AddPlacementDirector<WorkerSiloPlacement, WorkerSiloPlacementDirector>();
+        silo.AddPlacementDirector<GatewaySiloPlacement, GatewaySiloPlacementDirector>();
+
+        var services = silo.Services;
+        services.AddParticleGridSerialization();
+        services.AddSingleton(options);
+        services.AddSingleton(options.Worker);
+        services.AddSingleton(options.Runs);
+        services.AddSingleton<WorkerSilos>();
+        services.AddSingleton<SiloReadiness>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SiloStartup>();
+
+        if (options.Mode == HostingMode.Embedded)
+        {
+            string data = Path.GetFullPath(options.DataDirectory);
+            services.AddSingleton<IParticleStore>(_ => SqlParticleStore.Sqlite(Path.Combine(data, "particles.db")));
+            services.AddGrainStorage(StorageNames.Grains, (sp, _) =>
+                new SqliteGrainStorage(Path.Combine(data, "grain-state.db"), new OrleansGrainStorageSerializer(sp.GetRequiredService<Serializer>())));
+            if (configureClustering)
+            {
+                // One silo on loopback; its durable state is in the data directory, so membership needs no store.
+                silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: options.ServiceId, clusterId: options.ClusterId);
+            }
+        }
+        else
+        {
+            string connection = options.PostgresConnectionString!;
+            services.AddSingleton<IParticleStore>(_ => SqlParticleStore.Postgres(connection));
+            silo.AddAdoNetGrainStorage(StorageNames.Grains, o =>
+            {
+                o.Invariant = "Npgsql";
+                o.ConnectionString = connection;
+            });
+            services.AddOptions<AdoNetGrainStorageOptions>(StorageNames.Grains).Configure<IServiceProvider>((o, sp) =>
+                o.GrainStorageSerializer = new OrleansGrainStorageSerializer(sp.GetRequiredService<Serializer>()));
+            if (configureClustering)
+            {
+                silo.UseAdoNetClustering(o =>
+                {
+                    o.Invariant = "Npgsql";
+                    o.ConnectionString = connection;
+                });
+                silo.Configure<ClusterOptions>(o =>
+                {
+                    o.ClusterId = options.ClusterId;
+                    o.ServiceId = options.ServiceId;
+                });
+                silo.ConfigureEndpoints(
+                    options.AdvertisedIpAddress is { } ip ? IPAddress.Parse(ip) : null!,
+                    options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: true);
+            }
+        }
+
+        if (options.IsWorker)
+        {
+            services.AddSingleton<ParticleClassificationService>();
+        }
+        return silo;
+    }
+
+    /// <summary>Domain records (lot profiles) cross grain calls as JSON; grain contracts use Orleans' own codecs.</summary>
+    public static IServiceCollection AddParticleGridSerialization(this IServiceCollection services) =>
+        services.AddSerializer(serializer => serializer.AddJsonSerializer(
+            isSupported: type => type.Namespace?.StartsWith("ParticleGrid.Domain", StringComparison.Ordinal) == true));
+}
+
+/// <summary>Whether the silo may report ready: it is active and, on a worker, the model set is loaded and warmed.</summary>
+public sealed class SiloReadiness
+{
+    private volatile string? _notReady = "starting";
+
+    public bool IsReady => _notReady is null;
+
+    public string Reason => _notReady ?? "ready";
+
+    internal void Set(string? notReadyReason) => _notReady = notReadyReason;
+}
+
+/// <summary>
+/// Creates the store's tables before grains run; on workers, activates the local worker grain once the silo is
+/// active, which loads and warms the site's active model set, and only then reports ready.
+/// </summary>
+internal sealed class SiloStartup(
+    IParticleStore store,
+    ParticleGridOptions options,
+    IServiceProvider services,
+    SiloReadiness readiness,
+    ILogger<SiloStartup> logger) : ILifecycleParticipant<ISiloLifecycle>
+{
+    public void Participate(ISiloLifecycle lifecycle)
+    {
+        lifecycle.Subscribe(nameof(SiloStartup) + ".Store", ServiceLifecycleStage.RuntimeInitialize, cancellation => store.EnsureCreatedAsync(cancellation));
+        lifecycle.Subscribe(nameof(SiloStartup) + ".WarmUp", ServiceLifecycleStage.Active, WarmUpAsync);
+    }
+
+    private async Task WarmUpAsync(CancellationToken cancellation)
+    {
+        if (options.IsWorker)
+        {
+            readiness.Set("loading the active model set");
+            var silo = services.GetRequiredService<ILocalSiloDetails>().SiloAddress;
+            var grains = services.GetRequiredService<IGrainFactory>();
+            var info = await grains.GetGrain<IEnsembleWorkerGrain>(WorkerSilos.KeyOf(silo)).GetInfo();
+            logger.LogInformation("Worker {Silo} on {Device}: model set {Set}", info.Silo, info.Device, info.ActiveModelSet ?? "none active yet");
+        }
+        readiness.Set(null);
+    }
+}

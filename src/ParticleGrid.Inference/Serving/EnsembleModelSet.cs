@@ -1,0 +1,117 @@
+using System.Security.Cryptography;
+using System.Text;
+using ParticleGrid.Imaging;
+using ParticleGrid.Inference.Evaluation;
+using ParticleGrid.Inference.Models;
+using ParticleGrid.Inference.Prediction;
+using static TorchSharp.torch;
+
+namespace ParticleGrid.Inference.Serving;
+
+/// <summary>A model set that cannot be used (the networks disagree on their classes, a folder is missing...).</summary>
+public sealed class ModelSetException(string message) : Exception(message);
+
+/// <summary>One network of a model set, as its manifest describes it.</summary>
+/// <param name="Name">Unique within the set: the architecture ("resnet50"), numbered when it repeats.</param>
+public sealed record ModelSetMember(string Name, string Directory, ModelManifest Manifest);
+
+/// <summary>Reading and checking model sets: the networks an ensemble votes with, as folders written by <c>train</c>.</summary>
+public static class ModelSets
+{
+    /// <summary>Reads every folder's manifest and checks that the networks score the same classes in the same order.</summary>
+    /// <exception cref="ModelSetException">No folders, a folder that is not a model, or networks with different classes.</exception>
+    public static IReadOnlyList<ModelSetMember> Read(IReadOnlyList<string> directories)
+    {
+        ArgumentNullException.ThrowIfNull(directories);
+        if (directories.Count == 0) throw new ModelSetException("a model set needs at least one model folder");
+        var manifests = directories.Select(directory =>
+        {
+            try { return (Directory: Path.GetFullPath(directory), Manifest: ModelDirectory.ReadManifest(directory)); }
+            catch (ModelDirectoryException e) { throw new ModelSetException(e.Message); }
+        }).ToList();
+
+        var first = manifests[0];
+        foreach (var other in manifests.Skip(1))
+        {
+            if (!other.Manifest.Classes.SequenceEqual(first.Manifest.Classes))
+            {
+                throw new ModelSetException(
+                    $"the networks of a set must score the same classes in the same order: {first.Directory} has " +
+                    $"[{string.Join(", ", first.Manifest.Classes)}] but {other.Directory} has [{string.Join(", ", other.Manifest.Classes)}]");
+            }
+        }
+        var names = ModelEvaluator.UniqueNames([.. manifests.Select(m => m.Manifest.Architecture)]);
+        return [.. manifests.Zip(names, (m, name) => new ModelSetMember(name, m.Directory, m.Manifest))];
+    }
+
+    /// <summary>The set's version: "set-" and 12 hex digits of a hash over its members' names and versions, in order.</summary>
+    public static string VersionOf(IReadOnlyList<ModelSetMember> members)
+    {
+        string identity = string.Join('\n', members.Select(m => $"{m.Name}={m.Manifest.Version}"));
+        return "set-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity)))[..12];
+    }
+}
+
+/// <summary>
+/// The networks of one model set, loaded once on one device and warmed. Not thread-safe: one caller (a worker's
+/// batch loop) runs it.
+/// </summary>
+public sealed class EnsembleModelSet : IDisposable
+{
+    private readonly IReadOnlyList<(ModelSetMember Member, LoadedModel Model, ParticleClassifier Classifier)> _models;
+
+    private EnsembleModelSet(string version, IReadOnlyList<(ModelSetMember, LoadedModel, ParticleClassifier)> models)
+    {
+        Version = version;
+        _models = models;
+    }
+
+    public string Version { get; }
+
+    public IReadOnlyList<string> Classes => _models[0].Member.Manifest.Classes;
+
+    public IReadOnlyList<ModelSetMember> Members => [.. _models.Select(m => m.Member)];
+
+    /// <summary>The input sizes the networks need, so each image is preprocessed once per size.</summary>
+    public IReadOnlyList<int> InputSizes => [.. _models.Select(m => m.Member.Manifest.InputSize).Distinct().Order()];
+
+    /// <summary>Loads every network of the set onto <paramref name="device"/> and runs one warm-up batch through each.</summary>
+    /// <exception cref="ModelSetException">The set is not usable; nothing stays loaded.</exception>
+    public static EnsembleModelSet Load(IReadOnlyList<string> directories, Device device, int warmUpBatch = 2)
+    {
+        var members = ModelSets.Read(directories);
+        var loaded = new List<(ModelSetMember, LoadedModel, ParticleClassifier)>();
+        try
+        {
+            foreach (var member in members)
+            {
+                LoadedModel model;
+                try { model = ModelDirectory.Load(member.Directory, device); }
+                catch (Exception e) when (e is ModelDirectoryException or Networks.CheckpointException) { throw new ModelSetException(e.Message); }
+                var classifier = new ParticleClassifier(model.Network, member.Manifest.InputSize, model.Normalization, device, batchSize: 64);
+                loaded.Add((member, model, classifier));
+                int size = member.Manifest.InputSize;
+                classifier.Probabilities([.. Enumerable.Range(0, warmUpBatch).Select(_ => new float[3 * size * size])]);
+            }
+        }
+        catch
+        {
+            foreach (var (_, model, _) in loaded) model.Dispose();
+            throw;
+        }
+        return new EnsembleModelSet(ModelSets.VersionOf(members), loaded);
+    }
+
+    /// <summary>Preprocesses one decoded image for every input size of the set.</summary>
+    public IReadOnlyDictionary<int, float[]> Preprocess(SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24> image) =>
+        InputSizes.ToDictionary(size => size, size => ParticlePreprocessor.ToPlanes(image, size));
+
+    /// <summary>Every network's class probabilities for every image: [network][image][class].</summary>
+    public IReadOnlyList<IReadOnlyList<float[]>> Probabilities(IReadOnlyList<IReadOnlyDictionary<int, float[]>> images) =>
+        [.. _models.Select(m => m.Classifier.Probabilities([.. images.Select(i => i[m.Member.Manifest.InputSize])]))];
+
+    public void Dispose()
+    {
+        foreach (var (_, model, _) in _models) model.Dispose();
+    }
+}

@@ -1,0 +1,40 @@
+using ParticleGrid.Domain;
+
+namespace ParticleGrid.Storage;
+
+/// <summary>
+/// The one source of truth for particle results. Appends are keyed by (run, particle): appending a particle that is
+/// already there changes nothing, so a replayed batch cannot count twice. Run and lot aggregates are computed from
+/// here and can always be rebuilt.
+/// </summary>
+public interface IParticleStore
+{
+    /// <summary>Creates the tables if they are missing. Safe to call from every silo at every start.</summary>
+    Task EnsureCreatedAsync(CancellationToken cancellation = default);
+
+    /// <summary>Appends results; those whose (run, particle) is already stored are skipped. Returns how many were new.</summary>
+    Task<int> AppendAsync(IReadOnlyList<ParticleRecord> particles, CancellationToken cancellation = default);
+
+    /// <summary>Which of these particle ids of a run are already stored.</summary>
+    Task<IReadOnlySet<string>> StoredParticleIdsAsync(string runId, IReadOnlyCollection<string> particleIds, CancellationToken cancellation = default);
+
+    /// <summary>Records a run once. The same run again is a no-op; the same id with another lot or instrument is a <see cref="StoreConflictException"/>.</summary>
+    Task SaveRunAsync(RunRecord run, CancellationToken cancellation = default);
+
+    Task<RunRecord?> GetRunAsync(string runId, CancellationToken cancellation = default);
+
+    Task<IReadOnlyList<RunRecord>> RunsOfLotAsync(string lotId, CancellationToken cancellation = default);
+
+    /// <summary>Records or updates a lot's description (container volume, product).</summary>
+    Task SaveLotAsync(LotRecord lot, CancellationToken cancellation = default);
+
+    Task<LotRecord?> GetLotAsync(string lotId, CancellationToken cancellation = default);
+
+    Task<RunCounts> CountRunAsync(string runId, CancellationToken cancellation = default);
+
+    /// <summary>Every particle of a lot, as its profile counts them.</summary>
+    Task<IReadOnlyList<CountedParticle>> CountedParticlesOfLotAsync(string lotId, CancellationToken cancellation = default);
+
+    /// <summary>A run's particles with their full lineage, in particle id order.</summary>
+    Task<IReadOnlyList<ParticleRecord>> ParticlesOfRunAsync(string runId, CancellationToken cancellation = default);
+}

@@ -1,0 +1,346 @@
+using System.Data.Common;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+using ParticleGrid.Domain;
+
+namespace ParticleGrid.Storage;
+
+/// <summary>
+/// The particle store over ADO.NET. One schema serves SQLite (embedded: a file under the data directory) and
+/// PostgreSQL (cluster): plain types, times as Unix milliseconds, flags as 0/1, and "ON CONFLICT DO NOTHING" for
+/// the append-only key.
+/// </summary>
+public sealed class SqlParticleStore : IParticleStore, IDisposable
+{
+    private const int IdsPerQuery = 500;
+    private static readonly JsonSerializerOptions VotesJson = new(JsonSerializerDefaults.Web);
+
+    private readonly Func<DbConnection> _connect;
+    private readonly SemaphoreSlim? _singleWriter;
+    private readonly string _description;
+
+    private SqlParticleStore(Func<DbConnection> connect, bool singleWriter, string description)
+    {
+        _connect = connect;
+        _singleWriter = singleWriter ? new SemaphoreSlim(1, 1) : null;
+        _description = description;
+    }
+
+    /// <summary>A SQLite file (created when missing). SQLite has one writer at a time, so writes queue here.</summary>
+    public static SqlParticleStore Sqlite(string path)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        string connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30 }.ToString();
+        return new SqlParticleStore(() => new SqliteConnection(connectionString), singleWriter: true, $"SQLite {path}");
+    }
+
+    /// <summary>A PostgreSQL database (the tables are created in the connection's default schema).</summary>
+    public static SqlParticleStore Postgres(string connectionString) =>
+        new(() => new NpgsqlConnection(connectionString), singleWriter: false,
+            $"PostgreSQL {new NpgsqlConnectionStringBuilder(connectionString) { Password = null }.Host}");
+
+    public override string ToString() => _description;
+
+    public async Task EnsureCreatedAsync(CancellationToken cancellation = default)
+    {
+        await using var connection = await OpenAsync(cancellation);
+        if (connection is SqliteConnection)
+        {
+            await ExecuteAsync(connection, "PRAGMA journal_mode=WAL;", cancellation);
+        }
+        try
+        {
+            await ExecuteAsync(connection, Schema, cancellation);
+        }
+        catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DuplicateTable)
+        {
+            // Two silos starting together raced to create the same table; the other one made it.
+            await ExecuteAsync(connection, Schema, cancellation);
+        }
+    }
+
+    private const string Schema = """
+        CREATE TABLE IF NOT EXISTS lots (
+            lot_id TEXT PRIMARY KEY,
+            container_volume_ml DOUBLE PRECISION NULL,
+            product TEXT NULL);
+        CREATE TABLE IF NOT EXISTS runs (
+            run_id TEXT PRIMARY KEY,
+            lot_id TEXT NOT NULL,
+            instrument_id TEXT NOT NULL,
+            analysed_volume_ml DOUBLE PRECISION NULL,
+            expected_particles INTEGER NULL,
+            started_unix_ms BIGINT NOT NULL);
+        CREATE INDEX IF NOT EXISTS runs_by_lot ON runs (lot_id);
+        CREATE TABLE IF NOT EXISTS particles (
+            run_id TEXT NOT NULL,
+            particle_id TEXT NOT NULL,
+            lot_id TEXT NOT NULL,
+            instrument_id TEXT NOT NULL,
+            image_sha256 TEXT NOT NULL,
+            ecd_um DOUBLE PRECISION NULL,
+            particle_type TEXT NULL,
+            probability DOUBLE PRECISION NULL,
+            uncertain INTEGER NOT NULL,
+            uncertain_reason TEXT NULL,
+            model_set_version TEXT NULL,
+            votes_json TEXT NOT NULL,
+            failure TEXT NULL,
+            recorded_unix_ms BIGINT NOT NULL,
+            PRIMARY KEY (run_id, particle_id));
+        CREATE INDEX IF NOT EXISTS particles_by_lot ON particles (lot_id);
+        """;
+
+    public async Task<int> AppendAsync(IReadOnlyList<ParticleRecord> particles, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(particles);
+        if (particles.Count == 0) return 0;
+        return await WriteAsync(async (connection, transaction) =>
+        {
+            await using var insert = connection.CreateCommand();
+            insert.Transaction = transaction;
+            insert.CommandText = """
+                INSERT INTO particles (run_id, particle_id, lot_id, instrument_id, image_sha256, ecd_um, particle_type, probability,
+                                       uncertain, uncertain_reason, model_set_version, votes_json, failure, recorded_unix_ms)
+                VALUES (@run, @particle, @lot, @instrument, @sha, @ecd, @type, @probability,
+                        @uncertain, @reason, @models, @votes, @failure, @recorded)
+                ON CONFLICT (run_id, particle_id) DO NOTHING
+                """;
+            int appended = 0;
+            foreach (var p in particles)
+            {
+                insert.Parameters.Clear();
+                Add(insert, "run", p.RunId);
+                Add(insert, "particle", p.ParticleId);
+                Add(insert, "lot", p.LotId);
+                Add(insert, "instrument", p.InstrumentId);
+                Add(insert, "sha", p.ImageSha256);
+                Add(insert, "ecd", p.EcdMicrometres);
+                Add(insert, "type", p.Type);
+                Add(insert, "probability", p.Probability);
+                Add(insert, "uncertain", p.IsUncertain ? 1 : 0);
+                Add(insert, "reason", p.UncertainReason);
+                Add(insert, "models", p.ModelSetVersion);
+                Add(insert, "votes", JsonSerializer.Serialize(p.Votes, VotesJson));
+                Add(insert, "failure", p.Failure);
+                Add(insert, "recorded", p.RecordedUtc.ToUnixTimeMilliseconds());
+                appended += await insert.ExecuteNonQueryAsync(cancellation);
+            }
+            return appended;
+        }, cancellation);
+    }
+
+    public async Task<IReadOnlySet<string>> StoredParticleIdsAsync(string runId, IReadOnlyCollection<string> particleIds, CancellationToken cancellation = default)
+    {
+        var stored = new HashSet<string>(StringComparer.Ordinal);
+        await using var connection = await OpenAsync(cancellation);
+        foreach (var chunk in particleIds.Distinct().Chunk(IdsPerQuery))
+        {
+            await using var query = connection.CreateCommand();
+            var names = chunk.Select((id, i) => { Add(query, $"p{i}", id); return $"@p{i}"; });
+            query.CommandText = $"SELECT particle_id FROM particles WHERE run_id = @run AND particle_id IN ({string.Join(',', names)})";
+            Add(query, "run", runId);
+            await using var reader = await query.ExecuteReaderAsync(cancellation);
+            while (await reader.ReadAsync(cancellation)) stored.Add(reader.GetString(0));
+        }
+        return stored;
+    }
+
+    public async Task SaveRunAsync(RunRecord run, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        await WriteAsync(async (connection, transaction) =>
+        {
+            await using var insert = connection.CreateCommand();
+            insert.Transaction = transaction;
+            insert.CommandText = """
+                INSERT INTO runs (run_id, lot_id, instrument_id, analysed_volume_ml, expected_particles, started_unix_ms)
+                VALUES (@run, @lot, @instrument, @volume, @expected, @started)
+                ON CONFLICT (run_id) DO NOTHING
+                """;
+            Add(insert, "run", run.RunId);
+            Add(insert, "lot", run.LotId);
+            Add(insert, "instrument", run.InstrumentId);
+            Add(insert, "volume", run.AnalysedVolumeMl);
+            Add(insert, "expected", run.ExpectedParticles);
+            Add(insert, "started", run.StartedUtc.ToUnixTimeMilliseconds());
+            await insert.ExecuteNonQueryAsync(cancellation);
+            return 0;
+        }, cancellation);
+
+        var stored = await GetRunAsync(run.RunId, cancellation) ?? throw new InvalidOperationException($"Run {run.RunId} was not stored.");
+        if (stored.LotId != run.LotId || stored.InstrumentId != run.InstrumentId || stored.AnalysedVolumeMl != run.AnalysedVolumeMl)
+        {
+            throw new StoreConflictException(
+                $"Run {run.RunId} is already recorded for lot {stored.LotId} on instrument {stored.InstrumentId} " +
+                $"(analysed volume {stored.AnalysedVolumeMl?.ToString() ?? "unknown"} mL); a run id names one run.");
+        }
+    }
+
+    public async Task<RunRecord?> GetRunAsync(string runId, CancellationToken cancellation = default) =>
+        (await QueryRunsAsync("run_id = @key", runId, cancellation)).SingleOrDefault();
+
+    public Task<IReadOnlyList<RunRecord>> RunsOfLotAsync(string lotId, CancellationToken cancellation = default) =>
+        QueryRunsAsync("lot_id = @key", lotId, cancellation);
+
+    private async Task<IReadOnlyList<RunRecord>> QueryRunsAsync(string where, string key, CancellationToken cancellation)
+    {
+        await using var connection = await OpenAsync(cancellation);
+        await using var query = connection.CreateCommand();
+        query.CommandText = $"SELECT run_id, lot_id, instrument_id, analysed_volume_ml, expected_particles, started_unix_ms FROM runs WHERE {where} ORDER BY started_unix_ms, run_id";
+        Add(query, "key", key);
+        var runs = new List<RunRecord>();
+        await using var reader = await query.ExecuteReaderAsync(cancellation);
+        while (await reader.ReadAsync(cancellation))
+        {
+            runs.Add(new RunRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), NullableDouble(reader, 3),
+                reader.IsDBNull(4) ? null : Convert.ToInt32(reader.GetValue(4)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5))));
+        }
+        return runs;
+    }
+
+    public async Task SaveLotAsync(LotRecord lot, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(lot);
+        await WriteAsync(async (connection, transaction) =>
+        {
+            await using var upsert = connection.CreateCommand();
+            upsert.Transaction = transaction;
+            upsert.CommandText = """
+                INSERT INTO lots (lot_id, container_volume_ml, product) VALUES (@lot, @volume, @product)
+                ON CONFLICT (lot_id) DO UPDATE SET container_volume_ml = excluded.container_volume_ml, product = excluded.product
+                """;
+            Add(upsert, "lot", lot.LotId);
+            Add(upsert, "volume", lot.ContainerVolumeMl);
+            Add(upsert, "product", lot.Product);
+            return await upsert.ExecuteNonQueryAsync(cancellation);
+        }, cancellation);
+    }
+
+    public async Task<LotRecord?> GetLotAsync(string lotId, CancellationToken cancellation = default)
+    {
+        await using var connection = await OpenAsync(cancellation);
+        await using var query = connection.CreateCommand();
+        query.CommandText = "SELECT lot_id, container_volume_ml, product FROM lots WHERE lot_id = @lot";
+        Add(query, "lot", lotId);
+        await using var reader = await query.ExecuteReaderAsync(cancellation);
+        return await reader.ReadAsync(cancellation)
+            ? new LotRecord(reader.GetString(0), NullableDouble(reader, 1), reader.IsDBNull(2) ? null : reader.GetString(2))
+            : null;
+    }
+
+    public async Task<RunCounts> CountRunAsync(string runId, CancellationToken cancellation = default)
+    {
+        await using var connection = await OpenAsync(cancellation);
+        await using var query = connection.CreateCommand();
+        query.CommandText = """
+            SELECT COUNT(*),
+                   COALESCE(SUM(CASE WHEN failure IS NULL THEN 1 ELSE 0 END), 0),
+                   COALESCE(SUM(uncertain), 0),
+                   COALESCE(SUM(CASE WHEN failure IS NULL THEN 0 ELSE 1 END), 0)
+            FROM particles WHERE run_id = @run
+            """;
+        Add(query, "run", runId);
+        await using var reader = await query.ExecuteReaderAsync(cancellation);
+        await reader.ReadAsync(cancellation);
+        return new RunCounts(Convert.ToInt32(reader.GetValue(0)), Convert.ToInt32(reader.GetValue(1)),
+            Convert.ToInt32(reader.GetValue(2)), Convert.ToInt32(reader.GetValue(3)));
+    }
+
+    public async Task<IReadOnlyList<CountedParticle>> CountedParticlesOfLotAsync(string lotId, CancellationToken cancellation = default)
+    {
+        await using var connection = await OpenAsync(cancellation);
+        await using var query = connection.CreateCommand();
+        query.CommandText = "SELECT particle_type, ecd_um, uncertain FROM particles WHERE lot_id = @lot";
+        Add(query, "lot", lotId);
+        var particles = new List<CountedParticle>();
+        await using var reader = await query.ExecuteReaderAsync(cancellation);
+        while (await reader.ReadAsync(cancellation))
+        {
+            ParticleType? type = !reader.IsDBNull(0) && ParticleTypes.TryParse(reader.GetString(0), out var t) ? t : null;
+            particles.Add(new CountedParticle(type, NullableDouble(reader, 1), Convert.ToInt32(reader.GetValue(2)) != 0));
+        }
+        return particles;
+    }
+
+    public async Task<IReadOnlyList<ParticleRecord>> ParticlesOfRunAsync(string runId, CancellationToken cancellation = default)
+    {
+        await using var connection = await OpenAsync(cancellation);
+        await using var query = connection.CreateCommand();
+        query.CommandText = """
+            SELECT run_id, particle_id, lot_id, instrument_id, image_sha256, ecd_um, particle_type, probability,
+                   uncertain, uncertain_reason, model_set_version, votes_json, failure, recorded_unix_ms
+            FROM particles WHERE run_id = @run ORDER BY particle_id
+            """;
+        Add(query, "run", runId);
+        var particles = new List<ParticleRecord>();
+        await using var reader = await query.ExecuteReaderAsync(cancellation);
+        while (await reader.ReadAsync(cancellation))
+        {
+            particles.Add(new ParticleRecord(
+                reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
+                NullableDouble(reader, 5), NullableString(reader, 6), NullableDouble(reader, 7), Convert.ToInt32(reader.GetValue(8)) != 0,
+                NullableString(reader, 9), NullableString(reader, 10),
+                JsonSerializer.Deserialize<List<ModelVote>>(reader.GetString(11), VotesJson) ?? [],
+                NullableString(reader, 12), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(13))));
+        }
+        return particles;
+    }
+
+    public void Dispose() => _singleWriter?.Dispose();
+
+    /// <summary>Runs a write in a transaction; on SQLite one writer at a time (it would answer "database is locked" otherwise).</summary>
+    private async Task<int> WriteAsync(Func<DbConnection, DbTransaction, Task<int>> write, CancellationToken cancellation)
+    {
+        if (_singleWriter is not null) await _singleWriter.WaitAsync(cancellation);
+        try
+        {
+            await using var connection = await OpenAsync(cancellation);
+            await using var transaction = await connection.BeginTransactionAsync(cancellation);
+            int result = await write(connection, transaction);
+            await transaction.CommitAsync(cancellation);
+            return result;
+        }
+        finally
+        {
+            _singleWriter?.Release();
+        }
+    }
+
+    private async Task<DbConnection> OpenAsync(CancellationToken cancellation)
+    {
+        var connection = _connect();
+        await connection.OpenAsync(cancellation);
+        if (connection is SqliteConnection)
+        {
+            await ExecuteAsync(connection, "PRAGMA busy_timeout=30000;", cancellation);
+        }
+        return connection;
+    }
+
+    private static async Task ExecuteAsync(DbConnection connection, string sql, CancellationToken cancellation)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(cancellation);
+    }
+
+    private static void Add(DbCommand command, string name, object? value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value ?? DBNull.Value;
+        if (value is null && parameter is NpgsqlParameter npgsql) npgsql.NpgsqlDbType = name switch
+        {
+            "ecd" or "probability" or "volume" => NpgsqlTypes.NpgsqlDbType.Double,
+            "expected" => NpgsqlTypes.NpgsqlDbType.Integer,
+            _ => NpgsqlTypes.NpgsqlDbType.Text,
+        };
+        command.Parameters.Add(parameter);
+    }
+
+    private static double? NullableDouble(DbDataReader reader, int column) => reader.IsDBNull(column) ? null : reader.GetDouble(column);
+
+    private static string? NullableString(DbDataReader reader, int column) => reader.IsDBNull(column) ? null : reader.GetString(column);
+}

@@ -1,0 +1,229 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Runtime;
+using Orleans.TestingHost;
+using ParticleGrid.Abstractions;
+using ParticleGrid.Cluster.Tests.Support;
+using ParticleGrid.Grains.Placement;
+using ParticleGrid.Storage;
+
+namespace ParticleGrid.Cluster.Tests;
+
+/// <summary>Two gateway silos and two worker silos, the three real networks, one shared store.</summary>
+[Collection(TinyModelsCollection.Name)]
+public sealed class ClusterTests(TinyModels models) : IDisposable
+{
+    private static readonly string[] TwoGatewaysTwoWorkers = ["gateway", "gateway", "worker", "worker"];
+    private readonly TemporaryDirectory _data = new();
+
+    private SqlParticleStore Store() => SqlParticleStore.Sqlite(Path.Combine(_data.Path, "particles.db"));
+
+    [Fact]
+    public async Task Inference_runs_only_on_workers_and_runs_lots_and_registry_only_on_gateways()
+    {
+        await using var cluster = await TestClusters.StartAsync(_data.Path, TwoGatewaysTwoWorkers);
+        await TestClusters.ActivateAsync(cluster.Client, models.Directories);
+
+        for (int r = 0; r < 4; r++)
+        {
+            var run = cluster.Client.GetGrain<IInstrumentRunGrain>($"run-{r}");
+            await run.Start(new RunDescriptor("LOT-1", $"FC-{r % 2}", 0.5));
+            await SimulatedInstrument.SubmitAsync(run, SimulatedInstrument.Particles("p", 12, r), batchSize: 6);
+        }
+        await cluster.Client.GetGrain<ILotGrain>("LOT-1").GetProfile();
+
+        var workers = cluster.Silos.Skip(2).Select(s => s.SiloAddress).ToHashSet();
+        var gateways = cluster.Silos.Take(2).Select(s => s.SiloAddress).ToHashSet();
+        var activations = await cluster.Client.GetGrain<IManagementGrain>(0).GetDetailedGrainStatistics();
+        var workerGrains = activations.Where(a => a.GrainType.Contains("EnsembleWorkerGrain")).ToList();
+        var gatewayGrains = activations.Where(a => a.GrainType.Contains("InstrumentRunGrain") || a.GrainType.Contains("LotGrain") || a.GrainType.Contains("ModelRegistryGrain")).ToList();
+
+        Assert.Equal(workers, workerGrains.Select(a => a.SiloAddress).ToHashSet());   // one on each worker, none elsewhere
+        Assert.Equal(2, workerGrains.Count);
+        Assert.NotEmpty(gatewayGrains);
+        Assert.All(gatewayGrains, a => Assert.Contains(a.SiloAddress, gateways));
+
+        // Asking for the ensemble on a gateway silo is refused, not quietly placed there.
+        var error = await Assert.ThrowsAnyAsync<Exception>(() =>
+            cluster.Client.GetGrain<IEnsembleWorkerGrain>(WorkerSilos.KeyOf(cluster.Silos[0].SiloAddress)).GetInfo());
+        Assert.Contains("not a worker silo", error.Message);
+
+        // Each worker advertises what it computes on, and did some of the work.
+        var infos = await Task.WhenAll(workers.Select(w => cluster.Client.GetGrain<IEnsembleWorkerGrain>(WorkerSilos.KeyOf(w)).GetInfo()));
+        Assert.All(infos, info => Assert.Equal("cpu", info.Device));
+        Assert.Equal(48, infos.Sum(i => i.ClassifiedParticles));
+    }
+
+    [Fact]
+    public async Task A_worker_stopped_mid_run_loses_nothing_and_a_replayed_batch_changes_nothing()
+    {
+        await using var cluster = await TestClusters.StartAsync(_data.Path, TwoGatewaysTwoWorkers);
+        await TestClusters.ActivateAsync(cluster.Client, models.Directories);
+        var runs = Enumerable.Range(0, 3).Select(i => cluster.Client.GetGrain<IInstrumentRunGrain>($"run-{i}")).ToList();
+        for (int i = 0; i < runs.Count; i++) await runs[i].Start(new RunDescriptor(i < 2 ? "LOT-A" : "LOT-B", $"FC-{i}", 0.5, 40));
+
+        var doomed = cluster.Silos[3];
+        var firstReceipt = new TaskCompletionSource();
+        var submitting = runs.Select((run, i) => SimulatedInstrument.SubmitAsync(run, SimulatedInstrument.Particles("p", 40, i), batchSize: 8,
+            onReceipt: _ => firstReceipt.TrySetResult())).ToList();
+        await firstReceipt.Task;
+        await cluster.KillSiloAsync(doomed);
+        var receipts = await Task.WhenAll(submitting);
+
+        using var store = Store();
+        foreach (var (run, i) in runs.Select((r, i) => (r, i)))
+        {
+            var status = await run.GetStatus();
+            Assert.Equal(40, status.Recorded);
+            Assert.Equal(40, status.Classified);
+            Assert.Equal(0, status.Failed);
+            Assert.Equal(1.0, status.Progress);
+            var stored = await store.ParticlesOfRunAsync($"run-{i}");
+            Assert.Equal(40, stored.Select(p => p.ParticleId).Distinct().Count());
+            Assert.All(stored, p => Assert.Equal(3, p.Votes.Count));
+        }
+        Assert.Equal(120, receipts.SelectMany(r => r).Sum(r => r.Appended));
+
+        // The same batch again: nothing is classified or counted twice.
+        var replay = await runs[0].SubmitBatch("batch-0000", SimulatedInstrument.Particles("p", 8, 0));
+        Assert.Equal((8, 0, 8), (replay.Received, replay.Appended, replay.AlreadyRecorded));
+        Assert.Equal(40, (await runs[0].GetStatus()).Recorded);
+        var lotA = await cluster.Client.GetGrain<ILotGrain>("LOT-A").GetProfile();
+        Assert.Equal(80, lotA!.Particles);
+    }
+
+    [Fact]
+    public async Task Every_particle_keeps_its_lineage_and_bad_input_fails_alone_with_its_cause()
+    {
+        await using var cluster = await TestClusters.StartAsync(_data.Path, ["gateway,worker"]);
+        var set = await TestClusters.ActivateAsync(cluster.Client, models.Directories);
+        var run = cluster.Client.GetGrain<IInstrumentRunGrain>("run-1");
+
+        // Not started yet: refused with what to do.
+        var notStarted = await Assert.ThrowsAsync<InvalidOperationException>(() => run.SubmitBatch("b0", SimulatedInstrument.Particles("p", 1, 1)));
+        Assert.Contains("was not started", notStarted.Message);
+
+        await run.Start(new RunDescriptor("LOT-9", "MFI-5200", 0.25));
+        var particles = SimulatedInstrument.Particles("p", 6, 1).ToList();
+        particles.Add(new ParticleImage("corrupt", [0x89, 0x50, 0x4E, 0x47, 1, 2, 3], 12));
+        var receipt = await run.SubmitBatch("b1", particles);
+        Assert.Equal((7, 7, 1), (receipt.Received, receipt.Appended, receipt.Failed));
+
+        using var store = Store();
+        var stored = await store.ParticlesOfRunAsync("run-1");
+        var failed = Assert.Single(stored, p => p.IsFailed);
+        Assert.Equal("corrupt", failed.ParticleId);
+        Assert.Contains("corrupt", failed.Failure);
+        foreach (var p in stored.Where(p => !p.IsFailed))
+        {
+            Assert.Equal(("LOT-9", "MFI-5200", set.Version), (p.LotId, p.InstrumentId, p.ModelSetVersion));
+            Assert.Equal(64, p.ImageSha256.Length);
+            Assert.Equal(set.Members.Select(m => m.Version), p.Votes.Select(v => v.Version));
+            Assert.All(p.Votes, v => Assert.Equal(4, v.Probabilities.Count));
+            Assert.Contains(p.Type, set.Classes);
+            Assert.Equal(p.IsUncertain, p.UncertainReason is not null);
+        }
+
+        // Malformed metadata refuses the whole batch with the reason, and records nothing of it.
+        var duplicate = await Assert.ThrowsAsync<ArgumentException>(() => run.SubmitBatch("b2",
+            [new ParticleImage("x1", particles[0].Image, 5), new ParticleImage("x1", particles[1].Image, 5)]));
+        Assert.Contains("x1 appears 2 times", duplicate.Message);
+        var badSize = await Assert.ThrowsAsync<ArgumentException>(() => run.SubmitBatch("b3", [new ParticleImage("x2", particles[0].Image, double.NaN)]));
+        Assert.Contains("ECD", badSize.Message);
+        Assert.Equal(7, (await run.GetStatus()).Recorded);
+
+        // A run id names one run: starting it again for another lot is refused.
+        var moved = await Assert.ThrowsAsync<ArgumentException>(() => run.Start(new RunDescriptor("LOT-10", "MFI-5200", 0.25)));
+        Assert.Contains("LOT-9", moved.Message);
+    }
+
+    [Fact]
+    public async Task A_worker_that_throws_is_replaced_and_when_all_throw_the_particles_are_failed_with_the_cause()
+    {
+        // Silo_2 throws on every batch; Silo_3 is healthy.
+        await using (var cluster = await TestClusters.StartAsync(_data.Path, ["gateway", "worker", "worker"],
+            perSilo: (name, silo) => { if (name == "Silo_1") silo.Services.AddSingleton<Grains.Workers.ParticleClassificationService, ThrowingClassificationService>(); }))
+        {
+            await TestClusters.ActivateAsync(cluster.Client, models.Directories);
+            var run = cluster.Client.GetGrain<IInstrumentRunGrain>("run-flaky");
+            await run.Start(new RunDescriptor("LOT-F", "FC-1", 1));
+            await SimulatedInstrument.SubmitAsync(run, SimulatedInstrument.Particles("p", 32, 5), batchSize: 8);
+            var status = await run.GetStatus();
+            Assert.Equal((32, 32, 0), (status.Recorded, status.Classified, status.Failed));
+        }
+
+        await using (var cluster = await TestClusters.StartAsync(_data.Path, ["gateway", "worker"],
+            perSilo: (name, silo) => { if (name == "Silo_1") silo.Services.AddSingleton<Grains.Workers.ParticleClassificationService, ThrowingClassificationService>(); }))
+        {
+            var run = cluster.Client.GetGrain<IInstrumentRunGrain>("run-doomed");
+            await run.Start(new RunDescriptor("LOT-F", "FC-2", 1));
+            var receipt = await run.SubmitBatch("b0", SimulatedInstrument.Particles("q", 5, 6));
+            Assert.Equal((5, 5), (receipt.Appended, receipt.Failed));
+            using var store = Store();
+            var stored = await store.ParticlesOfRunAsync("run-doomed");
+            Assert.All(stored, p => Assert.Contains("GPU fell off the bus", p.Failure));
+            Assert.All(stored, p => Assert.Contains("3 worker failure(s)", p.Failure));
+        }
+    }
+
+    [Fact]
+    public async Task A_full_worker_answers_retry_after_and_runs_honour_it_without_losing_anything()
+    {
+        await using var cluster = await TestClusters.StartAsync(_data.Path, ["gateway,worker"],
+            configure: o => { o.Worker.MaxBatchSize = 4; o.Worker.QueueCapacity = 8; o.Worker.MaxQueueDelayMs = 50; o.Runs.ParticlesPerWorkerCall = 4; });
+        await TestClusters.ActivateAsync(cluster.Client, models.Directories);
+        var runs = Enumerable.Range(0, 4).Select(i => cluster.Client.GetGrain<IInstrumentRunGrain>($"busy-{i}")).ToList();
+        foreach (var run in runs) await run.Start(new RunDescriptor("LOT-B", "FC-1", 1));
+
+        await Task.WhenAll(runs.Select((run, i) => SimulatedInstrument.SubmitAsync(run, SimulatedInstrument.Particles("p", 24, 20 + i), batchSize: 12, inFlight: 2)));
+
+        foreach (var run in runs) Assert.Equal(24, (await run.GetStatus()).Classified);
+        var info = await cluster.Client.GetGrain<IEnsembleWorkerGrain>(WorkerSilos.KeyOf(cluster.Silos[0].SiloAddress)).GetInfo();
+        Assert.True(info.RefusedRequests > 0, "with 4 runs x 2 batches x 3 calls of 4 in flight, an 8-particle queue must have refused some");
+        Assert.Equal(96, info.ClassifiedParticles);
+        Assert.True(info.Batches < 96, "batches held more than one particle");
+    }
+
+    [Fact]
+    public async Task A_new_model_set_is_loaded_everywhere_before_the_old_one_goes_and_a_mismatched_set_is_refused()
+    {
+        await using var cluster = await TestClusters.StartAsync(_data.Path, ["gateway", "worker", "worker"]);
+        var registry = cluster.Client.GetGrain<IModelRegistryGrain>(ModelRegistryKeys.Site);
+        var first = await TestClusters.ActivateAsync(cluster.Client, models.Directories);
+        var second = await registry.Register([.. models.Directories.Reverse()]);
+        Assert.NotEqual(first.Version, second.Version);
+
+        var refused = await Assert.ThrowsAsync<ModelSetRefusedException>(() => registry.Register([models.Directories[1], models.MismatchedDirectory]));
+        Assert.Contains("same classes", refused.Message);
+
+        var run = cluster.Client.GetGrain<IInstrumentRunGrain>("run-swap");
+        await run.Start(new RunDescriptor("LOT-S", "FC-1", 1));
+        var submitting = SimulatedInstrument.SubmitAsync(run, SimulatedInstrument.Particles("p", 48, 9), batchSize: 8, inFlight: 3);
+        await registry.Activate(second.Version);
+        await submitting;
+
+        var status = await run.GetStatus();
+        Assert.Equal((48, 48, 0), (status.Recorded, status.Classified, status.Failed));
+        Assert.Equal(second.Version, (await registry.GetActive())!.Version);
+        var infos = await Task.WhenAll(cluster.Silos.Skip(1).Select(s => cluster.Client.GetGrain<IEnsembleWorkerGrain>(WorkerSilos.KeyOf(s.SiloAddress)).GetInfo()));
+        Assert.All(infos, i => Assert.Equal(second.Version, i.ActiveModelSet));
+
+        using var store = Store();
+        var versions = (await store.ParticlesOfRunAsync("run-swap")).Select(p => p.ModelSetVersion).ToHashSet();
+        Assert.Subset(new HashSet<string?> { first.Version, second.Version }, versions);
+
+        // A worker that joins later loads the active set before it serves.
+        var late = await cluster.StartAdditionalSiloAsync();
+        var lateInfo = await cluster.Client.GetGrain<IEnsembleWorkerGrain>(WorkerSilos.KeyOf(late.SiloAddress)).GetInfo();
+        Assert.Equal(second.Version, lateInfo.ActiveModelSet);
+    }
+
+    public void Dispose() => _data.Dispose();
+}
+
+/// <summary>A worker whose device fails on every batch.</summary>
+internal sealed class ThrowingClassificationService(Grains.Workers.WorkerOptions options, Microsoft.Extensions.Logging.ILogger<Grains.Workers.ParticleClassificationService> logger)
+    : Grains.Workers.ParticleClassificationService(options, logger)
+{
+    public override Task<IReadOnlyList<ParticleVerdict>> ClassifyAsync(ClassificationRequest request) =>
+        throw new InvalidOperationException("CUDA error: the GPU fell off the bus");
+}

@@ -1,0 +1,67 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ParticleGrid.Domain;
+using ParticleGrid.Imaging;
+using ParticleGrid.Inference.Training;
+using SixLabors.ImageSharp;
+
+namespace ParticleGrid.Cluster.Tests.Support;
+
+/// <summary>
+/// The three real networks trained for one epoch at 32 px on a few synthetic images: real model folders, fast
+/// enough for cluster tests (what they vote is not the point here, where it goes and how often is).
+/// </summary>
+public sealed class TinyModels : IDisposable
+{
+    public const int InputSize = 32;
+    public static readonly string[] Architectures = ["shufflenet_v2", "resnet50", "densenet201"];
+
+    public TinyModels()
+    {
+        Root = Path.Combine(Path.GetTempPath(), $"pg-tiny-models-{Guid.NewGuid():N}");
+        string data = Path.Combine(Root, "data");
+        SyntheticParticles.WriteDataset(data, perClass: 5, seed: 3, imageSize: InputSize);
+        Directories = [.. Architectures.Select(architecture =>
+        {
+            string directory = Path.Combine(Root, architecture);
+            new ParticleClassifierTrainer(new TrainingOptions(architecture, data, directory, Epochs: 1, BatchSize: 8, InputSize: InputSize, Device: "cpu")).Train();
+            return directory;
+        })];
+
+        // The same ShuffleNet, but its manifest lists the classes in another order: a set with it must be refused.
+        MismatchedDirectory = Path.Combine(Root, "shufflenet_v2-other-classes");
+        Directory.CreateDirectory(MismatchedDirectory);
+        foreach (var file in Directory.GetFiles(Directories[0])) File.Copy(file, Path.Combine(MismatchedDirectory, Path.GetFileName(file)));
+        string manifestPath = Path.Combine(MismatchedDirectory, "manifest.json");
+        var manifest = JsonNode.Parse(File.ReadAllText(manifestPath))!;
+        var classes = manifest["classes"]!.AsArray().Select(c => c!.GetValue<string>()).Reverse().ToArray();
+        manifest["classes"] = new JsonArray([.. classes.Select(c => (JsonNode)JsonValue.Create(c)!)]);
+        File.WriteAllText(manifestPath, manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    public string Root { get; }
+
+    public IReadOnlyList<string> Directories { get; }
+
+    public string MismatchedDirectory { get; }
+
+    /// <summary>A synthetic particle image as an instrument would send it (PNG bytes) and its true ECD.</summary>
+    public static (byte[] Png, double EcdMicrometres) Particle(ParticleType type, int seed)
+    {
+        using var particle = SyntheticParticles.Draw(type, 40, 0.7, seed);
+        using var stream = new MemoryStream();
+        particle.Image.SaveAsPng(stream);
+        return (stream.ToArray(), particle.EcdMicrometres);
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Root, recursive: true); } catch (IOException) { }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class TinyModelsCollection : ICollectionFixture<TinyModels>
+{
+    public const string Name = "tiny models";
+}
