@@ -63,6 +63,8 @@ public sealed class ParticleGridOptions
             throw new ArgumentException("embedded mode needs a data directory");
         if (SiloPort is < 1 or > 65535 || GatewayPort is < 1 or > 65535)
             throw new ArgumentException($"silo port {SiloPort} and gateway port {GatewayPort} must be between 1 and 65535");
+        if (AdvertisedIpAddress is not null && !System.Net.IPAddress.TryParse(AdvertisedIpAddress, out _))
+            throw new ArgumentException($"advertised IP address '{AdvertisedIpAddress}' is not an IP address");
         Worker.Batching.Validate();
         _ = Worker.CreateVoter();
     }

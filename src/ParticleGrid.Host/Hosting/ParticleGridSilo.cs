@@ -76,9 +76,10 @@ public static class ParticleGridSilo
                     o.ClusterId = options.ClusterId;
                     o.ServiceId = options.ServiceId;
                 });
-                silo.ConfigureEndpoints(
-                    options.AdvertisedIpAddress is { } ip ? IPAddress.Parse(ip) : null!,
-                    options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: true);
+                if (options.AdvertisedIpAddress is { } ip)
+                    silo.ConfigureEndpoints(IPAddress.Parse(ip), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: true);
+                else
+                    silo.ConfigureEndpoints(options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: true);
             }
         }
 
@@ -118,22 +119,58 @@ internal sealed class SiloStartup(
     SiloReadiness readiness,
     ILogger<SiloStartup> logger) : ILifecycleParticipant<ISiloLifecycle>
 {
+    private readonly CancellationTokenSource _stopping = new();
+
     public void Participate(ISiloLifecycle lifecycle)
     {
         lifecycle.Subscribe(nameof(SiloStartup) + ".Store", ServiceLifecycleStage.RuntimeInitialize, cancellation => store.EnsureCreatedAsync(cancellation));
-        lifecycle.Subscribe(nameof(SiloStartup) + ".WarmUp", ServiceLifecycleStage.Active, WarmUpAsync);
+        lifecycle.Subscribe(nameof(SiloStartup) + ".WarmUp", ServiceLifecycleStage.Active, WarmUpAsync, StopAsync);
     }
 
     private async Task WarmUpAsync(CancellationToken cancellation)
     {
-        if (options.IsWorker)
+        if (!options.IsWorker)
         {
-            readiness.Set("loading the active model set");
+            readiness.Set(null);
+            return;
+        }
+        readiness.Set("loading the active model set");
+        if (!await TryWarmUpAsync(logFailure: false))
+        {
+            // No gateway is up yet to ask for the active set (a worker may start first): keep trying in the
+            // background and stay "not ready" until the set is loaded.
+            _ = Task.Run(async () =>
+            {
+                while (!_stopping.IsCancellationRequested && !await TryWarmUpAsync(logFailure: true))
+                {
+                    try { await Task.Delay(TimeSpan.FromSeconds(1), _stopping.Token); } catch (OperationCanceledException) { }
+                }
+            });
+        }
+    }
+
+    private async Task<bool> TryWarmUpAsync(bool logFailure)
+    {
+        try
+        {
             var silo = services.GetRequiredService<ILocalSiloDetails>().SiloAddress;
             var grains = services.GetRequiredService<IGrainFactory>();
             var info = await grains.GetGrain<IEnsembleWorkerGrain>(WorkerSilos.KeyOf(silo)).GetInfo();
             logger.LogInformation("Worker {Silo} on {Device}: model set {Set}", info.Silo, info.Device, info.ActiveModelSet ?? "none active yet");
+            readiness.Set(null);
+            return true;
         }
-        readiness.Set(null);
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            readiness.Set($"cannot load the active model set yet: {e.Message}");
+            if (logFailure) logger.LogWarning("Worker warm-up: {Reason}; retrying", e.Message);
+            return false;
+        }
+    }
+
+    private Task StopAsync(CancellationToken cancellation)
+    {
+        _stopping.Cancel();
+        return Task.CompletedTask;
     }
 }

@@ -1,0 +1,114 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using ParticleGrid.Host.Hosting;
+
+namespace ParticleGrid.Cluster.Tests.Support;
+
+/// <summary>The real host (silo + HTTP) on free loopback ports.</summary>
+public sealed class RunningHost : IAsyncDisposable
+{
+    private RunningHost(WebApplication app, string baseUrl)
+    {
+        App = app;
+        Http = new HttpClient { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    public WebApplication App { get; }
+
+    public HttpClient Http { get; }
+
+    public IGrainFactory Grains => (IGrainFactory)App.Services.GetService(typeof(IGrainFactory))!;
+
+    public static async Task<RunningHost> StartAsync(Action<ParticleGridOptions> configure)
+    {
+        int[] ports = FreePorts(3);
+        string url = $"http://127.0.0.1:{ports[2]}";
+        var app = await ParticleGridHost.BuildAsync([], options =>
+        {
+            options.SiloPort = ports[0];
+            options.GatewayPort = ports[1];
+            options.Worker.Device = "cpu";
+            configure(options);
+        }, url, builder => builder.Logging.SetMinimumLevel(LogLevel.Warning));
+        await app.StartAsync();
+        return new RunningHost(app, url);
+    }
+
+    public static int[] FreePorts(int count)
+    {
+        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
+        listeners.ForEach(l => l.Start());
+        int[] ports = [.. listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port)];
+        listeners.ForEach(l => l.Stop());
+        return ports;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await App.StopAsync();
+        await App.DisposeAsync();
+    }
+}
+
+/// <summary>
+/// A fresh PostgreSQL database for one test, on the server .ci/run starts (.ci/postgres.sh), or the one named by
+/// PARTICLEGRID_TEST_POSTGRES (a connection string to a role that may create databases).
+/// </summary>
+public sealed class TemporaryPostgresDatabase : IAsyncDisposable
+{
+    public const string Variable = "PARTICLEGRID_TEST_POSTGRES";
+    private const string Default = "Host=127.0.0.1;Port=5432;Username=particlegrid;Password=particlegrid;Database=postgres";
+    private readonly string _admin;
+    private readonly string _name = $"pgtest_{Guid.NewGuid():N}";
+
+    private TemporaryPostgresDatabase(string admin)
+    {
+        _admin = admin;
+        ConnectionString = new NpgsqlConnectionStringBuilder(admin) { Database = _name }.ToString();
+    }
+
+    public string ConnectionString { get; }
+
+    public static async Task<TemporaryPostgresDatabase> CreateAsync()
+    {
+        string admin = Environment.GetEnvironmentVariable(Variable) ?? Default;
+        var database = new TemporaryPostgresDatabase(admin);
+        try
+        {
+            await database.ExecuteAsync($"CREATE DATABASE {database._name}");
+        }
+        catch (Exception e) when (e is NpgsqlException or SocketException)
+        {
+            throw new InvalidOperationException(
+                $"The cluster-mode tests need PostgreSQL: run .ci/postgres.sh (Debian's package, role 'particlegrid'), or set {Variable} " +
+                $"to a connection string of a role that may create databases. ({e.Message})", e);
+        }
+        return database;
+    }
+
+    public async Task<long> CountAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return Convert.ToInt64(await command.ExecuteScalarAsync());
+    }
+
+    private async Task ExecuteAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(_admin);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        NpgsqlConnection.ClearAllPools();
+        await ExecuteAsync($"DROP DATABASE IF EXISTS {_name} WITH (FORCE)");
+    }
+}
