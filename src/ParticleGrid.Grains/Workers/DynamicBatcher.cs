@@ -68,6 +68,8 @@ public sealed class DynamicBatcher<TItem, TResult> : IDisposable
 
     public long Batches { get; private set; }
 
+    internal bool IsStopping => _stopping.IsCancellationRequested;
+
     /// <summary>Queues a lane's items and completes with their results, in the same order.</summary>
     /// <exception cref="BatcherFullException">The queue cannot take all of them now (none is taken).</exception>
     public Task<IReadOnlyList<TResult>> EnqueueAsync(string lane, IReadOnlyList<TItem> items)

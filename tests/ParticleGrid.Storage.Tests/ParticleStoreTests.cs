@@ -1,0 +1,122 @@
+using Npgsql;
+using ParticleGrid.Domain;
+using ParticleGrid.Storage;
+
+namespace ParticleGrid.Storage.Tests;
+
+/// <summary>The same contract on SQLite (embedded) and PostgreSQL (cluster).</summary>
+public sealed class ParticleStoreTests : IAsyncLifetime
+{
+    private const string PostgresVariable = "PARTICLEGRID_TEST_POSTGRES";
+    private const string PostgresDefault = "Host=127.0.0.1;Port=5432;Username=particlegrid;Password=particlegrid;Database=postgres";
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), $"pg-store-{Guid.NewGuid():N}");
+    private readonly string _database = $"pgstore_{Guid.NewGuid():N}";
+    private string Admin => Environment.GetEnvironmentVariable(PostgresVariable) ?? PostgresDefault;
+
+    public static TheoryData<string> Backends => new() { "sqlite", "postgres" };
+
+    private async Task<SqlParticleStore> OpenAsync(string backend)
+    {
+        SqlParticleStore store;
+        if (backend == "sqlite")
+        {
+            store = SqlParticleStore.Sqlite(Path.Combine(_folder, "particles.db"));
+        }
+        else
+        {
+            try
+            {
+                await using var admin = new NpgsqlConnection(Admin);
+                await admin.OpenAsync();
+                await using var create = new NpgsqlCommand($"CREATE DATABASE {_database}", admin);
+                await create.ExecuteNonQueryAsync();
+            }
+            catch (NpgsqlException e)
+            {
+                throw new InvalidOperationException($"These tests need PostgreSQL: run .ci/postgres.sh or set {PostgresVariable}. ({e.Message})", e);
+            }
+            store = SqlParticleStore.Postgres(new NpgsqlConnectionStringBuilder(Admin) { Database = _database }.ToString());
+        }
+        await store.EnsureCreatedAsync();
+        await store.EnsureCreatedAsync();   // every silo calls it at every start
+        return store;
+    }
+
+    private static ParticleRecord Particle(string run, string id, string? type = "protein", double? ecd = 12, bool uncertain = false, string? failure = null) =>
+        new(run, id, "LOT-1", "FC-1", new string('a', 64), ecd, failure is null ? type : null, failure is null ? 0.97 : null, uncertain,
+            uncertain ? "disagreement" : null, failure is null ? "set-0123456789ab" : null,
+            failure is null ? [new ModelVote("resnet50", "resnet50@0123456789ab", [0.01f, 0.01f, 0.01f, 0.97f], "protein")] : [], failure,
+            DateTimeOffset.FromUnixTimeMilliseconds(1_790_000_000_000));
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public async Task A_particle_is_recorded_once_however_often_it_is_appended(string backend)
+    {
+        using var store = await OpenAsync(backend);
+        await store.SaveRunAsync(new RunRecord("run-1", "LOT-1", "FC-1", 0.5, 3, DateTimeOffset.UtcNow));
+        var batch = new[] { Particle("run-1", "p1"), Particle("run-1", "p2", "glass", 30, uncertain: true), Particle("run-1", "p3", failure: "corrupt image") };
+
+        Assert.Equal(3, await store.AppendAsync(batch));
+        Assert.Equal(0, await store.AppendAsync(batch));
+        Assert.Equal(1, await store.AppendAsync([Particle("run-1", "p3"), Particle("run-1", "p4")]));  // p3 stays failed
+
+        Assert.Equal(new RunCounts(4, 3, 1, 1), await store.CountRunAsync("run-1"));
+        Assert.Equal(["p1", "p3"], await store.StoredParticleIdsAsync("run-1", ["p1", "p3", "p9"]));
+        var stored = await store.ParticlesOfRunAsync("run-1");
+        Assert.Equal(batch[0], stored[0] with { Votes = batch[0].Votes });
+        Assert.Equal(batch[0].Votes[0].Probabilities, stored[0].Votes[0].Probabilities);
+        Assert.Equal("corrupt image", stored[2].Failure);
+
+        var counted = await store.CountedParticlesOfLotAsync("LOT-1");
+        Assert.Equal(4, counted.Count);
+        Assert.Contains(new CountedParticle(ParticleType.Glass, 30, true), counted);
+        Assert.Contains(new CountedParticle(null, 12, false), counted);
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public async Task A_run_id_names_one_run_and_lots_can_be_described_again(string backend)
+    {
+        using var store = await OpenAsync(backend);
+        var run = new RunRecord("run-1", "LOT-1", "FC-1", null, null, DateTimeOffset.FromUnixTimeMilliseconds(1_790_000_000_000));
+        await store.SaveRunAsync(run);
+        await store.SaveRunAsync(run);
+        var conflict = await Assert.ThrowsAsync<StoreConflictException>(() => store.SaveRunAsync(run with { LotId = "LOT-2" }));
+        Assert.Contains("already recorded for lot LOT-1", conflict.Message);
+        Assert.Equal(run, await store.GetRunAsync("run-1"));
+        Assert.Equal([run], await store.RunsOfLotAsync("LOT-1"));
+        Assert.Null(await store.GetRunAsync("run-2"));
+
+        await store.SaveLotAsync(new LotRecord("LOT-1", 2, null));
+        await store.SaveLotAsync(new LotRecord("LOT-1", 5, "mAb-1"));
+        Assert.Equal(new LotRecord("LOT-1", 5, "mAb-1"), await store.GetLotAsync("LOT-1"));
+        Assert.Null(await store.GetLotAsync("LOT-2"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public async Task Concurrent_replays_of_one_batch_record_each_particle_once(string backend)
+    {
+        using var store = await OpenAsync(backend);
+        var batch = Enumerable.Range(0, 50).Select(i => Particle("run-c", $"p{i:D3}")).ToArray();
+        var appended = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() => store.AppendAsync(batch))));
+        Assert.Equal(50, appended.Sum());
+        Assert.Equal(50, (await store.CountRunAsync("run-c")).Recorded);
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        try { Directory.Delete(_folder, recursive: true); } catch (DirectoryNotFoundException) { }
+        NpgsqlConnection.ClearAllPools();
+        try
+        {
+            await using var admin = new NpgsqlConnection(Admin);
+            await admin.OpenAsync();
+            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {_database} WITH (FORCE)", admin);
+            await drop.ExecuteNonQueryAsync();
+        }
+        catch (NpgsqlException) { }
+    }
+}
