@@ -3,7 +3,7 @@
 #   Host=127.0.0.1;Port=5432;Username=particlegrid;Password=particlegrid;Database=postgres
 # The role may create databases: each test makes its own and drops it.
 set -euo pipefail
-if ! command -v pg_lsclusters >/dev/null; then
+if ! compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql >/dev/null
 fi

@@ -39,5 +39,6 @@ public static class CommandErrors
     }
 
     static bool IsUserError(Exception e) => e is ParticleImageException or DataFolderException or ModelDirectoryException
-        or CheckpointException or TrainingDivergedException or ArgumentException or InvalidOperationException or IOException or UnauthorizedAccessException;
+        or CheckpointException or TrainingDivergedException or ArgumentException or InvalidOperationException or IOException or UnauthorizedAccessException
+        or Abstractions.ModelSetRefusedException or Abstractions.NoModelSetException or System.Net.Sockets.SocketException;
 }

@@ -10,5 +10,7 @@ var root = new RootCommand("ParticleGrid: classifies flow-imaging microscopy ima
     EvaluateCommand.Create(),
     PredictCommand.Create(),
     DemoCommand.Create(),
+    ServeCommand.Create(),
+    LotCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -21,15 +21,5 @@ public sealed class LotGrain(IParticleStore store) : Grain, ILotGrain
         await store.SaveLotAsync(new LotRecord(LotId, descriptor.ContainerVolumeMl, descriptor.Product));
     }
 
-    public async Task<LotProfile?> GetProfile()
-    {
-        var runs = await store.RunsOfLotAsync(LotId);
-        var lot = await store.GetLotAsync(LotId);
-        if (runs.Count == 0 && lot is null) return null;
-
-        // Per-mL figures need every run's analysed volume; one unknown volume makes them unknown.
-        double? analysed = runs.Count > 0 && runs.All(r => r.AnalysedVolumeMl is not null) ? runs.Sum(r => r.AnalysedVolumeMl!.Value) : null;
-        var particles = await store.CountedParticlesOfLotAsync(LotId);
-        return LotProfiles.Compute(LotId, runs.Count, particles, analysed, lot?.ContainerVolumeMl);
-    }
+    public Task<LotProfile?> GetProfile() => LotProfileQuery.ComputeAsync(store, LotId);
 }

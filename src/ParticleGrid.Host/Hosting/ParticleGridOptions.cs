@@ -66,6 +66,9 @@ public sealed class ParticleGridOptions
         if (AdvertisedIpAddress is not null && !System.Net.IPAddress.TryParse(AdvertisedIpAddress, out _))
             throw new ArgumentException($"advertised IP address '{AdvertisedIpAddress}' is not an IP address");
         Worker.Batching.Validate();
+        if (Runs.ParticlesPerWorkerCall < 1 || Runs.ParticlesPerWorkerCall > Worker.QueueCapacity)
+            throw new ArgumentException($"runs send {Runs.ParticlesPerWorkerCall} particles per worker call; it must be 1 to the worker queue capacity ({Worker.QueueCapacity})");
+        if (Runs.MaxWorkerFailures < 1) throw new ArgumentException("runs need at least one try per worker call (MaxWorkerFailures >= 1)");
         _ = Worker.CreateVoter();
     }
 }

@@ -1,0 +1,47 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using ParticleGrid.Domain;
+using ParticleGrid.Storage;
+
+namespace ParticleGrid.Cli.Commands;
+
+/// <summary><c>particlegrid lot LOT</c>: a lot's profile, rebuilt from the particle store (no running host needed).</summary>
+public static class LotCommand
+{
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter() },
+    };
+
+    public static Command Create()
+    {
+        var lot = new Argument<string>("lot") { Description = "The lot id" };
+        var json = new Option<bool>("--json") { Description = "Print the profile as JSON (as GET /lots/{lot} gives it)" };
+        var data = new Option<DirectoryInfo>("--data-dir") { Description = "The embedded host's data directory", DefaultValueFactory = _ => new DirectoryInfo("particlegrid-data") };
+        var postgres = new Option<string?>("--postgres") { Description = "A cluster's PostgreSQL connection string (instead of --data-dir)" };
+        var command = new Command("lot", "Prints a lot's particle profile: counts per type and size class, per mL and per container, and the ChP <0903> / USP <788> verdict.")
+        {
+            lot, json, data, postgres,
+        };
+        command.SetAction((parse, cancellation) => CommandErrors.Guard(async () =>
+        {
+            string lotId = parse.GetValue(lot)!;
+            using var store = OpenStore(parse.GetValue(data)!, parse.GetValue(postgres));
+            var profile = await LotProfileQuery.ComputeAsync(store, lotId, cancellation)
+                ?? throw new ArgumentException($"lot '{lotId}' is not known in {store}: no run was started for it and it was never described");
+            Console.Write(parse.GetValue(json) ? JsonSerializer.Serialize(profile, Json) + Environment.NewLine : LotProfileReport.Format(profile));
+            return 0;
+        }));
+        return command;
+    }
+
+    private static SqlParticleStore OpenStore(DirectoryInfo data, string? postgres)
+    {
+        if (postgres is not null) return SqlParticleStore.Postgres(postgres);
+        string file = Path.Combine(data.FullName, "particles.db");
+        if (!File.Exists(file)) throw new ArgumentException($"{data.FullName}: no particle store here (particles.db); give the data directory 'serve' or 'demo' used");
+        return SqlParticleStore.Sqlite(file);
+    }
+}

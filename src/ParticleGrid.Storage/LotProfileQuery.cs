@@ -1,0 +1,20 @@
+using ParticleGrid.Domain;
+
+namespace ParticleGrid.Storage;
+
+/// <summary>A lot's profile, rebuilt from the store alone: what the lot grain serves and `particlegrid lot` prints.</summary>
+public static class LotProfileQuery
+{
+    /// <summary>The profile, or null when the store knows nothing of the lot (no run, no description).</summary>
+    public static async Task<LotProfile?> ComputeAsync(IParticleStore store, string lotId, CancellationToken cancellation = default)
+    {
+        var runs = await store.RunsOfLotAsync(lotId, cancellation);
+        var lot = await store.GetLotAsync(lotId, cancellation);
+        if (runs.Count == 0 && lot is null) return null;
+
+        // Per-mL figures need every run's analysed volume; one unknown volume makes them unknown.
+        double? analysed = runs.Count > 0 && runs.All(r => r.AnalysedVolumeMl is not null) ? runs.Sum(r => r.AnalysedVolumeMl!.Value) : null;
+        var particles = await store.CountedParticlesOfLotAsync(lotId, cancellation);
+        return LotProfiles.Compute(lotId, runs.Count, particles, analysed, lot?.ContainerVolumeMl);
+    }
+}
