@@ -48,7 +48,9 @@ public sealed class PredictAgainstPyTorchTests : IDisposable
         {
             Assert.Equal(Array.IndexOf(reference[i], reference[i].Max()), Array.IndexOf(rows[i], rows[i].Max()));
             double worst = rows[i].Zip(reference[i], (a, b) => Math.Abs(a - b)).Max();
-            Assert.True(worst < 1e-5, $"image {i}: max |p - p_pytorch| = {worst}");
+            // float32 through 50 layers: libtorch splits its sums differently when other test assemblies load the
+            // CPU (seen: 1.8e-5). A wrong layer or preprocessing step is off by 1e-2 or more.
+            Assert.True(worst < 1e-4, $"image {i}: max |p - p_pytorch| = {worst}");
         }
     }
 
