@@ -1,0 +1,41 @@
+using ParticleGrid.Domain;
+using ParticleGrid.Host.Hosting;
+
+namespace ParticleGrid.Cluster.Tests;
+
+/// <summary>A silo refuses a configuration it cannot run with one line that says what to change.</summary>
+public class ConfigurationTests
+{
+    [Theory]
+    [InlineData("roles", "gateway,cook")]
+    [InlineData("cluster without postgres", "")]
+    [InlineData("weighted without weights", "")]
+    [InlineData("call larger than the queue", "")]
+    [InlineData("advertised address", "not-an-ip")]
+    public void Nonsense_is_refused_with_what_to_change(string what, string value)
+    {
+        var options = new ParticleGridOptions();
+        string expected;
+        switch (what)
+        {
+            case "roles": options.Roles = value; expected = "use 'gateway', 'worker'"; break;
+            case "cluster without postgres": options.Mode = HostingMode.Cluster; expected = "PostgreSQL connection string"; break;
+            case "weighted without weights": options.Worker.Vote = VoteRule.Weighted; expected = "one weight per model"; break;
+            case "call larger than the queue": options.Worker.QueueCapacity = 64; options.Runs.ParticlesPerWorkerCall = 65; expected = "queue capacity (64)"; break;
+            default: options.AdvertisedIpAddress = value; expected = "is not an IP address"; break;
+        }
+        var error = Assert.ThrowsAny<ArgumentException>(options.Validate);
+        Assert.Contains(expected, error.Message);
+    }
+
+    [Fact]
+    public void The_embedded_default_is_one_silo_with_both_roles_and_the_study_s_vote()
+    {
+        var options = new ParticleGridOptions();
+        options.Validate();
+        Assert.True(options.IsGateway && options.IsWorker);
+        Assert.Equal(HostingMode.Embedded, options.Mode);
+        var voter = options.Worker.CreateVoter();
+        Assert.Equal((VoteRule.Soft, 0.90), (voter.Rule, voter.ConfidenceThreshold));
+    }
+}
