@@ -151,26 +151,29 @@ public static class DemoCommand
             var statuses = await Task.WhenAll(runs.Select(r => grains.GetGrain<IInstrumentRunGrain>(r.RunId).GetStatus()));
             progress.Report(statuses.Sum(s => s.Recorded), string.Join("  ", statuses.Select(s => $"{s.RunId} {s.Recorded}/{s.Descriptor?.ExpectedParticles}")));
         }
-        await feeding;
+        int replayed = (await feeding).Sum();
         var final = await Task.WhenAll(runs.Select(r => grains.GetGrain<IInstrumentRunGrain>(r.RunId).Complete()));
-        progress.Finish($"classified {final.Sum(s => s.Classified)} particles ({final.Sum(s => s.Uncertain)} uncertain, {final.Sum(s => s.Failed)} failed) from {runs.Length} runs");
+        progress.Finish($"classified {final.Sum(s => s.Classified)} particles ({final.Sum(s => s.Uncertain)} uncertain, {final.Sum(s => s.Failed)} failed) from {runs.Length} runs" +
+            (replayed > 0 ? $"; {replayed} were already recorded by an earlier demo run and were not counted again" : ""));
     }
 
-    private static async Task FeedAsync(IGrainFactory grains, SimulatedRun run)
+    /// <summary>Sends a run's batches, two in flight; returns how many particles the store already had (replays).</summary>
+    private static async Task<int> FeedAsync(IGrainFactory grains, SimulatedRun run)
     {
         var grain = grains.GetGrain<IInstrumentRunGrain>(run.RunId);
         await grain.Start(new RunDescriptor(run.LotId, run.InstrumentId, run.AnalysedVolumeMl, run.Particles));
         var random = new Random(run.Seed);
         var batches = Enumerable.Range(0, run.Particles).Chunk(16).ToList();
         using var inFlight = new SemaphoreSlim(2);
-        await Task.WhenAll(batches.Select(async (indices, b) =>
+        var receipts = await Task.WhenAll(batches.Select(async (indices, b) =>
         {
             ParticleImage[] batch;
             lock (random) batch = [.. indices.Select(i => Particle(run, Pick(run.Mix, random.NextDouble()), i))];
             await inFlight.WaitAsync();
-            try { await grain.SubmitBatch($"{run.RunId}-batch-{b:D3}", batch); }
+            try { return await grain.SubmitBatch($"{run.RunId}-batch-{b:D3}", batch); }
             finally { inFlight.Release(); }
         }));
+        return receipts.Sum(r => r.AlreadyRecorded);
     }
 
     private static ParticleType Pick((ParticleType Type, double Share)[] mix, double u)
