@@ -19,6 +19,10 @@ public interface IInstrumentRunGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<BatchReceipt> SubmitBatch(string batchId, IReadOnlyList<ParticleImage> particles);
 
+    /// <summary>Which of these particle ids the run has not recorded yet: what a resumed upload still has to send.</summary>
+    [AlwaysInterleave]
+    Task<IReadOnlyList<string>> Unrecorded(IReadOnlyList<string> particleIds);
+
     /// <summary>Marks the run complete: the instrument sent everything.</summary>
     Task<RunStatus> Complete();
 

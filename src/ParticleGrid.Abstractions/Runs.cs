@@ -5,12 +5,15 @@ namespace ParticleGrid.Abstractions;
 /// <param name="InstrumentId">The FlowCAM / MFI instrument that imaged it.</param>
 /// <param name="AnalysedVolumeMl">Sample volume the instrument analysed; turns counts into counts per mL.</param>
 /// <param name="ExpectedParticles">How many particle images the run will send, when known (for progress).</param>
+/// <param name="MicrometresPerPixel">The instrument's calibration, for sizing particles from their images when the
+/// export gives no size (a particle's own calibration, when it has one, wins).</param>
 [GenerateSerializer, Immutable]
 public sealed record RunDescriptor(
     [property: Id(0)] string LotId,
     [property: Id(1)] string InstrumentId,
     [property: Id(2)] double? AnalysedVolumeMl,
-    [property: Id(3)] int? ExpectedParticles = null)
+    [property: Id(3)] int? ExpectedParticles = null,
+    [property: Id(4)] double? MicrometresPerPixel = null)
 {
     /// <summary>Why this descriptor cannot start a run, or null when it can.</summary>
     public string? Problem() => this switch
@@ -19,6 +22,7 @@ public sealed record RunDescriptor(
         _ when !Identifiers.IsValid(InstrumentId) => $"instrument id '{InstrumentId}' is not valid: {Identifiers.Rule}",
         { AnalysedVolumeMl: { } v } when !(v > 0 && double.IsFinite(v)) => $"analysed volume {v} mL must be a positive number",
         { ExpectedParticles: < 0 } => "expected particles cannot be negative",
+        { MicrometresPerPixel: { } c } when !(c > 0 && double.IsFinite(c)) => $"calibration {c} um per pixel must be a positive number",
         _ => null,
     };
 }
@@ -27,11 +31,29 @@ public sealed record RunDescriptor(
 /// <param name="ParticleId">Unique within its run (the instrument's particle number).</param>
 /// <param name="Image">The encoded image (PNG, TIFF, BMP, JPEG, GIF) as cut from the instrument's export.</param>
 /// <param name="EcdMicrometres">Equivalent circular diameter from the instrument, when it gives one.</param>
+/// <param name="MicrometresPerPixel">This particle's calibration (FlowCAM lists one per particle), when known.</param>
+/// <param name="Shape">The instrument's other measurements, when its list gives them.</param>
 [GenerateSerializer, Immutable]
 public sealed record ParticleImage(
     [property: Id(0)] string ParticleId,
     [property: Id(1)] byte[] Image,
-    [property: Id(2)] double? EcdMicrometres);
+    [property: Id(2)] double? EcdMicrometres,
+    [property: Id(3)] double? MicrometresPerPixel = null,
+    [property: Id(4)] ParticleShape? Shape = null);
+
+/// <summary>A particle's shape and brightness, from the instrument's list or measured from its image's mask.</summary>
+[GenerateSerializer, Immutable]
+public sealed record ParticleShape(
+    [property: Id(0)] double? AreaSquareMicrometres,
+    [property: Id(1)] double? AspectRatio,
+    [property: Id(2)] double? Circularity,
+    [property: Id(3)] double? MeanIntensity)
+{
+    /// <summary>Each value from this shape, or from <paramref name="fallback"/> where this one has none.</summary>
+    public ParticleShape Or(ParticleShape? fallback) => new(
+        AreaSquareMicrometres ?? fallback?.AreaSquareMicrometres, AspectRatio ?? fallback?.AspectRatio,
+        Circularity ?? fallback?.Circularity, MeanIntensity ?? fallback?.MeanIntensity);
+}
 
 /// <summary>What happened to a submitted batch.</summary>
 /// <param name="Received">Particles in the batch.</param>

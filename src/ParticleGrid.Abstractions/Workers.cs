@@ -1,11 +1,13 @@
 namespace ParticleGrid.Abstractions;
 
 /// <summary>Particles of one run for a worker to classify.</summary>
+/// <param name="MicrometresPerPixel">The run's calibration, for particles without their own.</param>
 [GenerateSerializer, Immutable]
 public sealed record ClassificationRequest(
     [property: Id(0)] string RunId,
     [property: Id(1)] string InstrumentId,
-    [property: Id(2)] IReadOnlyList<ParticleImage> Particles);
+    [property: Id(2)] IReadOnlyList<ParticleImage> Particles,
+    [property: Id(3)] double? MicrometresPerPixel = null);
 
 /// <summary>One network's opinion on one particle.</summary>
 [GenerateSerializer, Immutable]
@@ -19,6 +21,8 @@ public sealed record ModelOpinion(
 /// <param name="ImageSha256">The hash of the image bytes as received: the particle's lineage to its image.</param>
 /// <param name="Type">The voted class (folder name, e.g. "silicone_oil"); null on failure.</param>
 /// <param name="UncertainReason">"below_threshold", "disagreement", or null.</param>
+/// <param name="MeasuredEcdMicrometres">ECD measured from the image's mask (null without a calibration or a visible particle).</param>
+/// <param name="MeasuredShape">Shape and brightness measured from the image's mask.</param>
 [GenerateSerializer, Immutable]
 public sealed record ParticleVerdict(
     [property: Id(0)] string ParticleId,
@@ -29,7 +33,9 @@ public sealed record ParticleVerdict(
     [property: Id(5)] string? UncertainReason,
     [property: Id(6)] string? ModelSetVersion,
     [property: Id(7)] IReadOnlyList<ModelOpinion> Opinions,
-    [property: Id(8)] string? Failure);
+    [property: Id(8)] string? Failure,
+    [property: Id(9)] double? MeasuredEcdMicrometres = null,
+    [property: Id(10)] ParticleShape? MeasuredShape = null);
 
 /// <summary>What a worker silo computes on and what it holds.</summary>
 [GenerateSerializer, Immutable]

@@ -40,5 +40,5 @@ public static class CommandErrors
 
     static bool IsUserError(Exception e) => e is ParticleImageException or DataFolderException or ModelDirectoryException
         or CheckpointException or TrainingDivergedException or ArgumentException or InvalidOperationException or IOException or UnauthorizedAccessException
-        or Abstractions.ModelSetRefusedException or Abstractions.NoModelSetException or System.Net.Sockets.SocketException;
+        or Ingest.ExportException or Abstractions.ModelSetRefusedException or Abstractions.NoModelSetException or System.Net.Sockets.SocketException;
 }

@@ -12,5 +12,7 @@ var root = new RootCommand("ParticleGrid: classifies flow-imaging microscopy ima
     DemoCommand.Create(),
     ServeCommand.Create(),
     LotCommand.Create(),
+    IngestCommand.Create(),
+    WatchCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -44,11 +44,11 @@ public static class ParticleImageDecoder
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            throw new ParticleImageException(path, "file not found", e);
+            throw new ParticleImageException(path, "file not found", ParticleImageProblem.Unreadable, e);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            throw new ParticleImageException(path, $"cannot be read: {e.Message}", e);
+            throw new ParticleImageException(path, $"cannot be read: {e.Message}", ParticleImageProblem.Unreadable, e);
         }
         using (file)
         {
@@ -66,7 +66,7 @@ public static class ParticleImageDecoder
         using Stream? copy = stream.CanSeek ? null : CopyToMemory(stream, name);
         Stream source = copy ?? stream;
         long start = source.Position;
-        if (source.Length - start <= 0) throw new ParticleImageException(name, "empty file");
+        if (source.Length - start <= 0) throw new ParticleImageException(name, "empty file", ParticleImageProblem.Empty);
 
         IImageInfo? info;
         IImageFormat? format;
@@ -76,9 +76,9 @@ public static class ParticleImageDecoder
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            throw Corrupt(name, e);
+            throw Undecodable(name, e);
         }
-        if (info is null || format is null) throw new ParticleImageException(name, Unsupported);
+        if (info is null || format is null) throw new ParticleImageException(name, Unsupported, ParticleImageProblem.NotAnImage);
 
         CheckDimensions(name, info.Width, info.Height);
         string? missing;
@@ -88,11 +88,11 @@ public static class ParticleImageDecoder
         }
         catch (IOException e)
         {
-            throw new ParticleImageException(name, $"could not be read: {e.Message}", e);
+            throw new ParticleImageException(name, $"could not be read: {e.Message}", ParticleImageProblem.Unreadable, e);
         }
         if (missing is not null)
         {
-            throw new ParticleImageException(name, $"corrupt or truncated image: {missing}");
+            throw new ParticleImageException(name, $"corrupt or truncated image: {missing}", ParticleImageProblem.Corrupt);
         }
 
         source.Position = start;
@@ -102,7 +102,7 @@ public static class ParticleImageDecoder
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            throw Corrupt(name, e);
+            throw Undecodable(name, e);
         }
     }
 
@@ -110,12 +110,14 @@ public static class ParticleImageDecoder
     {
         if (width <= 0 || height <= 0)
         {
-            throw new ParticleImageException(name, $"corrupt or truncated image: the header claims {width} x {height} pixels");
+            throw new ParticleImageException(name, $"corrupt or truncated image: the header claims {width} x {height} pixels",
+                ParticleImageProblem.Corrupt);
         }
         if (width > MaxSide || height > MaxSide || (long)width * height > MaxPixels)
         {
             throw new ParticleImageException(name,
-                $"claims {width} x {height} pixels; the limit is {MaxSide} pixels a side and {MaxPixels:N0} pixels in all");
+                $"claims {width} x {height} pixels; the limit is {MaxSide} pixels a side and {MaxPixels:N0} pixels in all",
+                ParticleImageProblem.TooLarge);
         }
     }
 
@@ -186,7 +188,8 @@ public static class ParticleImageDecoder
             if (memory.Length + read > MaxUnseekableBytes)
             {
                 memory.Dispose();
-                throw new ParticleImageException(name, $"more than {MaxUnseekableBytes / (1024 * 1024)} MiB; too large for a particle image");
+                throw new ParticleImageException(name, $"more than {MaxUnseekableBytes / (1024 * 1024)} MiB; too large for a particle image",
+                    ParticleImageProblem.TooLarge);
             }
             memory.Write(buffer, 0, read);
         }
@@ -194,8 +197,10 @@ public static class ParticleImageDecoder
         return memory;
     }
 
-    private static ParticleImageException Corrupt(string name, Exception e) =>
-        new(name, $"corrupt or truncated image: {e.Message}", e);
+    /// <summary>ImageSharp says NotSupportedException for a variant it cannot read (a TIFF compression or colour space); anything else is damage.</summary>
+    private static ParticleImageException Undecodable(string name, Exception e) => e is NotSupportedException
+        ? new(name, $"an image variant the decoder cannot read: {e.Message}", ParticleImageProblem.Unsupported, e)
+        : new(name, $"corrupt or truncated image: {e.Message}", ParticleImageProblem.Corrupt, e);
 
     private static Configuration CreateConfiguration()
     {

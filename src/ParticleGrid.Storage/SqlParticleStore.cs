@@ -58,6 +58,32 @@ public sealed class SqlParticleStore : IParticleStore, IDisposable
             // Two silos starting together raced to create the same table; the other one made it.
             await ExecuteAsync(connection, Schema, cancellation);
         }
+        await AddLaterColumnsAsync(connection, cancellation);
+    }
+
+    /// <summary>Columns added after the first release, with their types: a store written before them gets them at start.</summary>
+    private static readonly (string Name, string Type)[] LaterColumns =
+    [
+        ("size_source", "TEXT"), ("area_um2", "DOUBLE PRECISION"), ("aspect_ratio", "DOUBLE PRECISION"),
+        ("circularity", "DOUBLE PRECISION"), ("mean_intensity", "DOUBLE PRECISION"),
+    ];
+
+    private static async Task AddLaterColumnsAsync(DbConnection connection, CancellationToken cancellation)
+    {
+        var existing = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        await using (var query = connection.CreateCommand())
+        {
+            query.CommandText = connection is SqliteConnection
+                ? "SELECT name FROM pragma_table_info('particles')"
+                : "SELECT column_name FROM information_schema.columns WHERE table_name = 'particles' AND table_schema = current_schema()";
+            await using var reader = await query.ExecuteReaderAsync(cancellation);
+            while (await reader.ReadAsync(cancellation)) existing.Add(reader.GetString(0));
+        }
+        foreach (var (name, type) in LaterColumns.Where(c => !existing.Contains(c.Name)))
+        {
+            string ifMissing = connection is SqliteConnection ? "" : "IF NOT EXISTS ";
+            await ExecuteAsync(connection, $"ALTER TABLE particles ADD COLUMN {ifMissing}{name} {type} NULL", cancellation);
+        }
     }
 
     private const string Schema = """
@@ -88,6 +114,11 @@ public sealed class SqlParticleStore : IParticleStore, IDisposable
             votes_json TEXT NOT NULL,
             failure TEXT NULL,
             recorded_unix_ms BIGINT NOT NULL,
+            size_source TEXT NULL,
+            area_um2 DOUBLE PRECISION NULL,
+            aspect_ratio DOUBLE PRECISION NULL,
+            circularity DOUBLE PRECISION NULL,
+            mean_intensity DOUBLE PRECISION NULL,
             PRIMARY KEY (run_id, particle_id));
         CREATE INDEX IF NOT EXISTS particles_by_lot ON particles (lot_id);
         """;
@@ -102,9 +133,11 @@ public sealed class SqlParticleStore : IParticleStore, IDisposable
             insert.Transaction = transaction;
             insert.CommandText = """
                 INSERT INTO particles (run_id, particle_id, lot_id, instrument_id, image_sha256, ecd_um, particle_type, probability,
-                                       uncertain, uncertain_reason, model_set_version, votes_json, failure, recorded_unix_ms)
+                                       uncertain, uncertain_reason, model_set_version, votes_json, failure, recorded_unix_ms,
+                                       size_source, area_um2, aspect_ratio, circularity, mean_intensity)
                 VALUES (@run, @particle, @lot, @instrument, @sha, @ecd, @type, @probability,
-                        @uncertain, @reason, @models, @votes, @failure, @recorded)
+                        @uncertain, @reason, @models, @votes, @failure, @recorded,
+                        @sizesource, @area, @aspect, @circularity, @intensity)
                 ON CONFLICT (run_id, particle_id) DO NOTHING
                 """;
             int appended = 0;
@@ -125,6 +158,11 @@ public sealed class SqlParticleStore : IParticleStore, IDisposable
                 Add(insert, "votes", JsonSerializer.Serialize(p.Votes, VotesJson));
                 Add(insert, "failure", p.Failure);
                 Add(insert, "recorded", p.RecordedUtc.ToUnixTimeMilliseconds());
+                Add(insert, "sizesource", p.SizeSource);
+                Add(insert, "area", p.AreaSquareMicrometres);
+                Add(insert, "aspect", p.AspectRatio);
+                Add(insert, "circularity", p.Circularity);
+                Add(insert, "intensity", p.MeanIntensity);
                 appended += await insert.ExecuteNonQueryAsync(cancellation);
             }
             return appended;
@@ -270,7 +308,8 @@ public sealed class SqlParticleStore : IParticleStore, IDisposable
         await using var query = connection.CreateCommand();
         query.CommandText = """
             SELECT run_id, particle_id, lot_id, instrument_id, image_sha256, ecd_um, particle_type, probability,
-                   uncertain, uncertain_reason, model_set_version, votes_json, failure, recorded_unix_ms
+                   uncertain, uncertain_reason, model_set_version, votes_json, failure, recorded_unix_ms,
+                   size_source, area_um2, aspect_ratio, circularity, mean_intensity
             FROM particles WHERE run_id = @run ORDER BY particle_id
             """;
         Add(query, "run", runId);
@@ -283,7 +322,8 @@ public sealed class SqlParticleStore : IParticleStore, IDisposable
                 NullableDouble(reader, 5), NullableString(reader, 6), NullableDouble(reader, 7), Convert.ToInt32(reader.GetValue(8)) != 0,
                 NullableString(reader, 9), NullableString(reader, 10),
                 JsonSerializer.Deserialize<List<ModelVote>>(reader.GetString(11), VotesJson) ?? [],
-                NullableString(reader, 12), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(13))));
+                NullableString(reader, 12), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(13)),
+                NullableString(reader, 14), NullableDouble(reader, 15), NullableDouble(reader, 16), NullableDouble(reader, 17), NullableDouble(reader, 18)));
         }
         return particles;
     }
@@ -333,7 +373,7 @@ public sealed class SqlParticleStore : IParticleStore, IDisposable
         parameter.Value = value ?? DBNull.Value;
         if (value is null && parameter is NpgsqlParameter npgsql) npgsql.NpgsqlDbType = name switch
         {
-            "ecd" or "probability" or "volume" => NpgsqlTypes.NpgsqlDbType.Double,
+            "ecd" or "probability" or "volume" or "area" or "aspect" or "circularity" or "intensity" => NpgsqlTypes.NpgsqlDbType.Double,
             "expected" => NpgsqlTypes.NpgsqlDbType.Integer,
             _ => NpgsqlTypes.NpgsqlDbType.Text,
         };

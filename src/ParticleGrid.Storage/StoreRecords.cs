@@ -17,6 +17,8 @@ public sealed record ModelVote(string Model, string Version, IReadOnlyList<float
 /// <param name="Probability">The winning class's combined probability.</param>
 /// <param name="UncertainReason">"below_threshold", "disagreement", or null when confident.</param>
 /// <param name="Failure">Why the particle could not be classified (corrupt image, workers failing); null on success.</param>
+/// <param name="SizeSource">Where <paramref name="EcdMicrometres"/> came from: "instrument" (its list), "image" (the mask), or null.</param>
+/// <param name="AreaSquareMicrometres">Area, from the instrument or the mask (likewise the next three).</param>
 public sealed record ParticleRecord(
     string RunId,
     string ParticleId,
@@ -31,7 +33,12 @@ public sealed record ParticleRecord(
     string? ModelSetVersion,
     IReadOnlyList<ModelVote> Votes,
     string? Failure,
-    DateTimeOffset RecordedUtc)
+    DateTimeOffset RecordedUtc,
+    string? SizeSource = null,
+    double? AreaSquareMicrometres = null,
+    double? AspectRatio = null,
+    double? Circularity = null,
+    double? MeanIntensity = null)
 {
     public bool IsFailed => Failure is not null;
 

@@ -66,10 +66,16 @@ public sealed class InstrumentRunGrain(
         if (descriptor.Problem() is { } problem) throw new ArgumentException($"run {RunId}: {problem}");
         if (state.State.Descriptor is { } known)
         {
-            if (known != descriptor)
+            // The expected count may change (an export that grew); what the run is may not.
+            if (known with { ExpectedParticles = descriptor.ExpectedParticles } != descriptor)
             {
                 throw new ArgumentException($"run {RunId} was started for lot {known.LotId} on instrument {known.InstrumentId} " +
                     $"(analysed volume {known.AnalysedVolumeMl?.ToString() ?? "unknown"} mL); a run id names one run");
+            }
+            if (known.ExpectedParticles != descriptor.ExpectedParticles)
+            {
+                state.State.Descriptor = descriptor;
+                await state.WriteStateAsync();
             }
             return await GetStatus();
         }
@@ -102,12 +108,31 @@ public sealed class InstrumentRunGrain(
         var verdicts = (await Task.WhenAll(calls)).SelectMany(v => v).ToList();
 
         var now = DateTimeOffset.UtcNow;
-        var ecd = fresh.ToDictionary(p => p.ParticleId, p => p.EcdMicrometres);
-        var records = verdicts.Select(v => new ParticleRecord(RunId, v.ParticleId, run.LotId, run.InstrumentId, v.ImageSha256, ecd[v.ParticleId],
-            v.Type, v.Probability, v.IsUncertain, v.UncertainReason, v.ModelSetVersion,
-            [.. v.Opinions.Select(o => new ModelVote(o.Model, o.Version, o.Probabilities, o.Vote))], v.Failure, now)).ToList();
+        var sent = fresh.ToDictionary(p => p.ParticleId);
+        var records = verdicts.Select(v => Record(run, sent[v.ParticleId], v, now)).ToList();
         int appended = await store.AppendAsync(records);
         return new BatchReceipt(batchId, particles.Count, appended, particles.Count - appended, verdicts.Count(v => v.Failure is not null));
+    }
+
+    /// <summary>
+    /// A particle's record: the instrument's size and shape where its list gives them, else what the worker measured
+    /// from the image's mask (the record says which the size came from).
+    /// </summary>
+    private ParticleRecord Record(RunDescriptor run, ParticleImage sent, ParticleVerdict v, DateTimeOffset now)
+    {
+        double? ecd = sent.EcdMicrometres ?? v.MeasuredEcdMicrometres;
+        string? sizeSource = sent.EcdMicrometres is not null ? "instrument" : v.MeasuredEcdMicrometres is not null ? "image" : null;
+        var shape = (sent.Shape ?? new ParticleShape(null, null, null, null)).Or(v.MeasuredShape);
+        return new ParticleRecord(RunId, v.ParticleId, run.LotId, run.InstrumentId, v.ImageSha256, ecd,
+            v.Type, v.Probability, v.IsUncertain, v.UncertainReason, v.ModelSetVersion,
+            [.. v.Opinions.Select(o => new ModelVote(o.Model, o.Version, o.Probabilities, o.Vote))], v.Failure, now,
+            sizeSource, shape.AreaSquareMicrometres, shape.AspectRatio, shape.Circularity, shape.MeanIntensity);
+    }
+
+    public async Task<IReadOnlyList<string>> Unrecorded(IReadOnlyList<string> particleIds)
+    {
+        var stored = await store.StoredParticleIdsAsync(RunId, [.. particleIds]);
+        return [.. particleIds.Where(id => !stored.Contains(id))];
     }
 
     /// <summary>Malformed metadata refuses the whole batch with the reason; nothing of it is recorded.</summary>
@@ -120,6 +145,7 @@ public sealed class InstrumentRunGrain(
             if (!Identifiers.IsValid(p.ParticleId)) throw new ArgumentException($"run {RunId} batch {batchId}: particle id '{p.ParticleId}' is not valid: {Identifiers.Rule}");
             if (p.Image is null || p.Image.Length == 0) throw new ArgumentException($"run {RunId} batch {batchId}: particle {p.ParticleId} has no image bytes");
             if (p.EcdMicrometres is { } d && !(d >= 0 && double.IsFinite(d))) throw new ArgumentException($"run {RunId} batch {batchId}: particle {p.ParticleId} has ECD {d} um; it must be a non-negative number");
+            if (p.MicrometresPerPixel is { } c && !(c > 0 && double.IsFinite(c))) throw new ArgumentException($"run {RunId} batch {batchId}: particle {p.ParticleId} has calibration {c} um per pixel; it must be a positive number");
         }
         var repeated = particles.GroupBy(p => p.ParticleId).FirstOrDefault(g => g.Count() > 1);
         if (repeated is not null) throw new ArgumentException($"run {RunId} batch {batchId}: particle id {repeated.Key} appears {repeated.Count()} times");
@@ -128,7 +154,7 @@ public sealed class InstrumentRunGrain(
     /// <summary>One call's worth of particles to some worker: busy workers are waited for, failing ones replaced.</summary>
     private async Task<IReadOnlyList<ParticleVerdict>> ClassifyOnWorkersAsync(RunDescriptor run, IReadOnlyList<ParticleImage> particles)
     {
-        var request = new ClassificationRequest(RunId, run.InstrumentId, particles);
+        var request = new ClassificationRequest(RunId, run.InstrumentId, particles, run.MicrometresPerPixel);
         var failures = new List<string>();
         var busySince = DateTime.UtcNow;
         var noWorkerSince = DateTime.UtcNow;

@@ -125,7 +125,7 @@ public class ParticleClassificationService : IDisposable
 
         var byIndex = good.Zip(results).ToDictionary(p => p.First.Index, p => p.Second);
         return [.. decoded.Select(d => byIndex.TryGetValue(d.Index, out var result)
-            ? Verdict(request.Particles[d.Index], d.Sha256, result)
+            ? Verdict(request.Particles[d.Index], d.Sha256, result) with { MeasuredEcdMicrometres = d.Measured.Ecd, MeasuredShape = d.Measured.Shape }
             : Failed(request.Particles[d.Index], d.Sha256, d.Error!))];
     }
 
@@ -145,9 +145,13 @@ public class ParticleClassificationService : IDisposable
         lock (_modelGate) return _active?.InputSizes;
     }
 
-    private static List<(int Index, string Sha256, PreparedParticle? Prepared, string? Error)> Decode(ClassificationRequest request, IReadOnlyList<int> sizes)
+    /// <summary>What the mask of a particle's image says: ECD (when the calibration is known) and shape.</summary>
+    private readonly record struct Measured(double? Ecd, ParticleShape? Shape);
+
+    /// <summary>Decodes, measures and preprocesses every particle in parallel (thread pool, not a grain thread).</summary>
+    private static List<(int Index, string Sha256, PreparedParticle? Prepared, string? Error, Measured Measured)> Decode(ClassificationRequest request, IReadOnlyList<int> sizes)
     {
-        var decoded = new (int, string, PreparedParticle?, string?)[request.Particles.Count];
+        var decoded = new (int, string, PreparedParticle?, string?, Measured)[request.Particles.Count];
         Parallel.For(0, request.Particles.Count, i =>
         {
             var particle = request.Particles[i];
@@ -157,14 +161,27 @@ public class ParticleClassificationService : IDisposable
             {
                 using var image = ParticleImageDecoder.Load(new MemoryStream(particle.Image, writable: false), name);
                 var planes = sizes.ToDictionary(size => size, size => ParticlePreprocessor.ToPlanes(image, size));
-                decoded[i] = (i, sha, new PreparedParticle(planes, particle.Image, name), null);
+                decoded[i] = (i, sha, new PreparedParticle(planes, particle.Image, name), null, Measure(image, particle.MicrometresPerPixel ?? request.MicrometresPerPixel));
             }
             catch (ParticleImageException e)
             {
-                decoded[i] = (i, sha, null, e.Message);
+                decoded[i] = (i, sha, null, e.Message, default);
             }
         });
         return [.. decoded];
+    }
+
+    /// <summary>
+    /// Segments the particle; without a calibration only the unitless measures (aspect ratio, circularity,
+    /// intensity) are known. An empty frame gives nothing.
+    /// </summary>
+    private static Measured Measure(SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24> image, double? micrometresPerPixel)
+    {
+        var mask = ParticleMorphology.Measure(image, micrometresPerPixel ?? 1.0);
+        if (mask is null) return default;
+        bool calibrated = micrometresPerPixel is not null;
+        return new Measured(calibrated ? mask.EcdMicrometres : null,
+            new ParticleShape(calibrated ? mask.AreaSquareMicrometres : null, mask.AspectRatio, mask.Circularity, mask.MeanIntensity));
     }
 
     /// <summary>One batch through every network of the active set, then the vote (the batcher's thread).</summary>

@@ -23,6 +23,7 @@ public static class ParticleGridApi
             await grains.GetGrain<IInstrumentRunGrain>(run).GetStatus() is { State: not RunState.Unknown } status
                 ? Results.Ok(status)
                 : NotFound($"run '{run}' is not known: it was never started"));
+        runs.MapIngest();
 
         app.MapGet("/workers", async (WorkerSilos workers, IGrainFactory grains) =>
             Results.Ok(await Task.WhenAll(workers.Active().Select(s => grains.GetGrain<IEnsembleWorkerGrain>(WorkerSilos.KeyOf(s)).GetInfo()))));

@@ -10,13 +10,17 @@ namespace ParticleGrid.Cluster.Tests.Support;
 /// <summary>The real host (silo + HTTP) on free loopback ports.</summary>
 public sealed class RunningHost : IAsyncDisposable
 {
-    private RunningHost(WebApplication app, string baseUrl)
+    private RunningHost(WebApplication app, string baseUrl, int gatewayPort)
     {
         App = app;
+        GatewayPort = gatewayPort;
         Http = new HttpClient { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(60) };
     }
 
     public WebApplication App { get; }
+
+    /// <summary>Where Orleans clients (the ingest command) connect.</summary>
+    public int GatewayPort { get; }
 
     public HttpClient Http { get; }
 
@@ -34,7 +38,7 @@ public sealed class RunningHost : IAsyncDisposable
             configure(options);
         }, url, builder => builder.Logging.SetMinimumLevel(LogLevel.Warning));
         await app.StartAsync();
-        return new RunningHost(app, url);
+        return new RunningHost(app, url, ports[1]);
     }
 
     public static int[] FreePorts(int count)

@@ -1,0 +1,80 @@
+using System.CommandLine;
+using System.Text.Json;
+using ParticleGrid.Abstractions;
+using ParticleGrid.Cli.Ingestion;
+using ParticleGrid.Ingest;
+
+namespace ParticleGrid.Cli.Commands;
+
+/// <summary>
+/// <c>particlegrid ingest PATH</c>: one instrument export (a FlowCAM run folder, an MFI export, or a folder of particle
+/// images) into the cluster as a run. Resumable: run it again after an interruption and it sends only what is missing.
+/// </summary>
+public static class IngestCommand
+{
+    public static Command Create()
+    {
+        var path = new Argument<DirectoryInfo>("path") { Description = "The run folder (FlowCAM .lst/.csv + collages, MFI CSV + images, or single-particle images)" };
+        var lot = new Option<string>("--lot") { Description = "The lot the sample comes from", Required = true };
+        var instrument = new Option<string>("--instrument") { Description = "The instrument that imaged it", Required = true };
+        var sample = new Option<string?>("--sample") { Description = "The sample's name (default: the folder's name); with the instrument it names the run" };
+        var calibration = new Option<double?>("--um-per-pixel") { Description = "Micrometres per pixel, to size particles from their images when the export gives no size" };
+        var volume = new Option<double?>("--volume-ml") { Description = "Sample volume the instrument analysed (for counts per mL)" };
+        var container = new Option<double?>("--container-ml") { Description = "Fill volume of one container of the lot (for counts per container and the verdict)" };
+        var cluster = new Option<string?>("--cluster") { Description = "Gateway silos host:port[,host:port] (default: this machine's embedded host)" };
+        var data = new Option<DirectoryInfo>("--data-dir") { Description = "The embedded host's data directory, when none is running", DefaultValueFactory = _ => new DirectoryInfo("particlegrid-data") };
+        var json = new Option<FileInfo?>("--json") { Description = "Also write the run report as JSON" };
+        foreach (var positive in new[] { calibration, volume, container })
+            positive.Validators.Add(r => { if (r.GetValue(positive) is { } v && !(v > 0 && double.IsFinite(v))) r.AddError($"{positive.Name} must be a positive number"); });
+
+        var command = new Command("ingest", "Sends one instrument export to the cluster as a run, resumably, and prints the run's report.")
+        {
+            path, lot, instrument, sample, calibration, volume, container, cluster, data, json,
+        };
+        command.SetAction((parse, cancellation) => CommandErrors.Guard(async () =>
+        {
+            string folder = parse.GetValue(path)!.FullName;
+            var reader = ExportReaders.Detect(folder);
+            string instrumentId = parse.GetValue(instrument)!, lotId = parse.GetValue(lot)!;
+            var settings = new IngestSettings(lotId, instrumentId, RunUploader.RunIdFor(instrumentId, parse.GetValue(sample), folder),
+                parse.GetValue(calibration), parse.GetValue(volume), parse.GetValue(container));
+
+            await using var connection = await ClusterConnection.OpenAsync(parse.GetValue(cluster), parse.GetValue(data)!.FullName, cancellation);
+            Console.Error.WriteLine($"ingesting {folder} ({reader.Format}) as run {settings.RunId} of lot {lotId} into {connection.Description}");
+            var report = await UploadWithProgressAsync(connection.Grains, reader, folder, settings, cancellation);
+            Console.Write(Format(report));
+            if (parse.GetValue(json) is { } file) await File.WriteAllTextAsync(file.FullName, JsonSerializer.Serialize(report, LotCommand.Json), cancellation);
+            return 0;
+        }));
+        return command;
+    }
+
+    public static async Task<IngestReport> UploadWithProgressAsync(IGrainFactory grains, IExportReader reader, string folder, IngestSettings settings, CancellationToken cancellation)
+    {
+        ConsoleProgressBar? bar = null;
+        var report = await RunUploader.UploadAsync(grains, reader, folder, settings, (stage, done, total, rate) =>
+        {
+            if (stage != "sending") return;
+            bar ??= new ConsoleProgressBar($"{settings.RunId} sending", total);
+            bar.Report(done, $"{rate:0} particles/s");
+        }, cancellation);
+        bar?.Finish($"{settings.RunId}: sent {report.Sent} particles");
+        return report;
+    }
+
+    /// <summary>The run's summary: what went in, what was refused and why, how uncertain it is.</summary>
+    public static string Format(IngestReport report)
+    {
+        var text = new System.Text.StringBuilder();
+        var s = report.Status;
+        text.AppendLine($"run {report.RunId} ({report.Format}): {report.ParticlesRead} particles read, {report.Rejected.Count} rejected");
+        text.AppendLine($"  accepted: {s.Recorded} recorded for the run ({report.Appended} now, {report.AlreadyRecordedBefore} already recorded before)");
+        text.AppendLine($"  classified {s.Classified}, uncertain {s.Uncertain}, failed {s.Failed}");
+        if (report.Rejected.Count > 0)
+        {
+            text.AppendLine($"  rejected by reason: {string.Join(", ", report.Rejected.GroupBy(r => r.Reason).OrderBy(g => g.Key).Select(g => $"{g.Key} {g.Count()}"))}");
+            foreach (var rejection in report.Rejected) text.AppendLine($"    [{rejection.Reason}] {(rejection.Message.Contains(rejection.Source) ? "" : rejection.Source + ": ")}{rejection.Message}");
+        }
+        return text.ToString();
+    }
+}

@@ -1,0 +1,126 @@
+using System.CommandLine;
+using System.Security.Cryptography;
+using System.Text.Json;
+using ParticleGrid.Cli.Ingestion;
+using ParticleGrid.Ingest;
+
+namespace ParticleGrid.Cli.Commands;
+
+/// <summary>
+/// <c>particlegrid watch DIR...</c>: follows instruments' export folders. Each sub-folder of a DIR is a run; once it has
+/// a <c>run.json</c> and nothing in it has changed for the settle time, it is ingested (several at once). What was
+/// ingested is noted in <c>DIR/.particlegrid-watch.json</c>, and the runs themselves skip what they already have, so
+/// a restarted watch never counts a particle twice.
+/// </summary>
+public static class WatchCommand
+{
+    private const string StateFile = ".particlegrid-watch.json";
+
+    private sealed record Ingested(string RunId, string ManifestSha256, DateTimeOffset AtUtc);
+
+    public static Command Create()
+    {
+        var folders = new Argument<DirectoryInfo[]>("dir") { Description = "Export folders to follow (each sub-folder is one run)", Arity = ArgumentArity.OneOrMore };
+        var cluster = new Option<string?>("--cluster") { Description = "Gateway silos host:port[,host:port] (default: this machine's embedded host)" };
+        var data = new Option<DirectoryInfo>("--data-dir") { Description = "The embedded host's data directory, when none is running", DefaultValueFactory = _ => new DirectoryInfo("particlegrid-data") };
+        var settle = new Option<double>("--settle-seconds") { Description = "A run folder is complete when it has run.json and nothing changed for this long", DefaultValueFactory = _ => 5 };
+        var parallel = new Option<int>("--parallel") { Description = "Runs ingested at once", DefaultValueFactory = _ => 2 };
+        var once = new Option<bool>("--once") { Description = "Ingest what is complete now and exit" };
+        var command = new Command("watch", "Follows instrument export folders and ingests each run once it is complete, from many instruments at once.")
+        {
+            folders, cluster, data, settle, parallel, once,
+        };
+        command.SetAction((parse, cancellation) => CommandErrors.Guard(async () =>
+        {
+            var roots = parse.GetValue(folders)!.Select(f => f.FullName).ToList();
+            foreach (var root in roots.Where(r => !Directory.Exists(r))) throw new ArgumentException($"{root}: folder not found");
+            await using var connection = await ClusterConnection.OpenAsync(parse.GetValue(cluster), parse.GetValue(data)!.FullName, cancellation);
+            Console.Error.WriteLine($"watching {string.Join(", ", roots)} for complete runs (run.json); sending to {connection.Description}");
+            var settleTime = TimeSpan.FromSeconds(parse.GetValue(settle));
+            var refused = new Dictionary<string, string>();   // folder -> manifest hash already reported as bad
+            using var slots = new SemaphoreSlim(Math.Max(1, parse.GetValue(parallel)));
+            do
+            {
+                var ready = roots.SelectMany(root => Directory.GetDirectories(root).Order(StringComparer.Ordinal).Select(run => (root, run)))
+                    .Where(r => IsComplete(r.run, settleTime) && !AlreadyIngested(r.root, r.run) && !IsRefusedAgain(refused, r.run)).ToList();
+                await Task.WhenAll(ready.Select(async r =>
+                {
+                    await slots.WaitAsync(cancellation);
+                    try { await IngestAsync(connection, r.root, r.run, refused, cancellation); }
+                    finally { slots.Release(); }
+                }));
+                if (parse.GetValue(once)) break;
+                await Task.Delay(TimeSpan.FromSeconds(2), cancellation);
+            }
+            while (!cancellation.IsCancellationRequested);
+            return 0;
+        }));
+        return command;
+    }
+
+    private static async Task IngestAsync(ClusterConnection connection, string root, string folder, Dictionary<string, string> refused, CancellationToken cancellation)
+    {
+        string manifestPath = Path.Combine(folder, RunManifest.FileName);
+        string manifestSha = Sha256(manifestPath);
+        try
+        {
+            var manifest = RunManifest.Read(manifestPath);
+            var reader = ExportReaders.Detect(folder);
+            var settings = new IngestSettings(manifest.Lot, manifest.Instrument, RunUploader.RunIdFor(manifest.Instrument, manifest.Sample, folder),
+                manifest.UmPerPixel, manifest.VolumeMl, manifest.ContainerMl);
+            var report = await RunUploader.UploadAsync(connection.Grains, reader, folder, settings, null, cancellation);
+            Console.Write(IngestCommand.Format(report));
+            Remember(root, folder, new Ingested(report.RunId, manifestSha, DateTimeOffset.UtcNow));
+        }
+        catch (Exception e) when (e is ArgumentException or ExportException or InvalidOperationException)
+        {
+            // A bad export is reported once and skipped until its run.json changes; the other runs go on.
+            lock (refused) refused[folder] = manifestSha;
+            Console.Error.WriteLine($"error: {folder}: {e.Message}");
+        }
+    }
+
+    private static bool IsComplete(string folder, TimeSpan settle)
+    {
+        if (!File.Exists(Path.Combine(folder, RunManifest.FileName))) return false;
+        var newest = Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Max(File.GetLastWriteTimeUtc);
+        return DateTime.UtcNow - newest >= settle;
+    }
+
+    private static bool IsRefusedAgain(Dictionary<string, string> refused, string folder)
+    {
+        lock (refused) return refused.TryGetValue(folder, out var sha) && sha == Sha256(Path.Combine(folder, RunManifest.FileName));
+    }
+
+    private static readonly object StateGate = new();
+
+    private static Dictionary<string, Ingested> State(string root)
+    {
+        string path = Path.Combine(root, StateFile);
+        if (!File.Exists(path)) return [];
+        try { return JsonSerializer.Deserialize<Dictionary<string, Ingested>>(File.ReadAllText(path)) ?? []; }
+        catch (JsonException) { return []; }   // a damaged note costs a re-check, not a double count: runs skip what they have
+    }
+
+    private static bool AlreadyIngested(string root, string folder)
+    {
+        lock (StateGate)
+        {
+            return State(root).TryGetValue(Path.GetFileName(folder), out var done) && done.ManifestSha256 == Sha256(Path.Combine(folder, RunManifest.FileName));
+        }
+    }
+
+    private static void Remember(string root, string folder, Ingested ingested)
+    {
+        lock (StateGate)
+        {
+            var state = State(root);
+            state[Path.GetFileName(folder)] = ingested;
+            string path = Path.Combine(root, StateFile), temporary = path + ".tmp";
+            File.WriteAllText(temporary, JsonSerializer.Serialize(state, new JsonSerializerOptions { WriteIndented = true }));
+            File.Move(temporary, path, overwrite: true);
+        }
+    }
+
+    private static string Sha256(string file) => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(file)));
+}

@@ -1,0 +1,109 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+using ParticleGrid.Host.Hosting;
+
+namespace ParticleGrid.Cli.Ingestion;
+
+/// <summary>
+/// Where an ingest sends runs: a cluster's gateways (as an Orleans client), the embedded host already running on
+/// this machine, or, when none is running, an embedded host started in this process on the data directory.
+/// </summary>
+public sealed class ClusterConnection : IAsyncDisposable
+{
+    private readonly IHost _host;
+
+    private ClusterConnection(IHost host, IGrainFactory grains, string description)
+    {
+        _host = host;
+        Grains = grains;
+        Description = description;
+    }
+
+    public IGrainFactory Grains { get; }
+
+    public string Description { get; }
+
+    /// <param name="cluster">"host:port[,host:port...]" of gateway silos; null for this machine's embedded host.</param>
+    public static async Task<ClusterConnection> OpenAsync(string? cluster, string dataDirectory, CancellationToken cancellation)
+    {
+        var defaults = new ParticleGridOptions();
+        if (cluster is not null) return await ClientAsync(ParseEndpoints(cluster), defaults, $"cluster {cluster}", cancellation);
+
+        var local = new IPEndPoint(IPAddress.Loopback, defaults.GatewayPort);
+        if (await IsListeningAsync(local, cancellation)) return await ClientAsync([local], defaults, $"the embedded host on {local}", cancellation);
+
+        var app = await ParticleGridHost.BuildAsync([], o => o.DataDirectory = dataDirectory, "http://127.0.0.1:0",
+            builder => { builder.Logging.SetMinimumLevel(LogLevel.Warning); builder.Logging.AddFilter("Orleans", LogLevel.Error); });
+        await app.StartAsync(cancellation);
+        return new ClusterConnection(app, app.Services.GetRequiredService<IGrainFactory>(),
+            $"an embedded host started here on {Path.GetFullPath(dataDirectory)}");
+    }
+
+    private static async Task<ClusterConnection> ClientAsync(IPEndPoint[] gateways, ParticleGridOptions defaults, string description, CancellationToken cancellation)
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddFilter("Orleans", LogLevel.Error);
+        builder.UseOrleansClient(client =>
+        {
+            client.UseStaticClustering(gateways);
+            client.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = Environment.GetEnvironmentVariable("PARTICLEGRID__CLUSTERID") ?? defaults.ClusterId;
+                o.ServiceId = Environment.GetEnvironmentVariable("PARTICLEGRID__SERVICEID") ?? defaults.ServiceId;
+            });
+            client.Services.AddParticleGridSerialization();
+        });
+        var host = builder.Build();
+        try
+        {
+            await host.StartAsync(cancellation);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            host.Dispose();
+            throw new InvalidOperationException($"cannot connect to {description}: {e.Message}", e);
+        }
+        return new ClusterConnection(host, host.Services.GetRequiredService<IClusterClient>(), description);
+    }
+
+    private static IPEndPoint[] ParseEndpoints(string cluster) =>
+        [.. cluster.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(endpoint =>
+        {
+            int colon = endpoint.LastIndexOf(':');
+            if (colon <= 0 || !int.TryParse(endpoint[(colon + 1)..], out int port) || port is < 1 or > 65535)
+                throw new ArgumentException($"--cluster: '{endpoint}' is not host:port (a gateway silo's address, e.g. 10.0.0.5:30000)");
+            string host = endpoint[..colon];
+            var address = IPAddress.TryParse(host, out var ip) ? ip
+                : Dns.GetHostAddresses(host).FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork)
+                  ?? throw new ArgumentException($"--cluster: cannot resolve '{host}'");
+            return new IPEndPoint(address, port);
+        })];
+
+    private static async Task<bool> IsListeningAsync(IPEndPoint endpoint, CancellationToken cancellation)
+    {
+        using var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        timeout.CancelAfter(TimeSpan.FromSeconds(1));
+        try
+        {
+            await socket.ConnectAsync(endpoint, timeout.Token);
+            return true;
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException && !cancellation.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _host.StopAsync(CancellationToken.None);
+        if (_host is IAsyncDisposable asyncDisposable) await asyncDisposable.DisposeAsync();
+        else _host.Dispose();
+    }
+}

@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using ParticleGrid.Abstractions;
+using ParticleGrid.Ingest;
+
+namespace ParticleGrid.Cli.Ingestion;
+
+/// <summary>What to ingest a run folder as.</summary>
+public sealed record IngestSettings(string LotId, string InstrumentId, string RunId, double? MicrometresPerPixel,
+    double? AnalysedVolumeMl, double? ContainerVolumeMl, int BatchSize = 32, int BatchesInFlight = 4);
+
+/// <summary>What an ingest did: what it read, refused, sent, and how the run stands.</summary>
+public sealed record IngestReport(string RunId, string Format, int ParticlesRead, int AlreadyRecordedBefore, int Sent, int Appended,
+    IReadOnlyList<ExportRejection> Rejected, RunStatus Status);
+
+/// <summary>
+/// Sends one run folder to a cluster, resumably: it asks the run which particles it has not recorded and sends only
+/// those, so running it again after an interruption sends what is missing and counts nothing twice. Bad items are
+/// refused here with their reason and never reach the run.
+/// </summary>
+public static class RunUploader
+{
+    private const int IdsPerQuestion = 1000;
+
+    public static async Task<IngestReport> UploadAsync(IGrainFactory grains, IExportReader reader, string folder, IngestSettings settings,
+        Action<string, int, int, double>? progress, CancellationToken cancellation)
+    {
+        var particles = new List<ExportParticle>();
+        var rejected = new List<ExportRejection>();
+        foreach (var entry in reader.Read(folder, cancellation))
+        {
+            if (entry.Particle is { } particle) particles.Add(particle);
+            else rejected.Add(entry.Rejection!);
+            if ((particles.Count + rejected.Count) % 100 == 0) progress?.Invoke("reading", particles.Count + rejected.Count, 0, 0);
+        }
+
+        if (settings.ContainerVolumeMl is not null)
+            await grains.GetGrain<ILotGrain>(settings.LotId).Describe(new LotDescriptor(settings.ContainerVolumeMl));
+        var run = grains.GetGrain<IInstrumentRunGrain>(settings.RunId);
+        await run.Start(new RunDescriptor(settings.LotId, settings.InstrumentId, settings.AnalysedVolumeMl, particles.Count, settings.MicrometresPerPixel));
+
+        var missing = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var ids in particles.Select(p => p.ParticleId).Chunk(IdsPerQuestion))
+            missing.UnionWith(await run.Unrecorded(ids));
+        var toSend = particles.Where(p => missing.Contains(p.ParticleId)).ToList();
+
+        int sent = 0, appended = 0;
+        var clock = Stopwatch.StartNew();
+        using var inFlight = new SemaphoreSlim(settings.BatchesInFlight);
+        var sending = toSend.Chunk(settings.BatchSize).Select(async chunk =>
+        {
+            await inFlight.WaitAsync(cancellation);
+            try
+            {
+                var receipt = await run.SubmitBatch($"{chunk[0].ParticleId}+{chunk.Length}", [.. chunk.Select(ToParticleImage)]);
+                int done = Interlocked.Add(ref sent, chunk.Length);
+                Interlocked.Add(ref appended, receipt.Appended);
+                progress?.Invoke("sending", done, toSend.Count, done / Math.Max(clock.Elapsed.TotalSeconds, 1e-3));
+            }
+            finally
+            {
+                inFlight.Release();
+            }
+        }).ToList();
+        await Task.WhenAll(sending);
+
+        var status = await run.Complete();
+        return new IngestReport(settings.RunId, reader.Format, particles.Count, particles.Count - toSend.Count, sent, appended, rejected, status);
+    }
+
+    private static ParticleImage ToParticleImage(ExportParticle p) => new(p.ParticleId, p.Image, p.EcdMicrometres, p.MicrometresPerPixel,
+        p.Morphology is { } m ? new ParticleShape(m.AreaSquareMicrometres, m.AspectRatio, m.Circularity, m.MeanIntensity) : null);
+
+    /// <summary>A run id from the instrument and the sample (or the folder's name): the same export gives the same run.</summary>
+    public static string RunIdFor(string instrumentId, string? sample, string folder)
+    {
+        string name = sample ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder)));
+        string cleaned = new([.. name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' ? c : '_')]);
+        string id = $"{instrumentId}:{cleaned}";
+        return id.Length <= 128 ? id : id[..128];
+    }
+}

@@ -1,0 +1,97 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using ParticleGrid.Abstractions;
+using ParticleGrid.Ingest;
+
+namespace ParticleGrid.Host.Api;
+
+/// <summary>A run as an instrument that cannot run .NET starts it over HTTP.</summary>
+/// <param name="ContainerVolumeMl">When given, the lot is described with it (per-container counts, the verdict).</param>
+public sealed record StartRunRequest(string LotId, string InstrumentId, double? AnalysedVolumeMl, int? ExpectedParticles,
+    double? MicrometresPerPixel, double? ContainerVolumeMl);
+
+/// <summary>One particle in an HTTP batch: the image as base64 (PNG, TIFF, BMP, JPEG, GIF).</summary>
+public sealed record PostedParticle(string ParticleId, string Image, double? EcdMicrometres, double? MicrometresPerPixel,
+    double? AreaSquareMicrometres, double? AspectRatio, double? Circularity, double? MeanIntensity);
+
+public sealed record PostedBatch(IReadOnlyList<PostedParticle> Particles);
+
+/// <summary>A particle the endpoint refused before it reached the run: nothing of it was recorded.</summary>
+public sealed record RejectedParticle(string ParticleId, string Reason, string Message);
+
+public sealed record BatchResponse(BatchReceipt Receipt, IReadOnlyList<RejectedParticle> Rejected);
+
+/// <summary>
+/// The HTTP ingest endpoint: POST /runs/{run} starts a run, POST /runs/{run}/batches/{batch} sends particles,
+/// POST /runs/{run}/complete ends it. Each image is checked as the command-line ingest checks it; bad ones come back
+/// in "rejected" with their reason and change nothing; a replayed batch appends nothing.
+/// </summary>
+public static class IngestApi
+{
+    /// <summary>The largest batch body accepted (base64 images).</summary>
+    public const long MaxBatchBytes = 64L * 1024 * 1024;
+
+    public static RouteGroupBuilder MapIngest(this RouteGroupBuilder runs)
+    {
+        runs.MapPost("/{run}", async (string run, StartRunRequest request, IGrainFactory grains) => await Guarded(async () =>
+        {
+            if (request.ContainerVolumeMl is not null)
+                await grains.GetGrain<ILotGrain>(request.LotId ?? "").Describe(new LotDescriptor(request.ContainerVolumeMl));
+            return Results.Ok(await grains.GetGrain<IInstrumentRunGrain>(run).Start(new RunDescriptor(request.LotId!, request.InstrumentId!,
+                request.AnalysedVolumeMl, request.ExpectedParticles, request.MicrometresPerPixel)));
+        }));
+
+        runs.MapPost("/{run}/batches/{batch}", async (string run, string batch, HttpContext http, IGrainFactory grains) => await Guarded(async () =>
+        {
+            var size = http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>();
+            if (size is { IsReadOnly: false }) size.MaxRequestBodySize = MaxBatchBytes;
+            var posted = await http.Request.ReadFromJsonAsync<PostedBatch>(http.RequestAborted)
+                ?? throw new ArgumentException("the body must be a JSON batch: {\"particles\": [{\"particleId\": ..., \"image\": base64}]}");
+            var (accepted, rejected) = Check(posted);
+            var receipt = accepted.Count > 0
+                ? await grains.GetGrain<IInstrumentRunGrain>(run).SubmitBatch(batch, accepted)
+                : new BatchReceipt(batch, 0, 0, 0, 0);
+            return Results.Ok(new BatchResponse(receipt, rejected));
+        })).WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(MaxBatchBytes));
+
+        runs.MapPost("/{run}/complete", async (string run, IGrainFactory grains) =>
+            await Guarded(async () => Results.Ok(await grains.GetGrain<IInstrumentRunGrain>(run).Complete())));
+        return runs;
+    }
+
+    /// <summary>Each particle's image is decoded as the readers decode files; a bad one is rejected alone.</summary>
+    private static (List<ParticleImage> Accepted, List<RejectedParticle> Rejected) Check(PostedBatch batch)
+    {
+        if (batch.Particles is null || batch.Particles.Count == 0) throw new ArgumentException("the batch has no particles");
+        var accepted = new List<ParticleImage>();
+        var rejected = new List<RejectedParticle>();
+        foreach (var p in batch.Particles)
+        {
+            string id = p?.ParticleId ?? "";
+            byte[] bytes;
+            try { bytes = Convert.FromBase64String(p?.Image ?? ""); }
+            catch (FormatException) { rejected.Add(new RejectedParticle(id, nameof(RejectionReason.NotAnImage), $"particle {id}: the image is not base64")); continue; }
+            if (ExportImages.Check(bytes, $"particle {id}") is { } problem)
+            {
+                rejected.Add(new RejectedParticle(id, problem.Reason.ToString(), problem.Message));
+                continue;
+            }
+            accepted.Add(new ParticleImage(id, bytes, p!.EcdMicrometres, p.MicrometresPerPixel,
+                p.AreaSquareMicrometres is null && p.AspectRatio is null && p.Circularity is null && p.MeanIntensity is null
+                    ? null : new ParticleShape(p.AreaSquareMicrometres, p.AspectRatio, p.Circularity, p.MeanIntensity)));
+        }
+        return (accepted, rejected);
+    }
+
+    /// <summary>What a caller got wrong is a 4xx with the reason; a cluster without models is a 503.</summary>
+    private static async Task<IResult> Guarded(Func<Task<IResult>> action)
+    {
+        try { return await action(); }
+        catch (ArgumentException e) { return Results.BadRequest(new { error = e.Message }); }
+        catch (InvalidOperationException e) { return Results.Conflict(new { error = e.Message }); }
+        catch (NoModelSetException e) { return Results.Json(new { error = e.Message }, statusCode: StatusCodes.Status503ServiceUnavailable); }
+        catch (Microsoft.AspNetCore.Http.BadHttpRequestException e) { return Results.BadRequest(new { error = e.Message }); }
+        catch (System.Text.Json.JsonException e) { return Results.BadRequest(new { error = $"the body is not valid JSON: {e.Message}" }); }
+    }
+}

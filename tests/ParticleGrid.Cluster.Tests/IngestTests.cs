@@ -1,0 +1,202 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using ParticleGrid.Abstractions;
+using ParticleGrid.Cluster.Tests.Support;
+using ParticleGrid.Domain;
+using ParticleGrid.Storage;
+
+namespace ParticleGrid.Cluster.Tests;
+
+/// <summary>`particlegrid ingest` and `watch` as users run them, and the HTTP ingest endpoint, against a running host.</summary>
+[Collection(TinyModelsCollection.Name)]
+public sealed class IngestTests(TinyModels models) : IDisposable
+{
+    private readonly TemporaryDirectory _work = new();
+
+    private string DataDirectory => Path.Combine(_work.Path, "data");
+
+    private async Task<RunningHost> StartHostAsync()
+    {
+        var host = await RunningHost.StartAsync(o => o.DataDirectory = DataDirectory);
+        await TestClusters.ActivateAsync(host.Grains, models.Directories);
+        return host;
+    }
+
+    private static void WriteGoodImages(string folder, int count, int seed)
+    {
+        Directory.CreateDirectory(folder);
+        var types = ParticleTypes.StudyTypes;
+        for (int i = 0; i < count; i++) File.WriteAllBytes(Path.Combine(folder, $"particle_{i:D4}.png"), TinyModels.Particle(types[i % 4], seed + i).Png);
+    }
+
+    [Fact]
+    public async Task A_folder_mixing_good_and_bad_files_ingests_the_good_ones_and_names_every_bad_one()
+    {
+        await using var host = await StartHostAsync();
+        string run = Path.Combine(_work.Path, "sample-1");
+        WriteGoodImages(run, 12, 100);
+        byte[] good = File.ReadAllBytes(Path.Combine(run, "particle_0000.png"));
+        File.WriteAllBytes(Path.Combine(run, "truncated.png"), good[..(good.Length / 2)]);
+        File.WriteAllText(Path.Combine(run, "notes-not-an-image.png"), "these are my notes, not a picture");
+        File.WriteAllBytes(Path.Combine(run, "empty.png"), []);
+        File.WriteAllBytes(Path.Combine(run, "enormous.png"), PngClaiming(200_000, 200_000));
+        File.WriteAllBytes(Path.Combine(run, "particle_0001.tif"), good);          // same id as particle_0001.png
+        File.CreateSymbolicLink(Path.Combine(run, "escape.png"), "/etc/hostname");  // leaves the run folder
+        File.WriteAllText(Path.Combine(run, "particles.csv"), "file,ecd_um\nparticle_0002.png,-3\n../outside.png,5\nparticle_0003.png,14.5\n");
+
+        var result = CliProcess.Run(_work.Path, "ingest", run, "--lot", "LOT-MIX", "--instrument", "FC-1", "--volume-ml", "0.2",
+            "--um-per-pixel", "0.7", "--cluster", $"127.0.0.1:{host.GatewayPort}");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        foreach (var (file, reason) in new[]
+                 {
+                     ("truncated.png", "CorruptImage"), ("notes-not-an-image.png", "NotAnImage"), ("empty.png", "EmptyFile"),
+                     ("enormous.png", "ImageTooLarge"), ("particle_0001.tif", "DuplicateId"), ("escape.png", "OutsideRunFolder"),
+                     ("particle_0002.png", "BadSize"), ("outside.png", "OutsideRunFolder"),
+                 })
+        {
+            Assert.Contains(result.Output.Split('\n'), line => line.Contains(file) && line.Contains(reason));
+        }
+        var status = await host.Grains.GetGrain<IInstrumentRunGrain>("FC-1:sample-1").GetStatus();
+        Assert.Equal(11, status.Recorded);   // 12 good images, less particle_0002 whose listed size is negative
+        Assert.Equal(0, status.Failed);
+        var profile = await host.Grains.GetGrain<ILotGrain>("LOT-MIX").GetProfile();
+        Assert.Equal(11, profile!.Particles);
+
+        // Sizes: from the list where it gives one, measured from the image's mask otherwise.
+        using var store = SqlParticleStore.Sqlite(Path.Combine(DataDirectory, "particles.db"));
+        var stored = await store.ParticlesOfRunAsync("FC-1:sample-1");
+        var listed = Assert.Single(stored, p => p.SizeSource == "instrument");
+        Assert.Equal(("particle_0003", 14.5), (listed.ParticleId, listed.EcdMicrometres!.Value));
+        Assert.All(stored.Where(p => p != listed), p =>
+        {
+            Assert.Equal("image", p.SizeSource);
+            Assert.InRange(p.EcdMicrometres!.Value, 1, 40 * 0.7 * 1.5);
+            Assert.InRange(p.Circularity!.Value, 0, 1);
+            Assert.InRange(p.AspectRatio!.Value, 0, 1);
+        });
+    }
+
+    [Fact]
+    public async Task Killing_ingest_part_way_and_running_it_again_records_exactly_the_folder()
+    {
+        await using var host = await StartHostAsync();
+        string run = Path.Combine(_work.Path, "sample-big");
+        WriteGoodImages(run, 480, 5000);
+        string[] arguments = ["ingest", run, "--lot", "LOT-K", "--instrument", "MFI-1", "--cluster", $"127.0.0.1:{host.GatewayPort}"];
+        var grain = host.Grains.GetGrain<IInstrumentRunGrain>("MFI-1:sample-big");
+
+        using (var first = new CliProcess(_work.Path, arguments))
+        {
+            var deadline = DateTime.UtcNow.AddMinutes(3);
+            while ((await grain.GetStatus()).Recorded == 0 && DateTime.UtcNow < deadline) await Task.Delay(50);
+            first.Kill();
+        }
+        int afterKill = (await grain.GetStatus()).Recorded;
+        Assert.InRange(afterKill, 1, 479);
+
+        var second = CliProcess.Run(_work.Path, arguments);
+        Assert.True(second.ExitCode == 0, second.ToString());
+        Assert.Contains("already recorded before", second.Output);
+        var status = await grain.GetStatus();
+        Assert.Equal((480, 480), (status.Recorded, status.Classified));
+
+        var third = CliProcess.Run(_work.Path, arguments);
+        Assert.Contains("(0 now, 480 already recorded before)", third.Output);
+        Assert.Equal(480, (await grain.GetStatus()).Recorded);
+    }
+
+    [Fact]
+    public async Task Watch_ingests_complete_runs_of_several_instruments_once_and_survives_its_own_restart()
+    {
+        await using var host = await StartHostAsync();
+        string exports = Path.Combine(_work.Path, "exports");
+        WriteGoodImages(Path.Combine(exports, "flowcam-run-1"), 10, 1);
+        File.WriteAllText(Path.Combine(exports, "flowcam-run-1", "run.json"), """{"lot":"LOT-W","instrument":"FC-1","volumeMl":0.5,"umPerPixel":0.7}""");
+        WriteGoodImages(Path.Combine(exports, "mfi-run-1"), 8, 50);
+        File.WriteAllText(Path.Combine(exports, "mfi-run-1", "run.json"), """{"lot":"LOT-W","instrument":"MFI-1","volumeMl":0.5}""");
+        WriteGoodImages(Path.Combine(exports, "still-copying"), 5, 80);                         // no run.json yet
+        WriteGoodImages(Path.Combine(exports, "bad-manifest"), 3, 90);
+        File.WriteAllText(Path.Combine(exports, "bad-manifest", "run.json"), """{"instrument":"FC-2"}""");
+
+        string[] arguments = ["watch", exports, "--once", "--settle-seconds", "0", "--cluster", $"127.0.0.1:{host.GatewayPort}"];
+        var first = CliProcess.Run(_work.Path, arguments);
+        Assert.True(first.ExitCode == 0, first.ToString());
+        Assert.Contains("needs \"lot\" and \"instrument\"", first.Error);
+        Assert.Equal(18, (await host.Grains.GetGrain<ILotGrain>("LOT-W").GetProfile())!.Particles);
+        Assert.Equal(RunState.Unknown, (await host.Grains.GetGrain<IInstrumentRunGrain>("FC-1:still-copying").GetStatus()).State);
+
+        var second = CliProcess.Run(_work.Path, arguments);
+        Assert.True(second.ExitCode == 0, second.ToString());
+        Assert.DoesNotContain("run FC-1:flowcam-run-1", second.Output);   // noted as done: not sent again
+        Assert.Equal(18, (await host.Grains.GetGrain<ILotGrain>("LOT-W").GetProfile())!.Particles);
+    }
+
+    [Fact]
+    public async Task Instruments_without_dotnet_post_runs_over_HTTP_and_bad_particles_come_back_rejected()
+    {
+        await using var host = await StartHostAsync();
+        var start = await host.Http.PostAsJsonAsync("/runs/http-run-1", new { lotId = "LOT-H", instrumentId = "FC-9", analysedVolumeMl = 0.25, containerVolumeMl = 1.0 });
+        Assert.Equal(System.Net.HttpStatusCode.OK, start.StatusCode);
+
+        var (png, _) = TinyModels.Particle(ParticleType.Glass, 7);
+        var batch = new
+        {
+            particles = new object[]
+            {
+                new { particleId = "1", image = Convert.ToBase64String(png), ecdMicrometres = 30.0 },
+                new { particleId = "2", image = Convert.ToBase64String(png[..40]) },
+                new { particleId = "3", image = "not base64 !" },
+            },
+        };
+        var posted = await host.Http.PostAsJsonAsync("/runs/http-run-1/batches/b1", batch);
+        using var response = JsonDocument.Parse(await posted.Content.ReadAsStringAsync());
+        Assert.Equal(1, response.RootElement.GetProperty("receipt").GetProperty("appended").GetInt32());
+        var rejected = response.RootElement.GetProperty("rejected").EnumerateArray().ToList();
+        Assert.Equal(["2", "3"], rejected.Select(r => r.GetProperty("particleId").GetString()));
+        Assert.Equal("CorruptImage", rejected[0].GetProperty("reason").GetString());
+
+        var replay = await host.Http.PostAsJsonAsync("/runs/http-run-1/batches/b1", batch);
+        using var again = JsonDocument.Parse(await replay.Content.ReadAsStringAsync());
+        Assert.Equal(0, again.RootElement.GetProperty("receipt").GetProperty("appended").GetInt32());
+
+        var notStarted = await host.Http.PostAsJsonAsync("/runs/never-started/batches/b1", batch);
+        Assert.Equal(System.Net.HttpStatusCode.Conflict, notStarted.StatusCode);
+        Assert.Contains("was not started", await notStarted.Content.ReadAsStringAsync());
+        var badStart = await host.Http.PostAsJsonAsync("/runs/http-run-2", new { lotId = "LOT H!", instrumentId = "FC-9" });
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, badStart.StatusCode);
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await host.Http.PostAsync("/runs/http-run-1/complete", null)).StatusCode);
+        using var status = JsonDocument.Parse(await host.Http.GetStringAsync("/runs/http-run-1"));
+        Assert.Equal(1, status.RootElement.GetProperty("recorded").GetInt32());
+        Assert.Equal("Completed", status.RootElement.GetProperty("state").GetString());
+    }
+
+    /// <summary>A valid PNG header (signature, IHDR with its CRC) claiming a size no particle image has; no pixels follow.</summary>
+    private static byte[] PngClaiming(int width, int height)
+    {
+        var ihdr = new byte[17];
+        "IHDR"u8.CopyTo(ihdr);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(4), width);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(8), height);
+        ihdr[12] = 8; ihdr[13] = 0;  // 8-bit grey
+        var png = new List<byte>([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13]);
+        png.AddRange(ihdr);
+        uint crc = Crc32(ihdr);
+        png.AddRange([(byte)(crc >> 24), (byte)(crc >> 16), (byte)(crc >> 8), (byte)crc]);
+        return [.. png];
+    }
+
+    private static uint Crc32(byte[] bytes)
+    {
+        uint crc = 0xFFFFFFFF;
+        foreach (byte b in bytes)
+        {
+            crc ^= b;
+            for (int k = 0; k < 8; k++) crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB88320 : crc >> 1;
+        }
+        return ~crc;
+    }
+
+    public void Dispose() => _work.Dispose();
+}

@@ -1,0 +1,69 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Text;
+
+namespace ParticleGrid.Cluster.Tests.Support;
+
+/// <summary>The real <c>particlegrid</c> program in its own process: started, watched, killed, or run to the end.</summary>
+public sealed class CliProcess : IDisposable
+{
+    private static readonly string Program = typeof(CliProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+        .Single(a => a.Key == "ParticleGridCli").Value!;
+
+    private readonly Process _process;
+    private readonly StringBuilder _output = new(), _error = new();
+
+    public CliProcess(string workingDirectory, params string[] arguments)
+    {
+        Assert.True(File.Exists(Program), $"particlegrid not built at {Program}");
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = workingDirectory,
+        };
+        start.ArgumentList.Add(Program);
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        _process = Process.Start(start)!;
+        _process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.AppendLine(e.Data); };
+        _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_error) _error.AppendLine(e.Data); };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    public string Output { get { lock (_output) return _output.ToString(); } }
+
+    public string Error { get { lock (_error) return _error.ToString(); } }
+
+    public static CliResult Run(string workingDirectory, params string[] arguments)
+    {
+        using var process = new CliProcess(workingDirectory, arguments);
+        return process.WaitForExit(TimeSpan.FromMinutes(4));
+    }
+
+    public CliResult WaitForExit(TimeSpan limit)
+    {
+        if (!_process.WaitForExit(limit))
+        {
+            _process.Kill(entireProcessTree: true);
+            Assert.Fail($"particlegrid did not finish in {limit}\n{Output}\n{Error}");
+        }
+        _process.WaitForExit();
+        return new CliResult(_process.ExitCode, Output, Error);
+    }
+
+    public void Kill()
+    {
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit();
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited) Kill();
+        _process.Dispose();
+    }
+}
+
+public sealed record CliResult(int ExitCode, string Output, string Error)
+{
+    public override string ToString() => $"exit {ExitCode}\n--- stdout\n{Output}\n--- stderr\n{Error}";
+}
