@@ -14,5 +14,6 @@ var root = new RootCommand("ParticleGrid: classifies flow-imaging microscopy ima
     LotCommand.Create(),
     IngestCommand.Create(),
     WatchCommand.Create(),
+    BenchCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();
