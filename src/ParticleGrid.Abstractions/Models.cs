@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace ParticleGrid.Abstractions;
 
 /// <summary>One network of a registered model set.</summary>
@@ -30,8 +32,14 @@ public interface IModelRegistryGrain : IGrainWithStringKey
     /// <summary>Makes a registered set the active one on every worker.</summary>
     Task<ModelSetInfo> Activate(string version);
 
+    /// <remarks>
+    /// Interleaves with <see cref="Activate"/>: a worker activated by the activation itself asks for the active set,
+    /// and must get an answer (the one active until the switch) rather than wait on the activation that waits on it.
+    /// </remarks>
+    [AlwaysInterleave]
     Task<ModelSetInfo?> GetActive();
 
+    [AlwaysInterleave]
     Task<IReadOnlyList<ModelSetInfo>> List();
 }
 

@@ -75,16 +75,23 @@ public sealed class HostTests(TinyModels models) : IDisposable
             o.AdvertisedIpAddress = "127.0.0.1";
         }
         string clusterId = "test-" + Guid.NewGuid().ToString("N")[..8];
-        var starting = new[] { "gateway", "worker" }.Select(roles => RunningHost.StartAsync(o => { Cluster(o, roles); o.ClusterId = clusterId; })).ToList();
-        var hosts = await Task.WhenAll(starting);
-        await using var gateway = hosts[0];
-        await using var worker = hosts[1];
+
+        // The worker first: with no gateway to ask for the active model set it is up but not ready, and says why.
+        await using var worker = await RunningHost.StartAsync(o => { Cluster(o, "worker"); o.ClusterId = clusterId; });
+        var notReady = await worker.Http.GetAsync("/health/ready");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, notReady.StatusCode);
+        Assert.Contains("cannot load the active model set yet", await notReady.Content.ReadAsStringAsync());
+        await using var gateway = await RunningHost.StartAsync(o => { Cluster(o, "gateway"); o.ClusterId = clusterId; });
 
         var workerSilos = (WorkerSilos)gateway.App.Services.GetService(typeof(WorkerSilos))!;
         for (int i = 0; i < 100 && workerSilos.Active().Count == 0; i++) await Task.Delay(200);
         Assert.Single(workerSilos.Active());
 
+        // Activating while the worker's grain is first activated (it asks the registry for the active set) must not
+        // deadlock the registry, which is waiting on that worker.
         await TestClusters.ActivateAsync(gateway.Grains, models.Directories);
+        for (int i = 0; i < 100 && (await worker.Http.GetAsync("/health/ready")).StatusCode != HttpStatusCode.OK; i++) await Task.Delay(100);
+        Assert.Equal(HttpStatusCode.OK, (await worker.Http.GetAsync("/health/ready")).StatusCode);
         var run = gateway.Grains.GetGrain<IInstrumentRunGrain>("run-pg");
         await run.Start(new RunDescriptor("LOT-PG", "MFI-1", 0.5));
         await SimulatedInstrument.SubmitAsync(run, SimulatedInstrument.Particles("p", 16, 4), batchSize: 8);
