@@ -15,5 +15,6 @@ var root = new RootCommand("ParticleGrid: classifies flow-imaging microscopy ima
     IngestCommand.Create(),
     WatchCommand.Create(),
     BenchCommand.Create(),
+    TokenCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -3,8 +3,9 @@ namespace ParticleGrid.Domain;
 /// <summary>One particle as a lot profile counts it.</summary>
 /// <param name="Type">The type the ensemble voted for; null when the particle could not be classified (it failed).</param>
 /// <param name="EcdMicrometres">Equivalent circular diameter; null when the instrument gave none.</param>
-/// <param name="IsUncertain">The vote was below the confidence threshold or the networks disagreed.</param>
-public readonly record struct CountedParticle(ParticleType? Type, double? EcdMicrometres, bool IsUncertain);
+/// <param name="IsUncertain">The vote was below the confidence threshold or the networks disagreed (and nobody has reviewed it).</param>
+/// <param name="IsReviewed">A reviewer confirmed or relabelled it; <paramref name="Type"/> is then the reviewer's label.</param>
+public readonly record struct CountedParticle(ParticleType? Type, double? EcdMicrometres, bool IsUncertain, bool IsReviewed = false);
 
 /// <summary>Particles at or above one size edge.</summary>
 /// <param name="AtOrAboveMicrometres">The size class's lower edge (see <see cref="SizeBins"/>).</param>
@@ -34,6 +35,7 @@ public sealed record LotProfile(
     int Uncertain,
     int Failed,
     int WithoutSize,
+    int Reviewed,
     IReadOnlyList<TypeProfile> Types,
     TypeProfile ParticlesExcludingBubbles,
     TypeProfile ParticlesExcludingBubblesAndSiliconeOil,
@@ -90,7 +92,7 @@ public static class LotProfiles
 
         return new LotProfile(lot, runs, analysedVolumeMl, containerVolumeMl, list.Count,
             list.Count(p => p.IsUncertain), list.Count(p => p.Type is null), list.Count(p => p.EcdMicrometres is null),
-            types, allParticles, exceptOil, verdict);
+            list.Count(p => p.IsReviewed), types, allParticles, exceptOil, verdict);
     }
 
     private static string NameOf(CountedParticle particle) =>

@@ -13,7 +13,7 @@ public static class LotProfileReport
         var text = new StringBuilder();
         text.AppendLine(inv, $"Lot {profile.Lot}: {profile.Particles} particle images from {profile.Runs} run(s); " +
             $"analysed volume {Volume(profile.AnalysedVolumeMl)}, container {Volume(profile.ContainerVolumeMl)}");
-        text.AppendLine(inv, $"  uncertain (review): {profile.Uncertain}   failed: {profile.Failed}   without size: {profile.WithoutSize}");
+        text.AppendLine(inv, $"  uncertain (review): {profile.Uncertain}   reviewed: {profile.Reviewed}   failed: {profile.Failed}   without size: {profile.WithoutSize}");
 
         bool perContainer = profile.ContainerVolumeMl is not null && profile.AnalysedVolumeMl is not null;
         string unit = perContainer ? "per container" : profile.AnalysedVolumeMl is not null ? "per mL" : "count";

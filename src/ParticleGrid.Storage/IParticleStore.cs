@@ -37,4 +37,30 @@ public interface IParticleStore
 
     /// <summary>A run's particles with their full lineage, in particle id order.</summary>
     Task<IReadOnlyList<ParticleRecord>> ParticlesOfRunAsync(string runId, CancellationToken cancellation = default);
+
+    // QA: lists, pages, images, review and its audit trail, access tokens.
+
+    Task<IReadOnlyList<LotSummary>> ListLotsAsync(CancellationToken cancellation = default);
+
+    Task<ParticlePage> QueryParticlesAsync(ParticleQuery query, CancellationToken cancellation = default);
+
+    Task<ReviewedParticle?> GetParticleAsync(string runId, string particleId, CancellationToken cancellation = default);
+
+    Task<byte[]?> GetImageAsync(string runId, string particleId, CancellationToken cancellation = default);
+
+    /// <summary>Appends a review to the hash-chained audit trail; the previous label is the particle's label before it.</summary>
+    Task<ReviewEntry> AppendReviewAsync(string runId, string particleId, string reviewer, string label, string reason, DateTimeOffset at,
+        CancellationToken cancellation = default);
+
+    Task<IReadOnlyList<ReviewEntry>> ReviewsAsync(string? lotId, string? runId = null, string? particleId = null, CancellationToken cancellation = default);
+
+    /// <summary>Recomputes the audit trail's hash chain: any entry changed, removed or inserted out of band shows.</summary>
+    Task<AuditVerification> VerifyAuditTrailAsync(CancellationToken cancellation = default);
+
+    /// <summary>Stores a new token's hash with its role; returns what is stored (the token itself is the caller's to show once).</summary>
+    /// <remarks>With <paramref name="onlyIfNoTokens"/> it stores nothing and returns null when any token exists (the first admin token).</remarks>
+    Task<AccessToken?> SaveTokenAsync(string tokenSha256, string name, string role, DateTimeOffset created, bool onlyIfNoTokens = false,
+        CancellationToken cancellation = default);
+
+    Task<AccessToken?> FindTokenAsync(string tokenSha256, CancellationToken cancellation = default);
 }

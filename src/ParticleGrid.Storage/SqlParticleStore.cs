@@ -11,7 +11,7 @@ namespace ParticleGrid.Storage;
 /// PostgreSQL (cluster): plain types, times as Unix milliseconds, flags as 0/1, and "ON CONFLICT DO NOTHING" for
 /// the append-only key.
 /// </summary>
-public sealed class SqlParticleStore : IParticleStore, IDisposable
+public sealed partial class SqlParticleStore : IParticleStore, IDisposable
 {
     private const int IdsPerQuery = 500;
     private static readonly JsonSerializerOptions VotesJson = new(JsonSerializerDefaults.Web);
@@ -59,6 +59,7 @@ public sealed class SqlParticleStore : IParticleStore, IDisposable
             await ExecuteAsync(connection, Schema, cancellation);
         }
         await AddLaterColumnsAsync(connection, cancellation);
+        await ExecuteAsync(connection, QaSchema(connection is SqliteConnection), cancellation);
     }
 
     /// <summary>Columns added after the first release, with their types: a store written before them gets them at start.</summary>
@@ -140,6 +141,9 @@ public sealed class SqlParticleStore : IParticleStore, IDisposable
                         @sizesource, @area, @aspect, @circularity, @intensity)
                 ON CONFLICT (run_id, particle_id) DO NOTHING
                 """;
+            await using var image = connection.CreateCommand();
+            image.Transaction = transaction;
+            image.CommandText = "INSERT INTO particle_images (run_id, particle_id, image) VALUES (@run, @particle, @image) ON CONFLICT (run_id, particle_id) DO NOTHING";
             int appended = 0;
             foreach (var p in particles)
             {
@@ -163,7 +167,16 @@ public sealed class SqlParticleStore : IParticleStore, IDisposable
                 Add(insert, "aspect", p.AspectRatio);
                 Add(insert, "circularity", p.Circularity);
                 Add(insert, "intensity", p.MeanIntensity);
-                appended += await insert.ExecuteNonQueryAsync(cancellation);
+                int added = await insert.ExecuteNonQueryAsync(cancellation);
+                appended += added;
+                if (added == 1 && p.Image is { Length: > 0 })
+                {
+                    image.Parameters.Clear();
+                    Add(image, "run", p.RunId);
+                    Add(image, "particle", p.ParticleId);
+                    Add(image, "image", p.Image);
+                    await image.ExecuteNonQueryAsync(cancellation);
+                }
             }
             return appended;
         }, cancellation);
@@ -290,14 +303,16 @@ public sealed class SqlParticleStore : IParticleStore, IDisposable
     {
         await using var connection = await OpenAsync(cancellation);
         await using var query = connection.CreateCommand();
-        query.CommandText = "SELECT particle_type, ecd_um, uncertain FROM particles WHERE lot_id = @lot";
+        // A reviewer's label replaces the vote, and a reviewed particle is no longer uncertain.
+        query.CommandText = $"SELECT COALESCE({LatestLabel}, p.particle_type), p.ecd_um, p.uncertain, {LatestLabel} FROM particles p WHERE p.lot_id = @lot";
         Add(query, "lot", lotId);
         var particles = new List<CountedParticle>();
         await using var reader = await query.ExecuteReaderAsync(cancellation);
         while (await reader.ReadAsync(cancellation))
         {
             ParticleType? type = !reader.IsDBNull(0) && ParticleTypes.TryParse(reader.GetString(0), out var t) ? t : null;
-            particles.Add(new CountedParticle(type, NullableDouble(reader, 1), Convert.ToInt32(reader.GetValue(2)) != 0));
+            bool reviewed = !reader.IsDBNull(3);
+            particles.Add(new CountedParticle(type, NullableDouble(reader, 1), !reviewed && Convert.ToInt32(reader.GetValue(2)) != 0, reviewed));
         }
         return particles;
     }
@@ -306,27 +321,28 @@ public sealed class SqlParticleStore : IParticleStore, IDisposable
     {
         await using var connection = await OpenAsync(cancellation);
         await using var query = connection.CreateCommand();
-        query.CommandText = """
-            SELECT run_id, particle_id, lot_id, instrument_id, image_sha256, ecd_um, particle_type, probability,
-                   uncertain, uncertain_reason, model_set_version, votes_json, failure, recorded_unix_ms,
-                   size_source, area_um2, aspect_ratio, circularity, mean_intensity
-            FROM particles WHERE run_id = @run ORDER BY particle_id
-            """;
+        query.CommandText = $"SELECT {ParticleColumns} FROM particles p WHERE p.run_id = @run ORDER BY p.particle_id";
         Add(query, "run", runId);
         var particles = new List<ParticleRecord>();
         await using var reader = await query.ExecuteReaderAsync(cancellation);
-        while (await reader.ReadAsync(cancellation))
-        {
-            particles.Add(new ParticleRecord(
-                reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
-                NullableDouble(reader, 5), NullableString(reader, 6), NullableDouble(reader, 7), Convert.ToInt32(reader.GetValue(8)) != 0,
-                NullableString(reader, 9), NullableString(reader, 10),
-                JsonSerializer.Deserialize<List<ModelVote>>(reader.GetString(11), VotesJson) ?? [],
-                NullableString(reader, 12), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(13)),
-                NullableString(reader, 14), NullableDouble(reader, 15), NullableDouble(reader, 16), NullableDouble(reader, 17), NullableDouble(reader, 18)));
-        }
+        while (await reader.ReadAsync(cancellation)) particles.Add(ReadParticle(reader));
         return particles;
     }
+
+    /// <summary>The columns <see cref="ReadParticle"/> reads, in its order (alias p for particles).</summary>
+    private const string ParticleColumns = """
+        p.run_id, p.particle_id, p.lot_id, p.instrument_id, p.image_sha256, p.ecd_um, p.particle_type, p.probability,
+        p.uncertain, p.uncertain_reason, p.model_set_version, p.votes_json, p.failure, p.recorded_unix_ms,
+        p.size_source, p.area_um2, p.aspect_ratio, p.circularity, p.mean_intensity
+        """;
+
+    private static ParticleRecord ReadParticle(DbDataReader reader) => new(
+        reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
+        NullableDouble(reader, 5), NullableString(reader, 6), NullableDouble(reader, 7), Convert.ToInt32(reader.GetValue(8)) != 0,
+        NullableString(reader, 9), NullableString(reader, 10),
+        JsonSerializer.Deserialize<List<ModelVote>>(reader.GetString(11), VotesJson) ?? [],
+        NullableString(reader, 12), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(13)),
+        NullableString(reader, 14), NullableDouble(reader, 15), NullableDouble(reader, 16), NullableDouble(reader, 17), NullableDouble(reader, 18));
 
     public void Dispose() => _singleWriter?.Dispose();
 
@@ -375,6 +391,7 @@ public sealed class SqlParticleStore : IParticleStore, IDisposable
         {
             "ecd" or "probability" or "volume" or "area" or "aspect" or "circularity" or "intensity" => NpgsqlTypes.NpgsqlDbType.Double,
             "expected" => NpgsqlTypes.NpgsqlDbType.Integer,
+            "image" => NpgsqlTypes.NpgsqlDbType.Bytea,
             _ => NpgsqlTypes.NpgsqlDbType.Text,
         };
         command.Parameters.Add(parameter);

@@ -19,6 +19,7 @@ public sealed record ModelVote(string Model, string Version, IReadOnlyList<float
 /// <param name="Failure">Why the particle could not be classified (corrupt image, workers failing); null on success.</param>
 /// <param name="SizeSource">Where <paramref name="EcdMicrometres"/> came from: "instrument" (its list), "image" (the mask), or null.</param>
 /// <param name="AreaSquareMicrometres">Area, from the instrument or the mask (likewise the next three).</param>
+/// <param name="Image">The image as received, kept for the gallery and review; not loaded with lists of particles.</param>
 public sealed record ParticleRecord(
     string RunId,
     string ParticleId,
@@ -38,7 +39,8 @@ public sealed record ParticleRecord(
     double? AreaSquareMicrometres = null,
     double? AspectRatio = null,
     double? Circularity = null,
-    double? MeanIntensity = null)
+    double? MeanIntensity = null,
+    byte[]? Image = null)
 {
     public bool IsFailed => Failure is not null;
 
@@ -58,3 +60,37 @@ public sealed record RunCounts(int Recorded, int Classified, int Uncertain, int 
 
 /// <summary>Two writers disagree about something the store keeps once (a run moved to another lot, say).</summary>
 public sealed class StoreConflictException(string message) : Exception(message);
+
+/// <summary>A particle as QA reads it: its record and, when a reviewer has looked at it, the label they gave.</summary>
+public sealed record ReviewedParticle(ParticleRecord Particle, string? ReviewedLabel)
+{
+    /// <summary>The label profiles count: the reviewer's where there is one, else the ensemble's vote.</summary>
+    public string? EffectiveType => ReviewedLabel ?? Particle.Type;
+}
+
+/// <summary>Which particles to list, and which page of them.</summary>
+/// <param name="Type">The effective type (reviewed label, else the vote), folder name.</param>
+/// <param name="UnreviewedUncertainOnly">The review queue: uncertain particles nobody has reviewed.</param>
+public sealed record ParticleQuery(string? RunId = null, string? LotId = null, string? Type = null, double? MinEcdMicrometres = null,
+    double? MaxEcdMicrometres = null, bool? Uncertain = null, bool? Reviewed = null, bool UnreviewedUncertainOnly = false,
+    int Limit = 50, int Offset = 0);
+
+/// <summary>One page of particles and how many match in all.</summary>
+public sealed record ParticlePage(int Total, IReadOnlyList<ReviewedParticle> Particles);
+
+/// <summary>A lot as the lot list shows it.</summary>
+public sealed record LotSummary(string LotId, string? Product, double? ContainerVolumeMl, int Runs, int Particles,
+    DateTimeOffset? FirstRunUtc, DateTimeOffset? LastRunUtc);
+
+/// <summary>
+/// One entry of the review audit trail: who relabelled or confirmed which particle, when, why, and the label it
+/// replaced. Entries are chained by hash (each hash covers the previous one), so a changed or removed entry shows.
+/// </summary>
+public sealed record ReviewEntry(long Sequence, string LotId, string RunId, string ParticleId, string Reviewer, DateTimeOffset AtUtc,
+    string? PreviousLabel, string Label, string Reason, string PreviousHash, string Hash);
+
+/// <summary>What checking the audit trail's hash chain found.</summary>
+public sealed record AuditVerification(bool Intact, int Entries, long? FirstBrokenSequence, string? Problem);
+
+/// <summary>An access token as stored: never the token itself, only its SHA-256.</summary>
+public sealed record AccessToken(string TokenId, string Name, string Role, DateTimeOffset CreatedUtc);

@@ -126,7 +126,7 @@ public sealed class InstrumentRunGrain(
         return new ParticleRecord(RunId, v.ParticleId, run.LotId, run.InstrumentId, v.ImageSha256, ecd,
             v.Type, v.Probability, v.IsUncertain, v.UncertainReason, v.ModelSetVersion,
             [.. v.Opinions.Select(o => new ModelVote(o.Model, o.Version, o.Probabilities, o.Vote))], v.Failure, now,
-            sizeSource, shape.AreaSquareMicrometres, shape.AspectRatio, shape.Circularity, shape.MeanIntensity);
+            sizeSource, shape.AreaSquareMicrometres, shape.AspectRatio, shape.Circularity, shape.MeanIntensity, sent.Image);
     }
 
     public async Task<IReadOnlyList<string>> Unrecorded(IReadOnlyList<string> particleIds)

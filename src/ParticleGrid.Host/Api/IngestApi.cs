@@ -32,8 +32,9 @@ public static class IngestApi
     /// <summary>The largest batch body accepted (base64 images).</summary>
     public const long MaxBatchBytes = 64L * 1024 * 1024;
 
-    public static RouteGroupBuilder MapIngest(this RouteGroupBuilder runs)
+    public static RouteGroupBuilder MapIngest(this RouteGroupBuilder group)
     {
+        var runs = group.MapGroup("");
         runs.MapPost("/{run}", async (string run, StartRunRequest request, IGrainFactory grains) => await Guarded(async () =>
         {
             if (request.ContainerVolumeMl is not null)

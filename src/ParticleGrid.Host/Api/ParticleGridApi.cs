@@ -12,7 +12,10 @@ public static class ParticleGridApi
 {
     public static WebApplication MapParticleGridApi(this WebApplication app)
     {
-        var lots = app.MapGroup("/lots");
+        app.MapQaApi();
+        app.MapUserInterface();
+
+        var lots = app.MapGroup("/lots").RequireAuthorization(Auth.Policies.Read);
         lots.MapGet("/{lot}", async (string lot, IGrainFactory grains) =>
             await grains.GetGrain<ILotGrain>(lot).GetProfile() is { } profile
                 ? Results.Ok(profile)
@@ -22,13 +25,14 @@ public static class ParticleGridApi
         runs.MapGet("/{run}", async (string run, IGrainFactory grains) =>
             await grains.GetGrain<IInstrumentRunGrain>(run).GetStatus() is { State: not RunState.Unknown } status
                 ? Results.Ok(status)
-                : NotFound($"run '{run}' is not known: it was never started"));
-        runs.MapIngest();
+                : NotFound($"run '{run}' is not known: it was never started")).RequireAuthorization(Auth.Policies.Read);
+        runs.MapIngest().RequireAuthorization(Auth.Policies.Ingest);
 
         app.MapGet("/workers", async (WorkerSilos workers, IGrainFactory grains) =>
-            Results.Ok(await Task.WhenAll(workers.Active().Select(s => grains.GetGrain<IEnsembleWorkerGrain>(WorkerSilos.KeyOf(s)).GetInfo()))));
+            Results.Ok(await Task.WhenAll(workers.Active().Select(s => grains.GetGrain<IEnsembleWorkerGrain>(WorkerSilos.KeyOf(s)).GetInfo()))))
+            .RequireAuthorization(Auth.Policies.Read);
 
-        var health = app.MapGroup("/health");
+        var health = app.MapGroup("/health").AllowAnonymous();
         health.MapGet("/live", () => Results.Ok(new { status = "live" }));
         health.MapGet("/ready", (SiloReadiness readiness) => readiness.IsReady
             ? Results.Ok(new { status = "ready" })

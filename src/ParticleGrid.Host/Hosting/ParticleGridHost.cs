@@ -5,6 +5,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using ParticleGrid.Host.Api;
+using ParticleGrid.Host.Auth;
 using ParticleGrid.Host.Persistence;
 
 namespace ParticleGrid.Host.Hosting;
@@ -30,10 +31,17 @@ public static class ParticleGridHost
 
         builder.UseOrleans(silo => silo.AddParticleGrid(options));
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));
+        builder.Services.AddParticleGridAccessControl();
+        builder.Services.AddOpenApi();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = IngestApi.MaxBatchBytes);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         customize?.Invoke(builder);
 
         var app = builder.Build();
+        app.UseExceptionHandler(errors => errors.Run(ApiErrors.WriteAsync));
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapOpenApi().RequireAuthorization();
         app.MapParticleGridApi();
         return app;
     }

@@ -26,7 +26,18 @@ public sealed class RunningHost : IAsyncDisposable
 
     public IGrainFactory Grains => (IGrainFactory)App.Services.GetService(typeof(IGrainFactory))!;
 
-    public static async Task<RunningHost> StartAsync(Action<ParticleGridOptions> configure)
+    /// <summary>An admin token made for the test; <see cref="Http"/> sends it unless the test says otherwise.</summary>
+    public string? AdminToken { get; private set; }
+
+    /// <summary>A client that sends <paramref name="token"/> (or nothing).</summary>
+    public HttpClient ClientWith(string? token)
+    {
+        var client = new HttpClient { BaseAddress = Http.BaseAddress, Timeout = Http.Timeout };
+        if (token is not null) client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
+
+    public static async Task<RunningHost> StartAsync(Action<ParticleGridOptions> configure, bool configureToken = true)
     {
         int[] ports = FreePorts(3);
         string url = $"http://127.0.0.1:{ports[2]}";
@@ -38,7 +49,14 @@ public sealed class RunningHost : IAsyncDisposable
             configure(options);
         }, url, builder => builder.Logging.SetMinimumLevel(LogLevel.Warning));
         await app.StartAsync();
-        return new RunningHost(app, url, ports[1]);
+        var host = new RunningHost(app, url, ports[1]);
+        var store = (ParticleGrid.Storage.IParticleStore)app.Services.GetService(typeof(ParticleGrid.Storage.IParticleStore))!;
+        if (configureToken)
+        {
+            host.AdminToken = (await ParticleGrid.Host.Auth.AccessTokens.CreateAsync(store, "admin", "test admin")).Token;
+            host.Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", host.AdminToken);
+        }
+        return host;
     }
 
     public static int[] FreePorts(int count)

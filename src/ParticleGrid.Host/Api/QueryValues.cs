@@ -1,0 +1,77 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using ParticleGrid.Domain;
+
+namespace ParticleGrid.Host.Api;
+
+/// <summary>A query parameter that cannot be read; the API answers 400 naming it.</summary>
+public sealed class BadQueryException(string parameter, string problem) : Exception($"query parameter '{parameter}': {problem}")
+{
+    public string Parameter { get; } = parameter;
+}
+
+/// <summary>Reads query parameters strictly: a malformed value is an error naming the parameter, never a silent default.</summary>
+public static class QueryValues
+{
+    public static string? Text(IQueryCollection query, string name, int maxLength = 200)
+    {
+        string? value = query[name];
+        if (string.IsNullOrEmpty(value)) return null;
+        return value.Length <= maxLength ? value : throw new BadQueryException(name, $"longer than {maxLength} characters");
+    }
+
+    public static double? Number(IQueryCollection query, string name, double min = double.MinValue, double max = double.MaxValue)
+    {
+        string? value = Text(query, name);
+        if (value is null) return null;
+        if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double number) || !double.IsFinite(number))
+            throw new BadQueryException(name, $"'{value}' is not a number");
+        return number >= min && number <= max ? number : throw new BadQueryException(name, $"{value} is outside {min}-{max}");
+    }
+
+    public static int Integer(IQueryCollection query, string name, int fallback, int min, int max)
+    {
+        string? value = Text(query, name);
+        if (value is null) return fallback;
+        if (!int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int number)) throw new BadQueryException(name, $"'{value}' is not a whole number");
+        return number >= min && number <= max ? number : throw new BadQueryException(name, $"{value} is outside {min}-{max}");
+    }
+
+    public static bool? Flag(IQueryCollection query, string name)
+    {
+        string? value = Text(query, name);
+        return value switch
+        {
+            null => null,
+            "true" or "1" => true,
+            "false" or "0" => false,
+            _ => throw new BadQueryException(name, $"'{value}' is not true or false"),
+        };
+    }
+
+    public static DateTimeOffset? Date(IQueryCollection query, string name)
+    {
+        string? value = Text(query, name);
+        if (value is null) return null;
+        return DateTimeOffset.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var date)
+            ? date : throw new BadQueryException(name, $"'{value}' is not a date (yyyy-MM-dd)");
+    }
+
+    /// <summary>A particle type by its folder name ("silicone_oil"), or "unclassified".</summary>
+    public static string? ParticleTypeName(IQueryCollection query, string name)
+    {
+        string? value = Text(query, name);
+        if (value is null) return null;
+        if (value == LotProfiles.Unclassified) return value;
+        return ParticleTypes.TryParse(value, out var type) ? ParticleTypes.FolderName(type)
+            : throw new BadQueryException(name, $"'{value}' is not a particle type ({string.Join(", ", Enum.GetValues<ParticleType>().Select(ParticleTypes.FolderName))})");
+    }
+
+    public static VerdictOutcome? Verdict(IQueryCollection query, string name)
+    {
+        string? value = Text(query, name);
+        if (value is null) return null;
+        return Enum.TryParse<VerdictOutcome>(value, ignoreCase: true, out var verdict) && Enum.IsDefined(verdict)
+            ? verdict : throw new BadQueryException(name, $"'{value}' is not Pass, Fail or NotJudged");
+    }
+}

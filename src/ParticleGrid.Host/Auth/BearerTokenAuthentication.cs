@@ -1,0 +1,87 @@
+using System.Collections.Concurrent;
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using ParticleGrid.Storage;
+
+namespace ParticleGrid.Host.Auth;
+
+/// <summary>
+/// "Authorization: Bearer pgt_..." on every request: the token's hash is looked up in the store (and remembered for
+/// half a minute). No header: 401; an unknown token: 401; a known token without the endpoint's role: 403.
+/// </summary>
+public sealed class BearerTokenHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder,
+    IParticleStore store) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "Bearer";
+    private static readonly ConcurrentDictionary<string, (AccessToken? Token, DateTime Until)> Recent = new();
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        string? header = Request.Headers.Authorization;
+        if (string.IsNullOrEmpty(header)) return AuthenticateResult.NoResult();
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return AuthenticateResult.Fail("use 'Authorization: Bearer <token>'");
+        string hash = AccessTokens.Sha256(header["Bearer ".Length..].Trim());
+        if (!Recent.TryGetValue(hash, out var known) || known.Until < DateTime.UtcNow)
+        {
+            known = (await store.FindTokenAsync(hash, Context.RequestAborted), DateTime.UtcNow.AddSeconds(30));
+            Recent[hash] = known;
+        }
+        if (known.Token is not { } token) return AuthenticateResult.Fail("the token is not valid");
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, token.Name), new Claim(ClaimTypes.Role, token.Role), new Claim("token_id", token.TokenId)], SchemeName);
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
+    }
+
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        Response.StatusCode = StatusCodes.Status401Unauthorized;
+        Response.Headers.WWWAuthenticate = "Bearer";
+        await Response.WriteAsJsonAsync(new { error = "a bearer token is required: 'Authorization: Bearer <token>' (particlegrid token create --role qa)" });
+    }
+
+    protected override async Task HandleForbiddenAsync(AuthenticationProperties properties)
+    {
+        Response.StatusCode = StatusCodes.Status403Forbidden;
+        await Response.WriteAsJsonAsync(new { error = $"the token's role ({Context.User.FindFirstValue(ClaimTypes.Role)}) may not do this" });
+    }
+}
+
+/// <summary>Wiring: the scheme, a policy per kind of work, and "authenticated" as the default for every endpoint.</summary>
+public static class AccessControl
+{
+    public static IServiceCollection AddParticleGridAccessControl(this IServiceCollection services)
+    {
+        services.AddAuthentication(BearerTokenHandler.SchemeName).AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, null);
+        services.AddAuthorizationBuilder()
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
+            .AddPolicy(Policies.Read, p => p.RequireRole(Roles.Qa, Roles.Admin))
+            .AddPolicy(Policies.Review, p => p.RequireRole(Roles.Qa, Roles.Admin))
+            .AddPolicy(Policies.Ingest, p => p.RequireRole(Roles.Instrument, Roles.Admin))
+            .AddPolicy(Policies.Administer, p => p.RequireRole(Roles.Admin));
+        services.AddHostedService<FirstAdminToken>();
+        return services;
+    }
+}
+
+/// <summary>On the first start of a site (no token at all), makes an admin token and prints it once.</summary>
+internal sealed class FirstAdminToken(IParticleStore store, Hosting.ParticleGridOptions options) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (!options.IsGateway) return;
+        string token = AccessTokens.New();
+        var saved = await store.SaveTokenAsync(AccessTokens.Sha256(token), "first admin", Roles.Admin, DateTimeOffset.UtcNow, onlyIfNoTokens: true, cancellationToken);
+        if (saved is not null)
+        {
+            Console.WriteLine($"ParticleGrid admin token (shown once; keep it safe, make others with 'particlegrid token create'):");
+            Console.WriteLine($"  {token}");
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

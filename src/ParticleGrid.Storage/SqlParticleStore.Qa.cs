@@ -1,0 +1,285 @@
+using System.Data.Common;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace ParticleGrid.Storage;
+
+/// <summary>What QA reads and writes: lot lists, pages of particles, images, the review audit trail, access tokens.</summary>
+public sealed partial class SqlParticleStore
+{
+    /// <summary>The label a reviewer last gave particle p, or NULL (a correlated subquery both databases run).</summary>
+    private const string LatestLabel =
+        "(SELECT r.label FROM reviews r WHERE r.run_id = p.run_id AND r.particle_id = p.particle_id ORDER BY r.sequence DESC LIMIT 1)";
+
+    private const string GenesisHash = "0000000000000000000000000000000000000000000000000000000000000000";
+
+    private static string QaSchema(bool sqlite) => $"""
+        CREATE TABLE IF NOT EXISTS particle_images (
+            run_id TEXT NOT NULL,
+            particle_id TEXT NOT NULL,
+            image {(sqlite ? "BLOB" : "BYTEA")} NOT NULL,
+            PRIMARY KEY (run_id, particle_id));
+        CREATE TABLE IF NOT EXISTS reviews (
+            sequence BIGINT PRIMARY KEY,
+            lot_id TEXT NOT NULL,
+            run_id TEXT NOT NULL,
+            particle_id TEXT NOT NULL,
+            reviewer TEXT NOT NULL,
+            at_unix_ms BIGINT NOT NULL,
+            previous_label TEXT NULL,
+            label TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            previous_hash TEXT NOT NULL,
+            hash TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS reviews_by_particle ON reviews (run_id, particle_id);
+        CREATE INDEX IF NOT EXISTS reviews_by_lot ON reviews (lot_id);
+        CREATE TABLE IF NOT EXISTS tokens (
+            token_id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            role TEXT NOT NULL,
+            sha256 TEXT NOT NULL UNIQUE,
+            created_unix_ms BIGINT NOT NULL);
+        """;
+
+    public async Task<IReadOnlyList<LotSummary>> ListLotsAsync(CancellationToken cancellation = default)
+    {
+        await using var connection = await OpenAsync(cancellation);
+        await using var query = connection.CreateCommand();
+        query.CommandText = """
+            SELECT ids.lot_id, l.product, l.container_volume_ml,
+                   (SELECT COUNT(*) FROM runs r WHERE r.lot_id = ids.lot_id),
+                   (SELECT COUNT(*) FROM particles p WHERE p.lot_id = ids.lot_id),
+                   (SELECT MIN(r.started_unix_ms) FROM runs r WHERE r.lot_id = ids.lot_id),
+                   (SELECT MAX(r.started_unix_ms) FROM runs r WHERE r.lot_id = ids.lot_id)
+            FROM (SELECT lot_id FROM runs UNION SELECT lot_id FROM lots) ids
+            LEFT JOIN lots l ON l.lot_id = ids.lot_id
+            ORDER BY ids.lot_id
+            """;
+        var lots = new List<LotSummary>();
+        await using var reader = await query.ExecuteReaderAsync(cancellation);
+        while (await reader.ReadAsync(cancellation))
+        {
+            lots.Add(new LotSummary(reader.GetString(0), NullableString(reader, 1), NullableDouble(reader, 2),
+                Convert.ToInt32(reader.GetValue(3)), Convert.ToInt32(reader.GetValue(4)),
+                reader.IsDBNull(5) ? null : DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(reader.GetValue(5))),
+                reader.IsDBNull(6) ? null : DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(reader.GetValue(6)))));
+        }
+        return lots;
+    }
+
+    public async Task<ParticlePage> QueryParticlesAsync(ParticleQuery q, CancellationToken cancellation = default)
+    {
+        await using var connection = await OpenAsync(cancellation);
+        var conditions = new List<string>();
+        var parameters = new List<(string, object?)>();
+        void Where(string condition, string name, object? value)
+        {
+            conditions.Add(condition);
+            parameters.Add((name, value));
+        }
+        if (q.RunId is not null) Where("p.run_id = @run", "run", q.RunId);
+        if (q.LotId is not null) Where("p.lot_id = @lot", "lot", q.LotId);
+        if (q.Type == Domain.LotProfiles.Unclassified) conditions.Add($"COALESCE({LatestLabel}, p.particle_type) IS NULL");
+        else if (q.Type is not null) Where($"COALESCE({LatestLabel}, p.particle_type) = @type", "type", q.Type);
+        if (q.MinEcdMicrometres is not null) Where("p.ecd_um >= @minecd", "minecd", q.MinEcdMicrometres);
+        if (q.MaxEcdMicrometres is not null) Where("p.ecd_um <= @maxecd", "maxecd", q.MaxEcdMicrometres);
+        if (q.Uncertain is not null) Where("p.uncertain = @uncertain", "uncertain", q.Uncertain.Value ? 1 : 0);
+        if (q.Reviewed is true) conditions.Add($"{LatestLabel} IS NOT NULL");
+        if (q.Reviewed is false) conditions.Add($"{LatestLabel} IS NULL");
+        if (q.UnreviewedUncertainOnly) conditions.Add($"p.uncertain = 1 AND p.failure IS NULL AND {LatestLabel} IS NULL");
+        string where = conditions.Count == 0 ? "" : "WHERE " + string.Join(" AND ", conditions);
+
+        int total;
+        await using (var count = connection.CreateCommand())
+        {
+            count.CommandText = $"SELECT COUNT(*) FROM particles p {where}";
+            foreach (var (name, value) in parameters) Add(count, name, value);
+            total = Convert.ToInt32(await count.ExecuteScalarAsync(cancellation));
+        }
+
+        var particles = new List<ReviewedParticle>();
+        if (q.Limit > 0)
+        {
+            await using var page = connection.CreateCommand();
+            page.CommandText = $"SELECT {ParticleColumns}, {LatestLabel} FROM particles p {where} ORDER BY p.run_id, p.particle_id LIMIT @limit OFFSET @offset";
+            foreach (var (name, value) in parameters) Add(page, name, value);
+            Add(page, "limit", q.Limit);
+            Add(page, "offset", q.Offset);
+            await using var reader = await page.ExecuteReaderAsync(cancellation);
+            while (await reader.ReadAsync(cancellation)) particles.Add(new ReviewedParticle(ReadParticle(reader), NullableString(reader, 19)));
+        }
+        return new ParticlePage(total, particles);
+    }
+
+    public async Task<ReviewedParticle?> GetParticleAsync(string runId, string particleId, CancellationToken cancellation = default)
+    {
+        await using var connection = await OpenAsync(cancellation);
+        return await GetParticleAsync(connection, null, runId, particleId, cancellation);
+    }
+
+    private static async Task<ReviewedParticle?> GetParticleAsync(DbConnection connection, DbTransaction? transaction, string runId, string particleId, CancellationToken cancellation)
+    {
+        await using var query = connection.CreateCommand();
+        query.Transaction = transaction;
+        query.CommandText = $"SELECT {ParticleColumns}, {LatestLabel} FROM particles p WHERE p.run_id = @run AND p.particle_id = @particle";
+        Add(query, "run", runId);
+        Add(query, "particle", particleId);
+        await using var reader = await query.ExecuteReaderAsync(cancellation);
+        return await reader.ReadAsync(cancellation) ? new ReviewedParticle(ReadParticle(reader), NullableString(reader, 19)) : null;
+    }
+
+    public async Task<byte[]?> GetImageAsync(string runId, string particleId, CancellationToken cancellation = default)
+    {
+        await using var connection = await OpenAsync(cancellation);
+        await using var query = connection.CreateCommand();
+        query.CommandText = "SELECT image FROM particle_images WHERE run_id = @run AND particle_id = @particle";
+        Add(query, "run", runId);
+        Add(query, "particle", particleId);
+        return await query.ExecuteScalarAsync(cancellation) as byte[];
+    }
+
+    public async Task<ReviewEntry> AppendReviewAsync(string runId, string particleId, string reviewer, string label, string reason, DateTimeOffset at,
+        CancellationToken cancellation = default)
+    {
+        ReviewEntry? entry = null;
+        await WriteAsync(async (connection, transaction) =>
+        {
+            // One writer extends the chain at a time (SQLite: the store's writer lock; PostgreSQL: a table lock).
+            if (connection is NpgsqlConnection) await ExecuteAsync(connection, transaction, "LOCK TABLE reviews IN EXCLUSIVE MODE", cancellation);
+            var particle = await GetParticleAsync(connection, transaction, runId, particleId, cancellation)
+                ?? throw new KeyNotFoundException($"particle {particleId} of run {runId} is not recorded");
+
+            long sequence = 1;
+            string previousHash = GenesisHash;
+            await using (var last = connection.CreateCommand())
+            {
+                last.Transaction = transaction;
+                last.CommandText = "SELECT sequence, hash FROM reviews ORDER BY sequence DESC LIMIT 1";
+                await using var reader = await last.ExecuteReaderAsync(cancellation);
+                if (await reader.ReadAsync(cancellation))
+                {
+                    sequence = Convert.ToInt64(reader.GetValue(0)) + 1;
+                    previousHash = reader.GetString(1);
+                }
+            }
+            var at0 = DateTimeOffset.FromUnixTimeMilliseconds(at.ToUnixTimeMilliseconds());
+            entry = Chain(sequence, particle.Particle.LotId, runId, particleId, reviewer, at0, particle.EffectiveType, label, reason, previousHash);
+
+            await using var insert = connection.CreateCommand();
+            insert.Transaction = transaction;
+            insert.CommandText = """
+                INSERT INTO reviews (sequence, lot_id, run_id, particle_id, reviewer, at_unix_ms, previous_label, label, reason, previous_hash, hash)
+                VALUES (@sequence, @lot, @run, @particle, @reviewer, @at, @previous, @label, @reason, @previoushash, @hash)
+                """;
+            Add(insert, "sequence", entry.Sequence);
+            Add(insert, "lot", entry.LotId);
+            Add(insert, "run", entry.RunId);
+            Add(insert, "particle", entry.ParticleId);
+            Add(insert, "reviewer", entry.Reviewer);
+            Add(insert, "at", entry.AtUtc.ToUnixTimeMilliseconds());
+            Add(insert, "previous", entry.PreviousLabel);
+            Add(insert, "label", entry.Label);
+            Add(insert, "reason", entry.Reason);
+            Add(insert, "previoushash", entry.PreviousHash);
+            Add(insert, "hash", entry.Hash);
+            return await insert.ExecuteNonQueryAsync(cancellation);
+        }, cancellation);
+        return entry!;
+    }
+
+    /// <summary>An entry with its hash: SHA-256 over the previous hash and every field, so nothing can change unseen.</summary>
+    private static ReviewEntry Chain(long sequence, string lot, string run, string particle, string reviewer, DateTimeOffset at,
+        string? previousLabel, string label, string reason, string previousHash)
+    {
+        string content = string.Join('\u001f', previousHash, sequence, lot, run, particle, reviewer, at.ToUnixTimeMilliseconds(), previousLabel ?? "", label, reason);
+        string hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(content)));
+        return new ReviewEntry(sequence, lot, run, particle, reviewer, at, previousLabel, label, reason, previousHash, hash);
+    }
+
+    public async Task<IReadOnlyList<ReviewEntry>> ReviewsAsync(string? lotId, string? runId = null, string? particleId = null, CancellationToken cancellation = default)
+    {
+        await using var connection = await OpenAsync(cancellation);
+        await using var query = connection.CreateCommand();
+        var conditions = new List<string>();
+        if (lotId is not null) { conditions.Add("lot_id = @lot"); Add(query, "lot", lotId); }
+        if (runId is not null) { conditions.Add("run_id = @run"); Add(query, "run", runId); }
+        if (particleId is not null) { conditions.Add("particle_id = @particle"); Add(query, "particle", particleId); }
+        query.CommandText = "SELECT sequence, lot_id, run_id, particle_id, reviewer, at_unix_ms, previous_label, label, reason, previous_hash, hash FROM reviews"
+            + (conditions.Count > 0 ? " WHERE " + string.Join(" AND ", conditions) : "") + " ORDER BY sequence";
+        var entries = new List<ReviewEntry>();
+        await using var reader = await query.ExecuteReaderAsync(cancellation);
+        while (await reader.ReadAsync(cancellation))
+        {
+            entries.Add(new ReviewEntry(Convert.ToInt64(reader.GetValue(0)), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
+                DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(reader.GetValue(5))), NullableString(reader, 6), reader.GetString(7), reader.GetString(8),
+                reader.GetString(9), reader.GetString(10)));
+        }
+        return entries;
+    }
+
+    public async Task<AuditVerification> VerifyAuditTrailAsync(CancellationToken cancellation = default)
+    {
+        var entries = await ReviewsAsync(null, cancellation: cancellation);
+        string previous = GenesisHash;
+        long expected = 1;
+        foreach (var e in entries)
+        {
+            if (e.Sequence != expected) return new AuditVerification(false, entries.Count, e.Sequence, $"entry {expected} is missing (the next is {e.Sequence})");
+            if (e.PreviousHash != previous) return new AuditVerification(false, entries.Count, e.Sequence, $"entry {e.Sequence} does not follow the entry before it");
+            var recomputed = Chain(e.Sequence, e.LotId, e.RunId, e.ParticleId, e.Reviewer, e.AtUtc, e.PreviousLabel, e.Label, e.Reason, e.PreviousHash);
+            if (recomputed.Hash != e.Hash) return new AuditVerification(false, entries.Count, e.Sequence, $"entry {e.Sequence} was changed after it was written");
+            previous = e.Hash;
+            expected++;
+        }
+        return new AuditVerification(true, entries.Count, null, null);
+    }
+
+    public async Task<AccessToken?> SaveTokenAsync(string tokenSha256, string name, string role, DateTimeOffset created, bool onlyIfNoTokens = false,
+        CancellationToken cancellation = default)
+    {
+        var token = new AccessToken(tokenSha256[..12], name, role, DateTimeOffset.FromUnixTimeMilliseconds(created.ToUnixTimeMilliseconds()));
+        int saved = await WriteAsync(async (connection, transaction) =>
+        {
+            if (connection is NpgsqlConnection) await ExecuteAsync(connection, transaction, "LOCK TABLE tokens IN EXCLUSIVE MODE", cancellation);
+            if (onlyIfNoTokens)
+            {
+                await using var count = connection.CreateCommand();
+                count.Transaction = transaction;
+                count.CommandText = "SELECT COUNT(*) FROM tokens";
+                if (Convert.ToInt64(await count.ExecuteScalarAsync(cancellation)) > 0) return 0;
+            }
+            await using var insert = connection.CreateCommand();
+            insert.Transaction = transaction;
+            insert.CommandText = "INSERT INTO tokens (token_id, name, role, sha256, created_unix_ms) VALUES (@id, @name, @role, @sha, @created)";
+            Add(insert, "id", token.TokenId);
+            Add(insert, "name", name);
+            Add(insert, "role", role);
+            Add(insert, "sha", tokenSha256);
+            Add(insert, "created", token.CreatedUtc.ToUnixTimeMilliseconds());
+            return await insert.ExecuteNonQueryAsync(cancellation);
+        }, cancellation);
+        return saved == 1 ? token : null;
+    }
+
+    public async Task<AccessToken?> FindTokenAsync(string tokenSha256, CancellationToken cancellation = default)
+    {
+        await using var connection = await OpenAsync(cancellation);
+        await using var query = connection.CreateCommand();
+        query.CommandText = "SELECT token_id, name, role, created_unix_ms FROM tokens WHERE sha256 = @sha";
+        Add(query, "sha", tokenSha256);
+        await using var reader = await query.ExecuteReaderAsync(cancellation);
+        return await reader.ReadAsync(cancellation)
+            ? new AccessToken(reader.GetString(0), reader.GetString(1), reader.GetString(2), DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(reader.GetValue(3))))
+            : null;
+    }
+
+    private static async Task ExecuteAsync(DbConnection connection, DbTransaction transaction, string sql, CancellationToken cancellation)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(cancellation);
+    }
+}
