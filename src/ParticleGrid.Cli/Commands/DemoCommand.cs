@@ -75,7 +75,7 @@ public static class DemoCommand
             if (!parse.GetValue(exit))
             {
                 Console.WriteLine("Serving until Ctrl-C ...");
-                try { await Task.Delay(Timeout.Infinite, cancellation); } catch (OperationCanceledException) { }
+                await HostCommandOptions.WaitForCtrlCAsync(app, cancellation);
             }
             await app.StopAsync(CancellationToken.None);
             return 0;

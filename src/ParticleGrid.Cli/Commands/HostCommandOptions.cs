@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using ParticleGrid.Host.Hosting;
 
@@ -31,6 +32,17 @@ public sealed class HostCommandOptions
     }
 
     public string Url(ParseResult parse) => parse.GetValue(Urls) ?? "http://127.0.0.1:5080";
+
+    /// <summary>
+    /// Serves until Ctrl-C or SIGTERM. The host's console lifetime takes those signals itself (it signals "stopping"
+    /// rather than cancelling the command), so both are watched.
+    /// </summary>
+    public static async Task WaitForCtrlCAsync(WebApplication app, CancellationToken cancellation)
+    {
+        try { await app.WaitForShutdownAsync(cancellation); }
+        catch (OperationCanceledException) { }
+        Console.WriteLine("stopping ...");
+    }
 
     /// <summary>Builds the host with the command line's settings over the configuration's.</summary>
     public Task<WebApplication> BuildHostAsync(ParseResult parse) => ParticleGridHost.BuildAsync([], options =>

@@ -33,8 +33,7 @@ public static class ServeCommand
                 Console.WriteLine($"model set {set.Version} active: {string.Join(", ", set.Members.Select(m => m.Version))}");
             }
             Console.WriteLine("HTTP: GET /lots/{lot}, /runs/{run}, /workers, /health/ready. Ctrl-C stops.");
-            try { await Task.Delay(Timeout.Infinite, cancellation); }
-            catch (OperationCanceledException) { }
+            await HostCommandOptions.WaitForCtrlCAsync(app, cancellation);
             await app.StopAsync(CancellationToken.None);
             return 0;
         }));
