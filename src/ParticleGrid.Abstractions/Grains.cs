@@ -23,6 +23,10 @@ public interface IInstrumentRunGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<IReadOnlyList<string>> Unrecorded(IReadOnlyList<string> particleIds);
 
+    /// <summary>Notes items of the run's export that were refused (by source, so a resumed upload counts each once).</summary>
+    /// <returns>How many were new.</returns>
+    Task<int> ReportRejections(IReadOnlyList<RejectedItem> items);
+
     /// <summary>Marks the run complete: the instrument sent everything.</summary>
     Task<RunStatus> Complete();
 

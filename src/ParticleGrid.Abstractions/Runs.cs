@@ -89,7 +89,8 @@ public sealed record RunStatus(
     [property: Id(3)] int Recorded,
     [property: Id(4)] int Classified,
     [property: Id(5)] int Uncertain,
-    [property: Id(6)] int Failed)
+    [property: Id(6)] int Failed,
+    [property: Id(7)] int Rejected = 0)
 {
     /// <summary>Recorded particles as a share of those expected (0..1), when the run said how many to expect.</summary>
     public double? Progress => Descriptor?.ExpectedParticles is > 0 and var expected ? Math.Min(1.0, (double)Recorded / expected) : null;
@@ -113,3 +114,9 @@ public static class Identifiers
     public static bool IsValid(string? id) =>
         id is { Length: > 0 and <= 128 } && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' or ':');
 }
+
+/// <summary>An item of an export refused before it reached the run (reported so the run and the metrics know).</summary>
+[GenerateSerializer, Immutable]
+public sealed record RejectedItem(
+    [property: Id(0)] string Source,
+    [property: Id(1)] string Reason);

@@ -13,7 +13,8 @@ public interface IParticleStore
     Task EnsureCreatedAsync(CancellationToken cancellation = default);
 
     /// <summary>Appends results; those whose (run, particle) is already stored are skipped. Returns how many were new.</summary>
-    Task<int> AppendAsync(IReadOnlyList<ParticleRecord> particles, CancellationToken cancellation = default);
+    /// <param name="onAppended">Told each particle that was new, after the transaction committed (for metrics).</param>
+    Task<int> AppendAsync(IReadOnlyList<ParticleRecord> particles, CancellationToken cancellation = default, Action<ParticleRecord>? onAppended = null);
 
     /// <summary>Which of these particle ids of a run are already stored.</summary>
     Task<IReadOnlySet<string>> StoredParticleIdsAsync(string runId, IReadOnlyCollection<string> particleIds, CancellationToken cancellation = default);

@@ -124,11 +124,12 @@ public sealed partial class SqlParticleStore : IParticleStore, IDisposable
         CREATE INDEX IF NOT EXISTS particles_by_lot ON particles (lot_id);
         """;
 
-    public async Task<int> AppendAsync(IReadOnlyList<ParticleRecord> particles, CancellationToken cancellation = default)
+    public async Task<int> AppendAsync(IReadOnlyList<ParticleRecord> particles, CancellationToken cancellation = default, Action<ParticleRecord>? onAppended = null)
     {
         ArgumentNullException.ThrowIfNull(particles);
         if (particles.Count == 0) return 0;
-        return await WriteAsync(async (connection, transaction) =>
+        var added = new List<ParticleRecord>();
+        int count = await WriteAsync(async (connection, transaction) =>
         {
             await using var insert = connection.CreateCommand();
             insert.Transaction = transaction;
@@ -167,9 +168,10 @@ public sealed partial class SqlParticleStore : IParticleStore, IDisposable
                 Add(insert, "aspect", p.AspectRatio);
                 Add(insert, "circularity", p.Circularity);
                 Add(insert, "intensity", p.MeanIntensity);
-                int added = await insert.ExecuteNonQueryAsync(cancellation);
-                appended += added;
-                if (added == 1 && p.Image is { Length: > 0 })
+                int inserted = await insert.ExecuteNonQueryAsync(cancellation);
+                appended += inserted;
+                if (inserted == 1) added.Add(p);
+                if (inserted == 1 && p.Image is { Length: > 0 })
                 {
                     image.Parameters.Clear();
                     Add(image, "run", p.RunId);
@@ -180,6 +182,8 @@ public sealed partial class SqlParticleStore : IParticleStore, IDisposable
             }
             return appended;
         }, cancellation);
+        if (onAppended is not null) foreach (var p in added) onAppended(p);
+        return count;
     }
 
     public async Task<IReadOnlySet<string>> StoredParticleIdsAsync(string runId, IReadOnlyCollection<string> particleIds, CancellationToken cancellation = default)

@@ -221,8 +221,9 @@ public sealed class ClusterTests(TinyModels models) : IDisposable
 }
 
 /// <summary>A worker whose device fails on every batch.</summary>
-internal sealed class ThrowingClassificationService(Grains.Workers.WorkerOptions options, Microsoft.Extensions.Logging.ILogger<Grains.Workers.ParticleClassificationService> logger)
-    : Grains.Workers.ParticleClassificationService(options, logger)
+internal sealed class ThrowingClassificationService(Grains.Workers.WorkerOptions options, Grains.ParticleGridMetrics metrics,
+    Microsoft.Extensions.Logging.ILogger<Grains.Workers.ParticleClassificationService> logger)
+    : Grains.Workers.ParticleClassificationService(options, metrics, logger)
 {
     public override Task<IReadOnlyList<ParticleVerdict>> ClassifyAsync(ClassificationRequest request) =>
         throw new InvalidOperationException("CUDA error: the GPU fell off the bus");

@@ -81,6 +81,8 @@ public sealed class HostTests(TinyModels models) : IDisposable
         var notReady = await worker.Http.GetAsync("/health/ready");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, notReady.StatusCode);
         Assert.Contains("cannot load the active model set yet", await notReady.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, (await worker.Http.GetAsync("/health/startup")).StatusCode);   // started, not ready
+        Assert.Equal(HttpStatusCode.OK, (await worker.Http.GetAsync("/health/live")).StatusCode);
         await using var gateway = await RunningHost.StartAsync(o => { Cluster(o, "gateway"); o.ClusterId = clusterId; });
 
         var workerSilos = (WorkerSilos)gateway.App.Services.GetService(typeof(WorkerSilos))!;

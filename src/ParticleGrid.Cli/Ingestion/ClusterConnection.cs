@@ -57,6 +57,16 @@ public sealed class ClusterConnection : IAsyncDisposable
                 o.ServiceId = Environment.GetEnvironmentVariable("PARTICLEGRID__SERVICEID") ?? defaults.ServiceId;
             });
             client.Services.AddParticleGridSerialization();
+            var tls = new TlsSettings
+            {
+                CertificatePath = Environment.GetEnvironmentVariable("PARTICLEGRID__TLS__CERTIFICATEPATH"),
+                CertificatePassword = Environment.GetEnvironmentVariable("PARTICLEGRID__TLS__CERTIFICATEPASSWORD"),
+            };
+            if (tls.Enabled)
+            {
+                var certificate = SiteCertificate.Load(tls);
+                client.UseTls(certificate, options => SiteCertificate.Configure(options, certificate));
+            }
         });
         var host = builder.Build();
         try

@@ -38,6 +38,8 @@ public static class RunUploader
         var run = grains.GetGrain<IInstrumentRunGrain>(settings.RunId);
         await run.Start(new RunDescriptor(settings.LotId, settings.InstrumentId, settings.AnalysedVolumeMl, particles.Count, settings.MicrometresPerPixel));
 
+        if (rejected.Count > 0) await run.ReportRejections([.. rejected.Select(r => new RejectedItem(r.Source, r.Reason.ToString()))]);
+
         var missing = new HashSet<string>(StringComparer.Ordinal);
         foreach (var ids in particles.Select(p => p.ParticleId).Chunk(IdsPerQuestion))
             missing.UnionWith(await run.Unrecorded(ids));

@@ -14,6 +14,9 @@ public sealed class InstrumentRunState
     [Id(0)] public RunDescriptor? Descriptor { get; set; }
     [Id(1)] public RunState State { get; set; } = RunState.Unknown;
     [Id(2)] public DateTimeOffset StartedUtc { get; set; }
+
+    /// <summary>Export items refused before they reached the run: source → reason.</summary>
+    [Id(3)] public Dictionary<string, string> Rejected { get; set; } = [];
 }
 
 /// <summary>How a run sends particles to workers and how hard it tries.</summary>
@@ -44,6 +47,7 @@ public sealed class InstrumentRunGrain(
     IParticleStore store,
     WorkerSilos workers,
     RunOptions options,
+    ParticleGridMetrics metrics,
     ILogger<InstrumentRunGrain> logger) : Grain, IInstrumentRunGrain
 {
     private string RunId => this.GetPrimaryKeyString();
@@ -110,7 +114,12 @@ public sealed class InstrumentRunGrain(
         var now = DateTimeOffset.UtcNow;
         var sent = fresh.ToDictionary(p => p.ParticleId);
         var records = verdicts.Select(v => Record(run, sent[v.ParticleId], v, now)).ToList();
-        int appended = await store.AppendAsync(records);
+        int appended = await store.AppendAsync(records, onAppended: record =>
+        {
+            if (record.Failure is not null) metrics.Failed(record.InstrumentId, record.LotId);
+            else metrics.Classified(record.Type ?? "unclassified", record.InstrumentId, record.LotId, record.IsUncertain);
+        });
+        metrics.Ingested(run.InstrumentId, run.LotId, appended);
         return new BatchReceipt(batchId, particles.Count, appended, particles.Count - appended, verdicts.Count(v => v.Failure is not null));
     }
 
@@ -208,6 +217,20 @@ public sealed class InstrumentRunGrain(
             null, null, false, null, null, [], cause))];
     }
 
+    public async Task<int> ReportRejections(IReadOnlyList<RejectedItem> items)
+    {
+        if (state.State.Descriptor is null) throw new InvalidOperationException($"run {RunId} was not started");
+        var fresh = items.Where(i => i is not null && !state.State.Rejected.ContainsKey(i.Source)).DistinctBy(i => i.Source).ToList();
+        if (fresh.Count == 0) return 0;
+        foreach (var item in fresh)
+        {
+            state.State.Rejected[item.Source] = item.Reason;
+            metrics.Rejected(item.Reason);
+        }
+        await state.WriteStateAsync();
+        return fresh.Count;
+    }
+
     public async Task<RunStatus> Complete()
     {
         if (state.State.Descriptor is null) throw new InvalidOperationException($"run {RunId} was not started");
@@ -223,6 +246,7 @@ public sealed class InstrumentRunGrain(
     {
         if (state.State.Descriptor is null) return new RunStatus(RunId, RunState.Unknown, null, 0, 0, 0, 0);
         var counts = await store.CountRunAsync(RunId);
-        return new RunStatus(RunId, state.State.State, state.State.Descriptor, counts.Recorded, counts.Classified, counts.Uncertain, counts.Failed);
+        return new RunStatus(RunId, state.State.State, state.State.Descriptor, counts.Recorded, counts.Classified, counts.Uncertain, counts.Failed,
+            state.State.Rejected.Count);
     }
 }

@@ -51,11 +51,16 @@ public sealed class DynamicBatcher<TItem, TResult> : IDisposable
     private int _queued;
     private double _itemsPerSecond;
 
-    public DynamicBatcher(BatchingOptions options, Func<IReadOnlyList<TItem>, IReadOnlyList<TResult>> process, string name = "batcher")
+    private readonly Action<int, TimeSpan>? _onBatch;
+
+    /// <param name="onBatch">Told each batch's size and how long its oldest item waited (for metrics).</param>
+    public DynamicBatcher(BatchingOptions options, Func<IReadOnlyList<TItem>, IReadOnlyList<TResult>> process, string name = "batcher",
+        Action<int, TimeSpan>? onBatch = null)
     {
         options.Validate();
         _options = options;
         _process = process;
+        _onBatch = onBatch;
         _thread = new Thread(Loop) { IsBackground = true, Name = name };
         _thread.Start();
     }
@@ -153,6 +158,7 @@ public sealed class DynamicBatcher<TItem, TResult> : IDisposable
     private void Run(List<Waiting> batch)
     {
         long started = Stopwatch.GetTimestamp();
+        _onBatch?.Invoke(batch.Count, Stopwatch.GetElapsedTime(batch.Min(w => w.EnqueuedTicks), started));
         try
         {
             var results = _process([.. batch.Select(w => w.Item)]);

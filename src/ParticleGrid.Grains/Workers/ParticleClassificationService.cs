@@ -28,19 +28,26 @@ public class ParticleClassificationService : IDisposable
 
     private sealed record EnsembleResult(EnsembleDecision Decision, IReadOnlyList<float[]> PerModel, EnsembleModelSet Set);
 
-    public ParticleClassificationService(WorkerOptions options, ILogger<ParticleClassificationService> logger)
+    private readonly ParticleGridMetrics _metrics;
+    private readonly string _deviceName;
+
+    public ParticleClassificationService(WorkerOptions options, ParticleGridMetrics metrics, ILogger<ParticleClassificationService> logger)
     {
         _options = options;
         _logger = logger;
+        _metrics = metrics;
         _voter = options.CreateVoter();
         Device = ComputeDevices.Resolve(options.Device);
-        _batcher = new DynamicBatcher<PreparedParticle, EnsembleResult>(options.Batching, RunBatch, "ensemble-batcher");
+        _deviceName = DeviceDescriptions.For(options.Device);
+        _batcher = new DynamicBatcher<PreparedParticle, EnsembleResult>(options.Batching, RunBatch, "ensemble-batcher",
+            (size, waited) => metrics.BatchRan(_deviceName, size, waited));
+        metrics.ObserveWorker(() => (_deviceName, _batcher.Queued, ActiveVersion));
     }
 
     public TorchSharp.torch.Device Device { get; }
 
     /// <summary>What the silo advertises: "cpu", or "cuda:0,cuda:1,..." for every CUDA device it sees.</summary>
-    public string DeviceDescription => DeviceDescriptions.For(_options.Device);
+    public string DeviceDescription => _deviceName;
 
     public string? ActiveVersion { get { lock (_modelGate) return _active?.Version; } }
 
@@ -192,7 +199,7 @@ public class ParticleClassificationService : IDisposable
             var set = _active ?? throw new NoModelSetException("no model set is active on this worker");
             // A set activated after these particles were decoded may want another input size: preprocess again.
             var planes = batch.Select(p => set.InputSizes.All(p.Planes.ContainsKey) ? p.Planes : Redecode(p, set)).ToList();
-            var perModel = set.Probabilities(planes);
+            var perModel = set.Probabilities(planes, (network, took) => _metrics.NetworkRan(network, _deviceName, took));
             return [.. Enumerable.Range(0, batch.Count).Select(i =>
             {
                 var rows = perModel.Select(model => model[i]).ToList();

@@ -50,9 +50,9 @@ public static class IngestApi
             var posted = await http.Request.ReadFromJsonAsync<PostedBatch>(http.RequestAborted)
                 ?? throw new ArgumentException("the body must be a JSON batch: {\"particles\": [{\"particleId\": ..., \"image\": base64}]}");
             var (accepted, rejected) = Check(posted);
-            var receipt = accepted.Count > 0
-                ? await grains.GetGrain<IInstrumentRunGrain>(run).SubmitBatch(batch, accepted)
-                : new BatchReceipt(batch, 0, 0, 0, 0);
+            var grain = grains.GetGrain<IInstrumentRunGrain>(run);
+            if (rejected.Count > 0) await grain.ReportRejections([.. rejected.Select(r => new RejectedItem($"batch {batch} particle {r.ParticleId}", r.Reason))]);
+            var receipt = accepted.Count > 0 ? await grain.SubmitBatch(batch, accepted) : new BatchReceipt(batch, 0, 0, 0, 0);
             return Results.Ok(new BatchResponse(receipt, rejected));
         })).WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(MaxBatchBytes));
 

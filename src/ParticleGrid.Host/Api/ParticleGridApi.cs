@@ -34,9 +34,24 @@ public static class ParticleGridApi
 
         var health = app.MapGroup("/health").AllowAnonymous();
         health.MapGet("/live", () => Results.Ok(new { status = "live" }));
-        health.MapGet("/ready", (SiloReadiness readiness) => readiness.IsReady
-            ? Results.Ok(new { status = "ready" })
-            : Results.Json(new { status = "not ready", reason = readiness.Reason }, statusCode: StatusCodes.Status503ServiceUnavailable));
+        health.MapGet("/startup", (SiloReadiness readiness) => readiness.HasStarted
+            ? Results.Ok(new { status = "started" })
+            : Results.Json(new { status = "starting" }, statusCode: StatusCodes.Status503ServiceUnavailable));
+        health.MapGet("/ready", async (SiloReadiness readiness, Storage.IParticleStore store) =>
+        {
+            if (!readiness.IsReady) return Results.Json(new { status = "not ready", reason = readiness.Reason }, statusCode: StatusCodes.Status503ServiceUnavailable);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+            try
+            {
+                await store.GetLotAsync("health-check", timeout.Token);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                return Results.Json(new { status = "not ready", reason = $"the particle store ({store}) is not reachable: {e.Message}" },
+                    statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
+            return Results.Ok(new { status = "ready" });
+        });
         return app;
     }
 

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using ParticleGrid.Host.Api;
 using ParticleGrid.Host.Auth;
+using OpenTelemetry.Metrics;
 using ParticleGrid.Host.Persistence;
 
 namespace ParticleGrid.Host.Hosting;
@@ -33,6 +34,9 @@ public static class ParticleGridHost
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));
         builder.Services.AddParticleGridAccessControl();
         builder.Services.AddOpenApi();
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(Grains.ParticleGridMetrics.MeterName, "Microsoft.Orleans", "System.Runtime", "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
+            .AddPrometheusExporter());
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = IngestApi.MaxBatchBytes);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         customize?.Invoke(builder);
@@ -42,6 +46,7 @@ public static class ParticleGridHost
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapOpenApi().RequireAuthorization();
+        app.MapPrometheusScrapingEndpoint().AllowAnonymous();   // /metrics, for Prometheus inside the cluster
         app.MapParticleGridApi();
         return app;
     }

@@ -43,6 +43,9 @@ public sealed class ParticleGridOptions
 
     public WorkerOptions Worker { get; set; } = new();
 
+    /// <summary>TLS between silos and for clients (PARTICLEGRID__TLS__CERTIFICATEPATH / __CERTIFICATEPASSWORD).</summary>
+    public TlsSettings Tls { get; set; } = new();
+
     public RunOptions Runs { get; set; } = new();
 
     public bool IsWorker => RoleList.Contains(Grains.Placement.SiloRoles.Worker);

@@ -38,6 +38,7 @@ public static class ParticleGridSilo
         services.AddSingleton(options.Worker);
         services.AddSingleton(options.Runs);
         services.AddSingleton<WorkerSilos>();
+        services.AddSingleton<ParticleGridMetrics>();
         services.AddSingleton<SiloReadiness>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SiloStartup>();
 
@@ -87,6 +88,11 @@ public static class ParticleGridSilo
         {
             services.AddSingleton<ParticleClassificationService>();
         }
+        if (configureClustering && options.Tls.Enabled)
+        {
+            var certificate = SiteCertificate.Load(options.Tls);
+            silo.UseTls(certificate, tls => SiteCertificate.Configure(tls, certificate));
+        }
         return silo;
     }
 
@@ -102,6 +108,9 @@ public sealed class SiloReadiness
     private volatile string? _notReady = "starting";
 
     public bool IsReady => _notReady is null;
+
+    /// <summary>The silo has joined the cluster (a worker may still be loading its networks).</summary>
+    public bool HasStarted => _notReady != "starting";
 
     public string Reason => _notReady ?? "ready";
 

@@ -107,8 +107,15 @@ public sealed class EnsembleModelSet : IDisposable
         InputSizes.ToDictionary(size => size, size => ParticlePreprocessor.ToPlanes(image, size));
 
     /// <summary>Every network's class probabilities for every image: [network][image][class].</summary>
-    public IReadOnlyList<IReadOnlyList<float[]>> Probabilities(IReadOnlyList<IReadOnlyDictionary<int, float[]>> images) =>
-        [.. _models.Select(m => m.Classifier.Probabilities([.. images.Select(i => i[m.Member.Manifest.InputSize])]))];
+    /// <param name="timed">Told each network's name and how long its forward pass took (for metrics).</param>
+    public IReadOnlyList<IReadOnlyList<float[]>> Probabilities(IReadOnlyList<IReadOnlyDictionary<int, float[]>> images, Action<string, TimeSpan>? timed = null) =>
+        [.. _models.Select(m =>
+        {
+            long started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var probabilities = m.Classifier.Probabilities([.. images.Select(i => i[m.Member.Manifest.InputSize])]);
+            timed?.Invoke(m.Member.Name, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+            return probabilities;
+        })];
 
     public void Dispose()
     {
