@@ -29,6 +29,15 @@ public class ConfigurationTests
     }
 
     [Fact]
+    public void Kubernetes_hosting_is_on_in_a_pod_unless_configured_otherwise()
+    {
+        bool inPod = Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_HOST") is not null && Environment.GetEnvironmentVariable("POD_NAME") is not null;
+        Assert.Equal(inPod, new ParticleGridOptions().UsesKubernetesHosting);
+        Assert.True(new ParticleGridOptions { KubernetesHosting = true }.UsesKubernetesHosting);
+        Assert.False(new ParticleGridOptions { KubernetesHosting = false }.UsesKubernetesHosting);
+    }
+
+    [Fact]
     public void The_embedded_default_is_one_silo_with_both_roles_and_the_study_s_vote()
     {
         var options = new ParticleGridOptions();

@@ -43,6 +43,16 @@ public sealed class ParticleGridOptions
 
     public WorkerOptions Worker { get; set; } = new();
 
+    /// <summary>
+    /// Orleans' Kubernetes hosting: the silo takes its name, address and cluster ids from the pod (POD_NAME, POD_IP,
+    /// ORLEANS_CLUSTER_ID... through the downward API) and removes silos whose pods are gone. Null: on when the
+    /// process runs in a Kubernetes pod (KUBERNETES_SERVICE_HOST and POD_NAME are set).
+    /// </summary>
+    public bool? KubernetesHosting { get; set; }
+
+    public bool UsesKubernetesHosting => KubernetesHosting ?? (Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_HOST") is not null
+        && Environment.GetEnvironmentVariable("POD_NAME") is not null);
+
     /// <summary>TLS between silos and for clients (PARTICLEGRID__TLS__CERTIFICATEPATH / __CERTIFICATEPASSWORD).</summary>
     public TlsSettings Tls { get; set; } = new();
 

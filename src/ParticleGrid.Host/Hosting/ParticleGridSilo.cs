@@ -81,6 +81,9 @@ public static class ParticleGridSilo
                     silo.ConfigureEndpoints(IPAddress.Parse(ip), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: true);
                 else
                     silo.ConfigureEndpoints(options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: true);
+                // In a pod: name, address and ids from the downward API, and dead pods' silos removed promptly
+                // (the chart gives the pod labels, environment and RBAC this needs). Membership stays on PostgreSQL.
+                if (options.UsesKubernetesHosting) silo.UseKubernetesHosting();
             }
         }
 
