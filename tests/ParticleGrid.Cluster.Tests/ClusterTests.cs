@@ -92,6 +92,24 @@ public sealed class ClusterTests(TinyModels models) : IDisposable
     }
 
     [Fact]
+    public async Task A_worker_leaving_gracefully_mid_run_drains_its_queue_and_nothing_fails()
+    {
+        await using var cluster = await TestClusters.StartAsync(_data.Path, ["gateway", "worker", "worker"]);
+        await TestClusters.ActivateAsync(cluster.Client, models.Directories);
+        var run = cluster.Client.GetGrain<IInstrumentRunGrain>("run-drain");
+        await run.Start(new RunDescriptor("LOT-D", "FC-1", 0.5, 64));
+        var firstReceipt = new TaskCompletionSource();
+        var submitting = SimulatedInstrument.SubmitAsync(run, SimulatedInstrument.Particles("p", 64, 8), batchSize: 8, inFlight: 4,
+            onReceipt: _ => firstReceipt.TrySetResult());
+        await firstReceipt.Task;
+        await cluster.StopSiloAsync(cluster.Silos[2]);   // a scale-down: the silo drains, then leaves
+        await submitting;
+
+        var status = await run.GetStatus();
+        Assert.Equal((64, 64, 0), (status.Recorded, status.Classified, status.Failed));
+    }
+
+    [Fact]
     public async Task Every_particle_keeps_its_lineage_and_bad_input_fails_alone_with_its_cause()
     {
         await using var cluster = await TestClusters.StartAsync(_data.Path, ["gateway,worker"]);

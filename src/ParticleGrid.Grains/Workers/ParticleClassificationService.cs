@@ -112,6 +112,8 @@ public class ParticleClassificationService : IDisposable
     /// <exception cref="WorkerBusyException">The queue is full; nothing was taken.</exception>
     public virtual async Task<IReadOnlyList<ParticleVerdict>> ClassifyAsync(ClassificationRequest request)
     {
+        // A silo on its way out takes nothing new: callers go on to another worker.
+        if (_draining) throw Busy(new BatcherFullException(_batcher.Queued, _batcher.Capacity, request.Particles.Count, 50));
         var sizes = ActiveSizes() ?? throw new NoModelSetException("no model set is active on this worker; register and activate one");
         if (_batcher.Queued + request.Particles.Count > _batcher.Capacity)
         {
@@ -143,6 +145,19 @@ public class ParticleClassificationService : IDisposable
     }
 
     private long _refused;
+    private volatile bool _draining;
+
+    /// <summary>
+    /// Before the silo leaves: refuse new requests (callers retry elsewhere) and wait until what is queued has been
+    /// classified and answered, or <paramref name="limit"/> has passed.
+    /// </summary>
+    public async Task DrainAsync(TimeSpan limit)
+    {
+        _draining = true;
+        var deadline = DateTime.UtcNow + limit;
+        while (_batcher.Queued > 0 && DateTime.UtcNow < deadline) await Task.Delay(50);
+        _logger.LogInformation("Worker drained: {Queued} particles left in the queue", _batcher.Queued);
+    }
 
     /// <summary>Requests answered with "retry after" because the queue was full.</summary>
     public long RefusedRequests => Interlocked.Read(ref _refused);

@@ -180,9 +180,14 @@ internal sealed class SiloStartup(
         }
     }
 
-    private Task StopAsync(CancellationToken cancellation)
+    /// <summary>First thing when the silo stops: a worker drains its queue while it is still in the cluster.</summary>
+    private async Task StopAsync(CancellationToken cancellation)
     {
         _stopping.Cancel();
-        return Task.CompletedTask;
+        readiness.Set("stopping");
+        if (options.IsWorker && services.GetService<ParticleClassificationService>() is { } ensemble)
+        {
+            await ensemble.DrainAsync(TimeSpan.FromSeconds(30));
+        }
     }
 }
