@@ -73,7 +73,7 @@ internal sealed class FirstAdminToken(IParticleStore store, Hosting.ParticleGrid
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        if (!options.IsGateway) return;
+        if (!options.IsGateway || !options.CreateFirstAdminToken) return;
         string token = AccessTokens.New();
         var saved = await store.SaveTokenAsync(AccessTokens.Sha256(token), "first admin", Roles.Admin, DateTimeOffset.UtcNow, onlyIfNoTokens: true, cancellationToken);
         if (saved is not null)

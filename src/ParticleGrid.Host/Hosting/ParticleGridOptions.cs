@@ -43,6 +43,9 @@ public sealed class ParticleGridOptions
 
     public WorkerOptions Worker { get; set; } = new();
 
+    /// <summary>On the first start of a site, make an admin token and print it once (off for throw-away hosts such as the benchmark's).</summary>
+    public bool CreateFirstAdminToken { get; set; } = true;
+
     /// <summary>
     /// Orleans' Kubernetes hosting: the silo takes its name, address and cluster ids from the pod (POD_NAME, POD_IP,
     /// ORLEANS_CLUSTER_ID... through the downward API) and removes silos whose pods are gone. Null: on when the
