@@ -32,12 +32,24 @@ Output: a table on stdout and, with --json, {"torch", "threads", "images", "resu
 "folding": {network: {"bn_total", "bn_folded", "note", "max_relative_difference"}}} (folded vs eager logits,
 checked on a probe batch; the run stops if they differ by more than 1e-3).
 
-Runtime on the 2-core development machine, --threads 2 --images 64 (2026-11-26; see bench/README.md for figures):
-  --sizes 64 --batches 16                      about 35 s (the three networks, memory included)
-  --sizes 64,128 --batches 1,16                about 3 min
-  --sizes 64,128,224 --batches 1,16,64         about 20 min, estimated from the 64/128 runs (forward time grows
-      with size^2 and DenseNet201 at 224 px dominates: about 1.5 s a 64-image pass per variant; the batch-64 rows
-      run the warm-up at a full 64-image batch too, so they cost about twice a batch-16 row).
+Runtime on the 2-core development machine (AMD EPYC, 2 cores), --threads 2 --images 64, 2026-11-26, nothing else
+running (figures in bench/README.md):
+  --sizes 64 --batches 16                  12 s measured (the three networks, memory probes included)
+  --sizes 64,128 --batches 1,16            about 3 min measured (172 s)
+  --sizes 224 --batches 16,64              about 2 min measured without the memory probes (125 s), about 3 min with
+  --sizes 64,128,224 --batches 1,16,64     about 11 min, estimated from those runs: the 64/128 px rows at batch 64
+      add about 1 min; the 224 px batch-1 rows add about 4 min, DenseNet201 alone about 3 (batch 1 is slow in
+      PyTorch 1.13, see below).
+Anything else running on the two cores makes the figures meaningless, not just slower: two OpenMP threads that
+spin-wait for each other lose their core (ShuffleNetV2 at 224 px fell from 289 to 13 images/s during a test run).
+
+Batch 1: PyTorch 1.13 sends an ungrouped convolution with a kernel of 3x3 or smaller and an input of at most
+20,480 values at batch 1 to its im2col path (aten::_slow_conv2d_forward, parallel over the batch only) instead of
+oneDNN, and Debian's python3-torch links the reference BLAS (libblas3) for it, so it runs on one core: ResNet50 at
+64 px takes about 145 ms an image at batch 1 against about 5 ms an image at batch 16 (torch.profiler: 94 % of the
+batch-1 time in that path). With OpenBLAS in its place (libopenblas0-pthread) it is about 55 ms, and with
+torch.utils.mkldnn.to_mkldnn(model) about 15 ms, but that conversion fails for DenseNet201 and ShuffleNetV2 in 1.13,
+so it is not one of the variants here.
 """
 
 import argparse
@@ -234,7 +246,8 @@ def main():
             for size in sizes:
                 for batch in batches:
                     memory[network, size, batch] = measure_memory(network, size, batch, args.threads)
-                    print(f"  peak RSS {network} {size}px batch {batch}: {memory[network, size, batch]} MiB", flush=True)
+                    peak = memory[network, size, batch]
+                    print(f"  peak RSS {network} {size}px batch {batch}: {'failed' if peak is None else f'{peak} MiB'}", flush=True)
 
     import torch
 
