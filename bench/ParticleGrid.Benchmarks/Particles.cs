@@ -19,8 +19,6 @@ internal static class Particles
     public static byte[] Png(int side, int seed = 7)
     {
         using var particle = SyntheticParticles.Draw(ParticleType.Protein, side, 1.0, seed);
-        using var png = new MemoryStream();
-        particle.Image.SaveAsPng(png);
-        return png.ToArray();
+        return particle.ToPng();
     }
 }

@@ -2,7 +2,6 @@ using ParticleGrid.Domain;
 using ParticleGrid.Imaging;
 using ParticleGrid.Inference.Models;
 using ParticleGrid.Inference.Networks;
-using SixLabors.ImageSharp;
 
 namespace ParticleGrid.Cli.Benchmarks;
 
@@ -37,8 +36,6 @@ public static class BenchModels
     public static byte[][] Images(int count) => [.. Enumerable.Range(0, count).Select(i =>
     {
         using var particle = SyntheticParticles.Draw(ParticleTypes.StudyTypes[i % 4], 64, 1.0, i);
-        using var png = new MemoryStream();
-        particle.Image.SaveAsPng(png);
-        return png.ToArray();
+        return particle.ToPng();
     })];
 }

@@ -6,7 +6,6 @@ using ParticleGrid.Imaging;
 using ParticleGrid.Inference;
 using ParticleGrid.Inference.Networks;
 using ParticleGrid.Inference.Prediction;
-using SixLabors.ImageSharp;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -173,13 +172,7 @@ public static class BenchCommand
     {
         // Instrument-like inputs: PNG bytes of synthetic particles, 64 px, as a reader hands them over.
         var types = ParticleTypes.StudyTypes;
-        var encoded = Enumerable.Range(0, imageCount).Select(i =>
-        {
-            using var particle = SyntheticParticles.Draw(types[i % types.Count], 64, 1.0, i);
-            using var png = new MemoryStream();
-            particle.Image.SaveAsPng(png);
-            return png.ToArray();
-        }).ToArray();
+        var encoded = Benchmarks.BenchModels.Images(imageCount);
 
         var planes = new float[imageCount][];
         var preprocessing = Time(() => Parallel.For(0, imageCount, i =>

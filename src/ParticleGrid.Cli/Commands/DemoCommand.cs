@@ -6,7 +6,6 @@ using ParticleGrid.Imaging;
 using ParticleGrid.Inference.Models;
 using ParticleGrid.Inference.Training;
 using ParticleGrid.Storage;
-using SixLabors.ImageSharp;
 
 namespace ParticleGrid.Cli.Commands;
 
@@ -190,9 +189,7 @@ public static class DemoCommand
     private static ParticleImage Particle(SimulatedRun run, ParticleType type, int index)
     {
         using var particle = SyntheticParticles.Draw(type, ImageSize, MicrometresPerPixel, Seeds.Derive(run.Seed, index));
-        using var png = new MemoryStream();
-        particle.Image.SaveAsPng(png);
-        return new ParticleImage($"{index + 1:D6}", png.ToArray(), Math.Round(particle.EcdMicrometres, 2));
+        return new ParticleImage($"{index + 1:D6}", particle.ToPng(), Math.Round(particle.EcdMicrometres, 2));
     }
 
     /// <summary>Training progress as a bar of epochs.</summary>

@@ -13,6 +13,14 @@ namespace ParticleGrid.Imaging;
 /// <param name="EcdMicrometres">The particle's equivalent circular diameter as drawn from the size distribution.</param>
 public sealed record SyntheticParticle(Image<L8> Image, ParticleType Type, double EcdMicrometres) : IDisposable
 {
+    /// <summary>The image as the 8-bit grey PNG bytes an instrument export would hand over.</summary>
+    public byte[] ToPng()
+    {
+        using var png = new MemoryStream();
+        Image.SaveAsPng(png);
+        return png.ToArray();
+    }
+
     public void Dispose() => Image.Dispose();
 }
 

@@ -3,7 +3,6 @@ using System.Text.Json.Nodes;
 using ParticleGrid.Domain;
 using ParticleGrid.Imaging;
 using ParticleGrid.Inference.Training;
-using SixLabors.ImageSharp;
 
 namespace ParticleGrid.Cluster.Tests.Support;
 
@@ -49,9 +48,7 @@ public sealed class TinyModels : IDisposable
     public static (byte[] Png, double EcdMicrometres) Particle(ParticleType type, int seed)
     {
         using var particle = SyntheticParticles.Draw(type, 40, 0.7, seed);
-        using var stream = new MemoryStream();
-        particle.Image.SaveAsPng(stream);
-        return (stream.ToArray(), particle.EcdMicrometres);
+        return (particle.ToPng(), particle.EcdMicrometres);
     }
 
     public void Dispose()
