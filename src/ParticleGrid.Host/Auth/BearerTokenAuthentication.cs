@@ -16,23 +16,17 @@ namespace ParticleGrid.Host.Auth;
 /// half a minute). No header: 401; an unknown token: 401; a known token without the endpoint's role: 403.
 /// </summary>
 public sealed class BearerTokenHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder,
-    IParticleStore store) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    TokenLookup tokens) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "Bearer";
-    private static readonly ConcurrentDictionary<string, (AccessToken? Token, DateTime Until)> Recent = new();
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         string? header = Request.Headers.Authorization;
         if (string.IsNullOrEmpty(header)) return AuthenticateResult.NoResult();
         if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return AuthenticateResult.Fail("use 'Authorization: Bearer <token>'");
-        string hash = AccessTokens.Sha256(header["Bearer ".Length..].Trim());
-        if (!Recent.TryGetValue(hash, out var known) || known.Until < DateTime.UtcNow)
-        {
-            known = (await store.FindTokenAsync(hash, Context.RequestAborted), DateTime.UtcNow.AddSeconds(30));
-            Recent[hash] = known;
-        }
-        if (known.Token is not { } token) return AuthenticateResult.Fail("the token is not valid");
+        if (await tokens.FindAsync(header["Bearer ".Length..].Trim(), Context.RequestAborted) is not { } token)
+            return AuthenticateResult.Fail("the token is not valid");
         var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, token.Name), new Claim(ClaimTypes.Role, token.Role), new Claim("token_id", token.TokenId)], SchemeName);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
     }
@@ -51,11 +45,32 @@ public sealed class BearerTokenHandler(IOptionsMonitor<AuthenticationSchemeOptio
     }
 }
 
+/// <summary>
+/// Finds a token's stored record by its hash, remembering answers for half a minute. One per host (a singleton):
+/// hosts in one process (tests, the benchmark) have their own stores and must not share what they remember.
+/// </summary>
+public sealed class TokenLookup(IParticleStore store)
+{
+    private readonly ConcurrentDictionary<string, (AccessToken? Token, DateTime Until)> _recent = new();
+
+    public async Task<AccessToken?> FindAsync(string token, CancellationToken cancellation)
+    {
+        string hash = AccessTokens.Sha256(token);
+        if (!_recent.TryGetValue(hash, out var known) || known.Until < DateTime.UtcNow)
+        {
+            known = (await store.FindTokenAsync(hash, cancellation), DateTime.UtcNow.AddSeconds(30));
+            _recent[hash] = known;
+        }
+        return known.Token;
+    }
+}
+
 /// <summary>Wiring: the scheme, a policy per kind of work, and "authenticated" as the default for every endpoint.</summary>
 public static class AccessControl
 {
     public static IServiceCollection AddParticleGridAccessControl(this IServiceCollection services)
     {
+        services.AddSingleton<TokenLookup>();
         services.AddAuthentication(BearerTokenHandler.SchemeName).AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, null);
         services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())

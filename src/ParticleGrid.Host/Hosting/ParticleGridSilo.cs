@@ -109,15 +109,21 @@ public static class ParticleGridSilo
 public sealed class SiloReadiness
 {
     private volatile string? _notReady = "starting";
+    private volatile bool _started;
 
     public bool IsReady => _notReady is null;
 
     /// <summary>The silo has joined the cluster (a worker may still be loading its networks).</summary>
-    public bool HasStarted => _notReady != "starting";
+    public bool HasStarted => _started;
 
     public string Reason => _notReady ?? "ready";
 
-    internal void Set(string? notReadyReason) => _notReady = notReadyReason;
+    /// <summary>Records why the silo is not ready (null: it is); called once the silo is active, so it has started.</summary>
+    internal void Set(string? notReadyReason)
+    {
+        _notReady = notReadyReason;
+        _started = true;
+    }
 }
 
 /// <summary>
