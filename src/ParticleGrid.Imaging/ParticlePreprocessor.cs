@@ -39,17 +39,25 @@ public static class ParticlePreprocessor
     public static void Normalize(float[] planes, int inputSize, ChannelNormalization normalization)
     {
         ArgumentNullException.ThrowIfNull(planes);
+        Normalize(planes, planes, inputSize, normalization);
+    }
+
+    /// <summary>Normalises <paramref name="planes"/> into <paramref name="destination"/> (the same span is allowed).</summary>
+    public static void Normalize(ReadOnlySpan<float> planes, Span<float> destination, int inputSize, ChannelNormalization normalization)
+    {
         ArgumentNullException.ThrowIfNull(normalization);
         ArgumentOutOfRangeException.ThrowIfLessThan(inputSize, 1);
         int plane = inputSize * inputSize;
-        if (planes.Length != Channels * plane)
+        if (planes.Length != Channels * plane || destination.Length != planes.Length)
         {
-            throw new ArgumentException($"Expected {Channels} x {inputSize} x {inputSize} = {Channels * plane} values, got {planes.Length}.", nameof(planes));
+            throw new ArgumentException($"Expected {Channels} x {inputSize} x {inputSize} = {Channels * plane} values, got {planes.Length} (into {destination.Length}).", nameof(planes));
         }
         for (int c = 0; c < Channels; c++)
         {
             float mean = normalization.Mean[c], scale = 1f / normalization.Std[c];
-            foreach (ref float value in planes.AsSpan(c * plane, plane)) value = (value - mean) * scale;
+            var source = planes.Slice(c * plane, plane);
+            var target = destination.Slice(c * plane, plane);
+            for (int i = 0; i < source.Length; i++) target[i] = (source[i] - mean) * scale;
         }
     }
 
