@@ -47,7 +47,8 @@ public sealed record WorkerInfo(
     [property: Id(4)] int QueueCapacity,
     [property: Id(5)] long ClassifiedParticles,
     [property: Id(6)] long Batches,
-    [property: Id(7)] long RefusedRequests);
+    [property: Id(7)] long RefusedRequests,
+    [property: Id(8)] string Engine = "");
 
 /// <summary>
 /// The ensemble on one worker silo (keyed by that silo's address; placed there and nowhere else). Its silo's

@@ -49,22 +49,25 @@ public sealed class ParticleGridMetrics : IDisposable
         _queueDelay.Record(oldestWait.TotalSeconds, new KeyValuePair<string, object?>("device", device));
     }
 
-    public void NetworkRan(string network, string device, TimeSpan duration) =>
-        _inference.Record(duration.TotalSeconds, new("network", network), new("device", device));
+    public void NetworkRan(string network, string device, string engine, TimeSpan duration) =>
+        _inference.Record(duration.TotalSeconds, new("network", network), new("device", device), new("engine", engine));
 
-    /// <summary>Gauges read when scraped: a worker's queue depth and its active model set (value 1, version as label).</summary>
-    public void ObserveWorker(Func<(string Device, int Queued, string? ModelSet)> read)
+    /// <summary>
+    /// Gauges read when scraped: a worker's queue depth, and its active model set with the engine that runs it
+    /// (value 1; version, engine and device as labels).
+    /// </summary>
+    public void ObserveWorker(Func<(string Device, string Engine, int Queued, string? ModelSet)> read)
     {
         _meter.CreateObservableGauge("particlegrid.worker.queue.depth", () =>
         {
-            var (device, queued, _) = read();
+            var (device, _, queued, _) = read();
             return new Measurement<int>(queued, new KeyValuePair<string, object?>("device", device));
         }, "{particle}", "Particles waiting in the worker's queue");
         _meter.CreateObservableGauge("particlegrid.model_set.info", () =>
         {
-            var (device, _, set) = read();
-            return set is null ? [] : new[] { new Measurement<int>(1, new("version", set), new("device", device)) };
-        }, null, "The model set a worker serves (value 1; the version is a label)");
+            var (device, engine, _, set) = read();
+            return set is null ? [] : new[] { new Measurement<int>(1, new("version", set), new("device", device), new("engine", engine)) };
+        }, null, "The model set a worker serves and the engine running it (value 1; version, engine and device are labels)");
     }
 
     public void Dispose() => _meter.Dispose();

@@ -12,7 +12,7 @@ public sealed class BenchCommandTests : IDisposable
     {
         string json = Path.Combine(folder, "bench.json");
         // The shape of a quick run, small: CI runs the real `bench --quick --json` in .ci/run.
-        var result = ParticleGridProcess.Run("bench", "--quick", "--input-size", "32", "--sizes", "32", "--batches", "1,8", "--json", json);
+        var result = ParticleGridProcess.Run("bench", "--quick", "--input-size", "32", "--sizes", "32", "--batches", "4", "--json", json);
 
         Assert.True(result.ExitCode == 0, result.ToString());
         foreach (var section in new[] { "1. Raw forward passes", "2. End to end", "3. Memory", "4. The Orleans layer alone", "6. Preprocessing", "Targets:" })
@@ -23,6 +23,16 @@ public sealed class BenchCommandTests : IDisposable
         var forward = root.GetProperty("forward").EnumerateArray().ToList();
         Assert.Contains(forward, f => f.GetProperty("network").GetString() == "ensemble");
         Assert.All(forward, f => Assert.True(f.GetProperty("imagesPerSecond").GetDouble() > 0));
+        // Each engine beside ONNX Runtime on PyTorch's export of the same weights, each with its own peak memory.
+        foreach (var network in new[] { "resnet50", "densenet201", "shufflenet_v2" })
+        {
+            var rows = forward.Where(f => f.GetProperty("network").GetString() == network && f.GetProperty("batchSize").GetInt32() == 4).ToList();
+            Assert.Equal(["onnxruntime", "onnxruntime-torchvision", "torchsharp"], rows.Select(f => f.GetProperty("engine").GetString()).Order());
+            Assert.All(rows, f => Assert.InRange(f.GetProperty("peakMemoryMiB").GetDouble(), 20, 4096));
+        }
+        Assert.Equal("onnxruntime on cpu", root.GetProperty("workerEngine").GetString());
+        Assert.Contains("ours/ORT", result.Output);
+        Assert.Contains(root.GetProperty("targets").EnumerateArray(), t => t.GetProperty("target").GetString()!.Contains(">= 1.0 x ONNX Runtime"));
         Assert.Equal(512, root.GetProperty("endToEnd").GetProperty("particles").GetInt32());
         Assert.True(root.GetProperty("endToEndOverRawEnsemble").GetDouble() > 0);
         Assert.Equal([1, 2, 4], root.GetProperty("orleansLayer").EnumerateArray().Select(l => l.GetProperty("workers").GetInt32()));

@@ -50,6 +50,7 @@ public sealed class ClusterTests(TinyModels models) : IDisposable
         // Each worker advertises what it computes on, and did some of the work.
         var infos = await Task.WhenAll(workers.Select(w => cluster.Client.GetGrain<IEnsembleWorkerGrain>(WorkerSilos.KeyOf(w)).GetInfo()));
         Assert.All(infos, info => Assert.Equal("cpu", info.Device));
+        Assert.All(infos, info => Assert.Equal("onnxruntime", info.Engine));   // the fastest engine on a CPU
         Assert.Equal(48, infos.Sum(i => i.ClassifiedParticles));
     }
 

@@ -93,7 +93,16 @@ public sealed class HostTests(TinyModels models) : IDisposable
         // deadlock the registry, which is waiting on that worker.
         await TestClusters.ActivateAsync(gateway.Grains, models.Directories);
         for (int i = 0; i < 100 && (await worker.Http.GetAsync("/health/ready")).StatusCode != HttpStatusCode.OK; i++) await Task.Delay(100);
-        Assert.Equal(HttpStatusCode.OK, (await worker.Http.GetAsync("/health/ready")).StatusCode);
+        var ready = await worker.Http.GetAsync("/health/ready");
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        // A worker says what runs its networks; a gateway has none.
+        using (var readyBody = JsonDocument.Parse(await ready.Content.ReadAsStringAsync()))
+        {
+            Assert.Equal("onnxruntime", readyBody.RootElement.GetProperty("worker").GetProperty("engine").GetString());
+            Assert.Equal("cpu", readyBody.RootElement.GetProperty("worker").GetProperty("device").GetString());
+        }
+        using (var gatewayReady = JsonDocument.Parse(await gateway.Http.GetStringAsync("/health/ready")))
+            Assert.Equal(JsonValueKind.Null, gatewayReady.RootElement.GetProperty("worker").ValueKind);
         var run = gateway.Grains.GetGrain<IInstrumentRunGrain>("run-pg");
         await run.Start(new RunDescriptor("LOT-PG", "MFI-1", 0.5));
         await SimulatedInstrument.SubmitAsync(run, SimulatedInstrument.Particles("p", 16, 4), batchSize: 8);

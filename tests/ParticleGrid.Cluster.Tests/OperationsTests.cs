@@ -105,6 +105,15 @@ public sealed class OperationsTests(TinyModels models, OperationsHost operations
         Assert.Equal(names.Split(' ').Order(), PromQl.MetricNames(expr).Order());
 
     [Fact]
+    public async Task Workers_say_in_their_metrics_which_engine_runs_their_networks()
+    {
+        await operations.StartAsync(models);
+        var lines = operations.Metrics.Split('\n');
+        Assert.Contains(lines, l => l.StartsWith("particlegrid_model_set_info{", StringComparison.Ordinal) && l.Contains("engine=\"onnxruntime\""));
+        Assert.Contains(lines, l => l.StartsWith("particlegrid_inference_duration_seconds_count{", StringComparison.Ordinal) && l.Contains("engine=\"onnxruntime\""));
+    }
+
+    [Fact]
     public async Task Every_metric_a_dashboard_panel_queries_is_exported_by_a_host_and_every_ParticleGrid_metric_is_on_a_dashboard()
     {
         await operations.StartAsync(models);

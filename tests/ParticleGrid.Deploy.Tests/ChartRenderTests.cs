@@ -38,6 +38,8 @@ public sealed class ChartRenderTests
         var worker = rendered.Worker;
         var resources = Chart.Container(worker).At("resources");
         string? device = Chart.Env(worker)["PARTICLEGRID__WORKER__DEVICE"].Text("value");
+        // Every worker takes the fastest engine its image has for its device unless told otherwise.
+        Assert.Equal("auto", Chart.Env(worker)["PARTICLEGRID__WORKER__ENGINE"].Text("value"));
         if (values == "gpu")
         {
             Assert.Equal("1", resources?["limits"]?["nvidia.com/gpu"]?.ToString());

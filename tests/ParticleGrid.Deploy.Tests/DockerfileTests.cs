@@ -24,8 +24,8 @@ public sealed class DockerfileTests
         var images = Gpu.BaseImages();
         Assert.Equal("mcr.microsoft.com/dotnet/sdk:10.0", images[0]);
         Assert.Matches(@"^nvidia/cuda:12\.\d+(\.\d+)?-cudnn\d*-runtime-ubuntu\d+\.\d+$", images[^1]);
-        // The same publish as the CPU image's, plus the TorchDevice switch.
-        Assert.Equal([.. Cpu.PublishCommand().SkipLast(2), "-p:TorchDevice=cuda", "-o", "/app"], Gpu.PublishCommand());
+        // The same publish as the CPU image's, plus the CUDA switches of libtorch and ONNX Runtime.
+        Assert.Equal([.. Cpu.PublishCommand().SkipLast(2), "-p:TorchDevice=cuda", "-p:InferenceDevice=cuda", "-o", "/app"], Gpu.PublishCommand());
         // The .NET runtime comes from Microsoft's image; the user is the one the chart runs as.
         Assert.Contains(Gpu.All("COPY"), c => c.Arguments.StartsWith("--from=dotnet /usr/share/dotnet"));
         Assert.Equal(Chart.Values().Require("podSecurityContext.runAsUser"), Gpu.Last("USER").Arguments);
@@ -44,6 +44,21 @@ public sealed class DockerfileTests
         Assert.Contains($"Include=\"{package}\"", File.ReadAllText(Repository.PathOf("Directory.Packages.props")));
         Assert.Contains(project.Descendants("PackageReference"), r => (string?)r.Attribute("Include") == "libtorch-cpu-linux-x64"
             && ((string?)r.Parent!.Attribute("Condition") ?? "").Contains("TorchDevice"));
+    }
+
+    [Fact]
+    public void The_inference_switch_selects_onnx_runtime_with_its_cuda_execution_provider()
+    {
+        // -p:InferenceDevice=cuda must swap ONNX Runtime's CPU package for the one carrying the CUDA and TensorRT providers.
+        var project = System.Xml.Linq.XDocument.Load(Repository.PathOf("src", "ParticleGrid.Inference", "ParticleGrid.Inference.csproj"));
+        string[] Packages(string device) => [.. project.Descendants("ItemGroup")
+            .Where(g => ((string?)g.Attribute("Condition"))?.Replace(" ", "") == $"'$(InferenceDevice)'=='{device}'")
+            .SelectMany(g => g.Elements("PackageReference")).Select(r => (string)r.Attribute("Include")!)];
+        Assert.Equal(["Microsoft.ML.OnnxRuntime"], Packages("cpu"));
+        Assert.Equal(["Microsoft.ML.OnnxRuntime.Gpu.Linux"], Packages("cuda"));
+        string props = File.ReadAllText(Repository.PathOf("Directory.Packages.props"));
+        Assert.Contains("Include=\"Microsoft.ML.OnnxRuntime.Gpu.Linux\"", props);
+        Assert.Contains("PARTICLEGRID__WORKER__ENGINE=auto", File.ReadAllText(Gpu.Path));
     }
 
     [Fact]

@@ -13,13 +13,18 @@ public static class BenchModels
 {
     public static readonly IReadOnlyList<string> Classes = [.. ParticleTypes.StudyTypes.Select(ParticleTypes.FolderName)];
 
-    /// <summary>Model folders (random weights, a manifest saying so) for the three networks at one input size.</summary>
+    /// <summary>
+    /// Model folders (random weights, a manifest saying so) for the three networks at one input size; folders an earlier
+    /// call made under <paramref name="root"/> are reused.
+    /// </summary>
     public static IReadOnlyList<string> CreateSet(string root, int inputSize)
     {
         var directories = new List<string>();
         foreach (var architecture in ParticleNetworks.Architectures)
         {
             string directory = Path.Combine(root, $"{architecture}-{inputSize}");
+            directories.Add(directory);
+            if (File.Exists(Path.Combine(directory, ModelManifest.FileName))) continue;   // made by an earlier section of this run
             using var network = ParticleNetworks.Create(architecture, Classes.Count);
             var data = new TrainingData("(random weights for benchmarks)", new string('0', 64), 0, Classes.ToDictionary(c => c, _ => 0), 0, 0);
             var recipe = new TrainingRecipe(0, 0, 0, 0, 0, "cpu", "none", "none", "none", null);
@@ -27,7 +32,6 @@ public static class BenchModels
             ModelDirectory.Save(directory, network, sha => new ModelManifest(ModelManifest.CurrentFormat, architecture, Classes, inputSize,
                 new NormalizationSpec([.. ChannelNormalization.ImageNet.Mean], [.. ChannelNormalization.ImageNet.Std]), ModelDirectory.WeightsFileName, sha,
                 data, recipe, validation, [], DateTimeOffset.UtcNow));
-            directories.Add(directory);
         }
         return directories;
     }

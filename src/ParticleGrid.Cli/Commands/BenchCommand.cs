@@ -1,27 +1,23 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
-using ParticleGrid.Domain;
 using ParticleGrid.Imaging;
-using ParticleGrid.Inference;
 using ParticleGrid.Inference.Networks;
-using ParticleGrid.Inference.Prediction;
-using TorchSharp;
-using static TorchSharp.torch;
+using ParticleGrid.Inference.Engines;
 
 namespace ParticleGrid.Cli.Commands;
 
 /// <summary>One stage's throughput.</summary>
 public sealed record StageThroughput(string Stage, int Images, double Seconds, double ImagesPerSecond);
 
-/// <summary>A target from issue 7 and where it stands.</summary>
+/// <summary>A target (issues 7 and 8) and where it stands.</summary>
 public sealed record TargetStatus(string Target, string Measured, bool? Met);
 
 /// <summary>Decoding and preprocessing against the ensemble (issue 4): is preprocessing ever the bottleneck?</summary>
 public sealed record PreprocessingReport(IReadOnlyList<StageThroughput> Stages, double PreprocessingOverForward, string Verdict);
 
 /// <summary>What <c>particlegrid bench</c> measured, in one run on one machine (ratios are what to compare).</summary>
-public sealed record BenchReport(string Machine, int Threads, bool Quick, DateTimeOffset AtUtc, PreprocessingReport Preprocessing,
+public sealed record BenchReport(string Machine, int Threads, bool Quick, DateTimeOffset AtUtc, string WorkerEngine, PreprocessingReport Preprocessing,
     IReadOnlyList<Benchmarks.ForwardResult> Forward, Benchmarks.EndToEndResult EndToEnd, double EndToEndOverRawEnsemble,
     IReadOnlyList<Benchmarks.OrleansLayerResult> OrleansLayer, IReadOnlyList<Benchmarks.PyTorchResult>? PyTorch, IReadOnlyList<TargetStatus> Targets);
 
@@ -41,32 +37,39 @@ public static class BenchCommand
         var json = new Option<FileInfo?>("--json") { Description = "Also write the figures as JSON" };
         var script = new Option<FileInfo?>("--pytorch-script") { Description = "bench/pytorch_forward.py (found from the working directory by default)" };
         var sizesOption = new Option<string>("--sizes") { Description = "Input sizes for the raw forward passes", DefaultValueFactory = _ => "64,128,224" };
-        var batchesOption = new Option<string>("--batches") { Description = "Batch sizes for the raw forward passes", DefaultValueFactory = _ => "1,16,64" };
+        var batchesOption = new Option<string>("--batches") { Description = "Batch sizes for the raw forward passes", DefaultValueFactory = _ => "16" };
+        var rounds = new Option<int>("--rounds") { Description = "Rounds of the raw forward passes (each figure is their median; quick: 3)", DefaultValueFactory = _ => 5 };
+        var noMemory = new Option<bool>("--no-memory") { Description = "Skip the per-engine peak-memory probes (one fresh process per engine and network)" };
         var device = ModelOptions.Device();
-        var command = new Command("bench", "Measures ParticleGrid's throughput on this machine: raw forward passes, end to end through the cluster, memory, the Orleans layer alone, and PyTorch for comparison.")
+        var command = new Command("bench", "Measures ParticleGrid's throughput on this machine: each engine's raw forward passes beside ONNX Runtime's, end to end through the cluster, memory, the Orleans layer alone, and PyTorch for comparison.")
         {
-            quick, size, json, script, sizesOption, batchesOption, device,
+            quick, size, json, script, sizesOption, batchesOption, rounds, noMemory, device, ProbeCommand(),
         };
         command.SetAction((parse, cancellation) => CommandErrors.Guard(async () =>
         {
             int inputSize = parse.GetValue(size);
             if (inputSize is < 32 or > 1024) throw new ArgumentException("--input-size must be 32-1024 pixels");
             bool isQuick = parse.GetValue(quick);
-            var torchDevice = ComputeDevices.Resolve(parse.GetValue(device)!);
+            var selection = InferenceEngines.Resolve(InferenceEngines.Auto, parse.GetValue(device)!);
+            int threads = Environment.ProcessorCount;
             string work = Directory.CreateTempSubdirectory("particlegrid-bench-").FullName;
             void Say(string line) => Console.Error.WriteLine(line);
             try
             {
-                var preprocessing = await Task.Run(() => Measure(isQuick ? 64 : 512, inputSize, batchSize: 32, torchDevice), cancellation);
+                var preprocessing = await Task.Run(() => Measure(work, isQuick ? 64 : 512, inputSize, batchSize: 32, selection, threads), cancellation);
                 Say(preprocessing.Verdict);
 
                 int[] sizes = Numbers(parse.GetValue(sizesOption)!, "--sizes", 32, 1024), batches = Numbers(parse.GetValue(batchesOption)!, "--batches", 1, 512);
-                int Images(int batch) => isQuick ? (batch == 1 ? 8 : batch) : Math.Max(4 * batch, 64);
-                var forward = await Task.Run(() => Benchmarks.ForwardBenchmark.Run(sizes, batches, Images, torchDevice, Say)
-                    .Concat(Benchmarks.ForwardBenchmark.Run([inputSize], [32], b => isQuick ? 64 : 256, torchDevice, Say)).ToList(), cancellation);
+                if (isQuick && parse.GetResult(sizesOption) is not { Implicit: false }) sizes = [sizes[0]];
+                int Images(int batch) => Math.Max(4 * batch, isQuick ? 32 : 64);
+                string? exportScript = FindUp(Path.Combine("bench", "torchvision_onnx.py"));
+                var forward = await Task.Run(() => Benchmarks.EngineBenchmark.Run(work, sizes, batches, Images, isQuick ? 3 : parse.GetValue(rounds), threads,
+                    exportScript, measureMemory: !parse.GetValue(noMemory), Say), cancellation);
 
                 var endToEnd = await Benchmarks.EndToEndBenchmark.RunAsync(work, inputSize, isQuick ? 512 : 20_000, 32, 2, Say, cancellation);
-                double raw = forward.Last(f => f.Network == "ensemble" && f.InputSize == inputSize && f.BatchSize == 32).ImagesPerSecond;
+                var rawAtBatch32 = await Task.Run(() => Benchmarks.EngineBenchmark.Run(work, [inputSize], [32], _ => isQuick ? 64 : 256, isQuick ? 1 : 3, threads,
+                    exportScript: null, measureMemory: false, Say, engines: [selection.Engine]), cancellation);
+                double raw = rawAtBatch32.Single(f => f.Network == "ensemble").ImagesPerSecond;
 
                 var layer = await Benchmarks.OrleansLayerBenchmark.RunAsync(work, isQuick ? [1, 2, 4] : [1, 2, 4, 8, 16, 32], isQuick ? 4000 : 40_000,
                     TimeSpan.FromMilliseconds(20), 32, Say, cancellation);
@@ -75,8 +78,8 @@ public static class BenchCommand
                 var pytorch = pyScript is null ? null : await Task.Run(() => Benchmarks.PyTorchReference.Run(pyScript, Environment.ProcessorCount,
                     isQuick ? [sizes[0]] : sizes, isQuick ? [batches.FirstOrDefault(b => b > 1, batches[0])] : batches, 64, work, Say), cancellation);
 
-                var report = new BenchReport($"{Environment.MachineName}, {Environment.ProcessorCount} cores, {torchDevice.type}", Environment.ProcessorCount, isQuick,
-                    DateTimeOffset.UtcNow, preprocessing, forward, endToEnd, endToEnd.ImagesPerSecond / raw, layer, pytorch,
+                var report = new BenchReport($"{Environment.MachineName}, {Environment.ProcessorCount} cores, {selection.Device}", threads, isQuick,
+                    DateTimeOffset.UtcNow, selection.ToString(), preprocessing, [.. forward, .. rawAtBatch32], endToEnd, endToEnd.ImagesPerSecond / raw, layer, pytorch,
                     Targets(forward, endToEnd, raw, layer, pytorch, isQuick));
                 Console.Write(Format(report));
                 if (parse.GetValue(json) is { } file) await File.WriteAllTextAsync(file.FullName, JsonSerializer.Serialize(report, LotCommand.Json), cancellation);
@@ -93,19 +96,28 @@ public static class BenchCommand
     private static IReadOnlyList<TargetStatus> Targets(IReadOnlyList<Benchmarks.ForwardResult> forward, Benchmarks.EndToEndResult endToEnd, double raw,
         IReadOnlyList<Benchmarks.OrleansLayerResult> layer, IReadOnlyList<Benchmarks.PyTorchResult>? pytorch, bool quick)
     {
-        var targets = new List<TargetStatus>
+        var targets = new List<TargetStatus>();
+        foreach (var baseline in forward.Where(f => f.Engine == Benchmarks.TorchvisionOnnxBaseline.Name && f.Network != "ensemble"))
         {
-            new("end to end >= 0.9 x raw ensemble at the same size", $"{endToEnd.ImagesPerSecond / raw:F2} x ({endToEnd.ImagesPerSecond:F1} vs {raw:F1} images/s)", endToEnd.ImagesPerSecond / raw >= 0.9),
-            new("memory flat within 10 % over 20k images", $"{endToEnd.WorkingSetDriftPercent:+0.0;-0.0} % over {endToEnd.Particles} images (peak {endToEnd.PeakWorkingSetMiB:F0} MiB)",
-                quick ? null : Math.Abs(endToEnd.WorkingSetDriftPercent) <= 10),
-            new("Orleans layer feeds >= 20k images/s", $"{layer.Max(l => l.ImagesPerSecond):F0} images/s (best of {string.Join(", ", layer.Select(l => l.Workers))} workers)",
-                layer.Max(l => l.ImagesPerSecond) >= 20_000),
-        };
+            var ours = forward.FirstOrDefault(f => f.Engine == InferenceEngines.OnnxRuntime && f.Network == baseline.Network
+                                                   && f.InputSize == baseline.InputSize && f.BatchSize == baseline.BatchSize);
+            if (ours is null) continue;
+            string at = $"{baseline.Network} {baseline.InputSize} px batch {baseline.BatchSize}";
+            targets.Add(new($"{at}: forward >= 1.0 x ONNX Runtime", $"{ours.ImagesPerSecond / baseline.ImagesPerSecond:F2} x ({ours.ImagesPerSecond:F1} vs {baseline.ImagesPerSecond:F1} images/s)",
+                ours.ImagesPerSecond >= baseline.ImagesPerSecond));
+            if (ours.PeakMemoryMiB is { } mine && baseline.PeakMemoryMiB is { } theirs)
+                targets.Add(new($"{at}: peak memory <= ONNX Runtime's + 20 %", $"{mine / theirs:F2} x ({mine:F0} vs {theirs:F0} MiB)", mine <= 1.2 * theirs));
+        }
+        targets.Add(new("end to end >= 0.9 x raw ensemble at the same size", $"{endToEnd.ImagesPerSecond / raw:F2} x ({endToEnd.ImagesPerSecond:F1} vs {raw:F1} images/s)", endToEnd.ImagesPerSecond / raw >= 0.9));
+        targets.Add(new("memory flat within 10 % over 20k images", $"{endToEnd.WorkingSetDriftPercent:+0.0;-0.0} % over {endToEnd.Particles} images (peak {endToEnd.PeakWorkingSetMiB:F0} MiB)",
+            quick ? null : Math.Abs(endToEnd.WorkingSetDriftPercent) <= 10));
+        targets.Add(new("Orleans layer feeds >= 20k images/s", $"{layer.Max(l => l.ImagesPerSecond):F0} images/s (best of {string.Join(", ", layer.Select(l => l.Workers))} workers)",
+            layer.Max(l => l.ImagesPerSecond) >= 20_000));
         if (pytorch is not null)
         {
             foreach (var py in pytorch)
             {
-                var ours = forward.FirstOrDefault(f => f.Network == py.Network && f.InputSize == py.Size && f.BatchSize == py.Batch);
+                var ours = forward.FirstOrDefault(f => f.Engine == InferenceEngines.OnnxRuntime && f.Network == py.Network && f.InputSize == py.Size && f.BatchSize == py.Batch);
                 if (ours is null) continue;
                 targets.Add(new($"{py.Network} {py.Size} px batch {py.Batch} >= PyTorch eager", $"{ours.ImagesPerSecond / py.EagerIps:F2} x eager, {ours.ImagesPerSecond / py.BestIps:F2} x PyTorch's best",
                     ours.ImagesPerSecond >= py.EagerIps));
@@ -117,14 +129,20 @@ public static class BenchCommand
     public static string Format(BenchReport r)
     {
         var text = new System.Text.StringBuilder();
-        text.AppendLine($"ParticleGrid bench ({(r.Quick ? "quick" : "full")}) on {r.Machine}, {r.AtUtc:yyyy-MM-dd HH:mm} UTC");
+        string baselineName = Benchmarks.TorchvisionOnnxBaseline.Name;
+        text.AppendLine($"ParticleGrid bench ({(r.Quick ? "quick" : "full")}) on {r.Machine}, {r.Threads} threads, {r.AtUtc:yyyy-MM-dd HH:mm} UTC; workers use {r.WorkerEngine}");
         text.AppendLine();
-        text.AppendLine("1. Raw forward passes (images/s)");
-        text.AppendLine($"   {"network",-16}{"size",6}{"batch 1",12}{"batch 16",12}{"batch 64",12}");
-        foreach (var group in r.Forward.Where(f => f.BatchSize != 32).GroupBy(f => (f.Network, f.InputSize)).OrderBy(g => g.Key.InputSize))
+        text.AppendLine($"1. Raw forward passes, images/s (peak MiB of a fresh process with that one network), beside ONNX Runtime on PyTorch's export ({baselineName})");
+        text.AppendLine($"   {"network",-14}{"size",5}{"batch",6}{"onnxruntime",20}{"torchsharp",20}{baselineName,28}{"ours/ORT",10}{"memory",8}");
+        string Cell(Benchmarks.ForwardResult? f) => f is null ? "-" : $"{f.ImagesPerSecond:F1}" + (f.PeakMemoryMiB is { } m ? $" ({m:F0})" : "");
+        foreach (var group in r.Forward.GroupBy(f => (f.Network, f.InputSize, f.BatchSize)).Where(g => g.Count() > 1 || g.Key.BatchSize != 32))
         {
-            string Cell(int batch) => group.FirstOrDefault(f => f.BatchSize == batch)?.ImagesPerSecond.ToString("F1") ?? "-";
-            text.AppendLine($"   {group.Key.Network,-16}{group.Key.InputSize,6}{Cell(1),12}{Cell(16),12}{Cell(64),12}");
+            var ours = group.FirstOrDefault(f => f.Engine == InferenceEngines.OnnxRuntime);
+            var torch = group.FirstOrDefault(f => f.Engine == InferenceEngines.TorchSharp);
+            var baseline = group.FirstOrDefault(f => f.Engine == baselineName);
+            string speed = ours is null || baseline is null ? "-" : $"{ours.ImagesPerSecond / baseline.ImagesPerSecond:F2}";
+            string memory = ours?.PeakMemoryMiB is { } a && baseline?.PeakMemoryMiB is { } b ? $"{a / b:F2}" : "-";
+            text.AppendLine($"   {group.Key.Network,-14}{group.Key.InputSize,5}{group.Key.BatchSize,6}{Cell(ours),20}{Cell(torch),20}{Cell(baseline),28}{speed,10}{memory,8}");
         }
         var e = r.EndToEnd;
         text.AppendLine();
@@ -134,11 +152,11 @@ public static class BenchCommand
         foreach (var l in r.OrleansLayer) text.AppendLine($"   {l.Workers,3} worker(s): {l.ImagesPerSecond,9:F0} particles/s (ceiling {l.WorkersCouldDo:F0})");
         if (r.PyTorch is { } py)
         {
-            text.AppendLine("5. Against Debian's PyTorch (same threads; images/s):");
+            text.AppendLine("5. Against Debian's PyTorch (same threads; images/s; ours: the onnxruntime engine):");
             text.AppendLine($"   {"network",-16}{"size",6}{"batch",7}{"ours",10}{"eager",10}{"ch.last",10}{"folded",10}{"ours/eager",12}");
             foreach (var p in py)
             {
-                var ours = r.Forward.FirstOrDefault(f => f.Network == p.Network && f.InputSize == p.Size && f.BatchSize == p.Batch);
+                var ours = r.Forward.FirstOrDefault(f => f.Engine == InferenceEngines.OnnxRuntime && f.Network == p.Network && f.InputSize == p.Size && f.BatchSize == p.Batch);
                 text.AppendLine($"   {p.Network,-16}{p.Size,6}{p.Batch,7}{ours?.ImagesPerSecond,10:F1}{p.EagerIps,10:F1}{p.ChannelsLastIps,10:F1}{p.FoldedIps,10:F1}{(ours is null ? "-" : (ours.ImagesPerSecond / p.EagerIps).ToString("F2")),12}");
             }
         }
@@ -147,6 +165,29 @@ public static class BenchCommand
         text.AppendLine("Targets:");
         foreach (var t in r.Targets) text.AppendLine($"   [{(t.Met is null ? "n/a" : t.Met.Value ? "met" : "not met")}] {t.Target}: {t.Measured}");
         return text.ToString();
+    }
+
+    /// <summary><c>bench probe</c> (hidden): what one peak-memory measurement runs in its fresh process.</summary>
+    private static Command ProbeCommand()
+    {
+        var engine = new Option<string>("--engine") { Required = true };
+        var model = new Option<string>("--model") { Required = true };
+        var onnx = new Option<string?>("--onnx");
+        var probeSize = new Option<int>("--size") { Required = true };
+        var batch = new Option<int>("--batch") { Required = true };
+        var threads = new Option<int>("--threads") { DefaultValueFactory = _ => Environment.ProcessorCount };
+        var probe = new Command("probe", "Loads one network in one engine, runs it, and prints its peak resident memory (used by bench)")
+        {
+            engine, model, onnx, probeSize, batch, threads,
+        };
+        probe.Hidden = true;
+        probe.SetAction(parse => CommandErrors.Guard(() =>
+        {
+            Benchmarks.EngineBenchmark.ProbeInThisProcess(parse.GetValue(engine)!, parse.GetValue(model)!, parse.GetValue(onnx), parse.GetValue(probeSize),
+                parse.GetValue(batch), parse.GetValue(threads));
+            return Task.FromResult(0);
+        }));
+        return probe;
     }
 
     private static int[] Numbers(string text, string option, int min, int max)
@@ -168,10 +209,9 @@ public static class BenchCommand
         return null;
     }
 
-    public static PreprocessingReport Measure(int imageCount, int inputSize, int batchSize, Device device)
+    public static PreprocessingReport Measure(string workFolder, int imageCount, int inputSize, int batchSize, EngineSelection selection, int threads)
     {
         // Instrument-like inputs: PNG bytes of synthetic particles, 64 px, as a reader hands them over.
-        var types = ParticleTypes.StudyTypes;
         var encoded = Benchmarks.BenchModels.Images(imageCount);
 
         var planes = new float[imageCount][];
@@ -184,15 +224,14 @@ public static class BenchCommand
         var stages = new List<StageThroughput> { Stage($"decode + measure + preprocess ({Environment.ProcessorCount} threads)", imageCount, preprocessing) };
 
         double ensembleSeconds = 0;
-        foreach (var architecture in ParticleNetworks.Architectures)
+        var folders = Benchmarks.BenchModels.CreateSet(Path.Combine(workFolder, $"preprocessing-{inputSize}"), inputSize);
+        foreach (var (architecture, folder) in ParticleNetworks.Architectures.Zip(folders))
         {
-            using var network = ParticleNetworks.Create(architecture, types.Count);
-            network.to(device);
-            var classifier = new ParticleClassifier(network, inputSize, ChannelNormalization.ImageNet, device, batchSize);
-            classifier.Probabilities(planes.Take(batchSize).ToList());   // warm-up
-            double seconds = Time(() => classifier.Probabilities(planes));
+            using var network = InferenceEngines.Load(folder, selection, threads, batchSize);
+            network.Probabilities(planes.Take(batchSize).ToList());   // warm-up
+            double seconds = Time(() => network.Probabilities(planes));
             ensembleSeconds += seconds;
-            stages.Add(Stage($"{architecture} forward (batch {batchSize}, {inputSize} px)", imageCount, seconds));
+            stages.Add(Stage($"{architecture} forward ({selection}, batch {batchSize}, {inputSize} px)", imageCount, seconds));
         }
         stages.Add(Stage("ensemble forward (the three networks)", imageCount, ensembleSeconds));
 

@@ -17,17 +17,19 @@ public sealed class HostCommandOptions
     public Option<int?> SiloPort { get; } = new("--silo-port") { Description = "Orleans silo-to-silo port (default 11111)" };
     public Option<int?> GatewayPort { get; } = new("--gateway-port") { Description = "Orleans client gateway port (default 30000)" };
     public Option<string?> Device { get; } = new("--device") { Description = "Where a worker runs the networks: auto, cpu or cuda" };
+    public Option<string?> Engine { get; } = new("--engine") { Description = "What runs a worker's networks: auto (the fastest this build has for the device), onnxruntime or torchsharp" };
     public Option<bool> Verbose { get; } = new("--verbose") { Description = "Log at Information level (Orleans, ASP.NET Core, runs, workers)" };
 
     public HostCommandOptions(string defaultDataDirectory)
     {
         DataDirectory.DefaultValueFactory = _ => new DirectoryInfo(defaultDataDirectory);
         Device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
+        Engine.AcceptOnlyFromAmong([.. Inference.Engines.InferenceEngines.Choices]);
     }
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { DataDirectory, Urls, Mode, Roles, Postgres, SiloPort, GatewayPort, Device, Verbose })
+        foreach (var option in new Option[] { DataDirectory, Urls, Mode, Roles, Postgres, SiloPort, GatewayPort, Device, Engine, Verbose })
             command.Options.Add(option);
     }
 
@@ -54,6 +56,7 @@ public sealed class HostCommandOptions
         if (parse.GetValue(SiloPort) is { } silo) options.SiloPort = silo;
         if (parse.GetValue(GatewayPort) is { } gateway) options.GatewayPort = gateway;
         if (parse.GetValue(Device) is { } device) options.Worker.Device = device;
+        if (parse.GetValue(Engine) is { } engine) options.Worker.Engine = engine;
     }, Url(parse), builder =>
     {
         // Orleans and ASP.NET Core log every start-up step at Information; the command prints what matters itself.

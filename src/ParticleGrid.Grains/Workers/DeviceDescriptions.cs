@@ -1,4 +1,4 @@
-using ParticleGrid.Inference;
+using ParticleGrid.Inference.Engines;
 
 namespace ParticleGrid.Grains.Workers;
 
@@ -9,9 +9,6 @@ namespace ParticleGrid.Grains.Workers;
 /// </summary>
 public static class DeviceDescriptions
 {
-    public static string For(string deviceChoice)
-    {
-        var device = ComputeDevices.Resolve(deviceChoice);
-        return device.type == TorchSharp.DeviceType.CUDA ? $"cuda:{Math.Max(0, device.index)}" : "cpu";
-    }
+    /// <exception cref="EngineUnavailableException">The configured engine or device is not in this build or host.</exception>
+    public static string For(WorkerOptions options) => InferenceEngines.Resolve(options.Engine, options.Device).Device;
 }

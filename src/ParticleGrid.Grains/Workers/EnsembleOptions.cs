@@ -8,6 +8,15 @@ public sealed class WorkerOptions
     /// <summary>"auto", "cpu" or "cuda" (see <c>ComputeDevices</c>).</summary>
     public string Device { get; set; } = "auto";
 
+    /// <summary>
+    /// What runs the networks: "auto" (the fastest this build has for the device: ONNX Runtime, on a GPU through its
+    /// CUDA execution provider when the build carries it), "onnxruntime" or "torchsharp" (see <c>InferenceEngines</c>).
+    /// </summary>
+    public string Engine { get; set; } = "auto";
+
+    /// <summary>CPU threads per network operator (ONNX Runtime); 0 uses every core.</summary>
+    public int Threads { get; set; }
+
     public int MaxBatchSize { get; set; } = 32;
 
     public int MaxQueueDelayMs { get; set; } = 20;

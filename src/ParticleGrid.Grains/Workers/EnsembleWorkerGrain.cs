@@ -42,5 +42,5 @@ public sealed class EnsembleWorkerGrain(ParticleClassificationService ensemble, 
 
     public Task<WorkerInfo> GetInfo() => Task.FromResult(new WorkerInfo(
         silo.SiloAddress.ToParsableString(), ensemble.DeviceDescription, ensemble.ActiveVersion,
-        ensemble.Queued, ensemble.Capacity, ensemble.ClassifiedParticles, ensemble.Batches, ensemble.RefusedRequests));
+        ensemble.Queued, ensemble.Capacity, ensemble.ClassifiedParticles, ensemble.Batches, ensemble.RefusedRequests, ensemble.Engine));
 }

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 using ParticleGrid.Abstractions;
 using ParticleGrid.Domain;
 using ParticleGrid.Imaging;
-using ParticleGrid.Inference;
+using ParticleGrid.Inference.Engines;
 using ParticleGrid.Inference.Serving;
 
 namespace ParticleGrid.Grains.Workers;
@@ -37,16 +37,20 @@ public class ParticleClassificationService : IDisposable
         _logger = logger;
         _metrics = metrics;
         _voter = options.CreateVoter();
-        Device = ComputeDevices.Resolve(options.Device);
-        _deviceName = DeviceDescriptions.For(options.Device);
+        Selection = InferenceEngines.Resolve(options.Engine, options.Device);
+        _deviceName = Selection.Device;
         _batcher = new DynamicBatcher<PreparedParticle, EnsembleResult>(options.Batching, RunBatch, "ensemble-batcher",
             (size, waited) => metrics.BatchRan(_deviceName, size, waited));
-        metrics.ObserveWorker(() => (_deviceName, _batcher.Queued, ActiveVersion));
+        metrics.ObserveWorker(() => (_deviceName, Engine, _batcher.Queued, ActiveVersion));
     }
 
-    public TorchSharp.torch.Device Device { get; }
+    /// <summary>The engine and device this worker runs its networks with (the fastest available unless configured).</summary>
+    public EngineSelection Selection { get; }
 
-    /// <summary>What the silo advertises: "cpu", or "cuda:0,cuda:1,..." for every CUDA device it sees.</summary>
+    /// <summary>"onnxruntime" or "torchsharp".</summary>
+    public string Engine => Selection.Engine;
+
+    /// <summary>What the silo advertises: "cpu" or "cuda:N".</summary>
     public string DeviceDescription => _deviceName;
 
     public string? ActiveVersion { get { lock (_modelGate) return _active?.Version; } }
@@ -72,7 +76,7 @@ public class ParticleClassificationService : IDisposable
         EnsembleModelSet loaded;
         try
         {
-            loaded = await Task.Run(() => EnsembleModelSet.Load([.. set.Members.Select(m => m.Directory)], Device));
+            loaded = await Task.Run(() => EnsembleModelSet.Load([.. set.Members.Select(m => m.Directory)], Selection, _options.Threads));
         }
         catch (ModelSetException e)
         {
@@ -87,7 +91,7 @@ public class ParticleClassificationService : IDisposable
         {
             if (!_prepared.TryAdd(set.Version, loaded)) loaded.Dispose();
         }
-        _logger.LogInformation("Model set {Version} loaded and warmed on {Device}", set.Version, DeviceDescription);
+        _logger.LogInformation("Model set {Version} loaded and warmed: {Engine} on {Device}", set.Version, Engine, DeviceDescription);
     }
 
     /// <summary>Switches to a prepared set; the old one is unloaded between batches, never during one.</summary>
@@ -214,7 +218,7 @@ public class ParticleClassificationService : IDisposable
             var set = _active ?? throw new NoModelSetException("no model set is active on this worker");
             // A set activated after these particles were decoded may want another input size: preprocess again.
             var planes = batch.Select(p => set.InputSizes.All(p.Planes.ContainsKey) ? p.Planes : Redecode(p, set)).ToList();
-            var perModel = set.Probabilities(planes, (network, took) => _metrics.NetworkRan(network, _deviceName, took));
+            var perModel = set.Probabilities(planes, (network, took) => _metrics.NetworkRan(network, _deviceName, Engine, took));
             return [.. Enumerable.Range(0, batch.Count).Select(i =>
             {
                 var rows = perModel.Select(model => model[i]).ToList();

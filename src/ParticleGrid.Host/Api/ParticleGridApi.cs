@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using ParticleGrid.Abstractions;
 using ParticleGrid.Grains.Placement;
 using ParticleGrid.Host.Hosting;
@@ -37,9 +38,13 @@ public static class ParticleGridApi
         health.MapGet("/startup", (SiloReadiness readiness) => readiness.HasStarted
             ? Results.Ok(new { status = "started" })
             : Results.Json(new { status = "starting" }, statusCode: StatusCodes.Status503ServiceUnavailable));
-        health.MapGet("/ready", async (SiloReadiness readiness, Storage.IParticleStore store) =>
+        health.MapGet("/ready", async (SiloReadiness readiness, Storage.IParticleStore store, IServiceProvider services) =>
         {
-            if (!readiness.IsReady) return Results.Json(new { status = "not ready", reason = readiness.Reason }, statusCode: StatusCodes.Status503ServiceUnavailable);
+            // A worker says what runs its networks, ready or not.
+            var worker = services.GetService<Grains.Workers.ParticleClassificationService>() is { } ensemble
+                ? new { engine = ensemble.Engine, device = ensemble.DeviceDescription, modelSet = ensemble.ActiveVersion }
+                : null;
+            if (!readiness.IsReady) return Results.Json(new { status = "not ready", reason = readiness.Reason, worker }, statusCode: StatusCodes.Status503ServiceUnavailable);
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(3));
             try
             {
@@ -47,10 +52,10 @@ public static class ParticleGridApi
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                return Results.Json(new { status = "not ready", reason = $"the particle store ({store}) is not reachable: {e.Message}" },
+                return Results.Json(new { status = "not ready", reason = $"the particle store ({store}) is not reachable: {e.Message}", worker },
                     statusCode: StatusCodes.Status503ServiceUnavailable);
             }
-            return Results.Ok(new { status = "ready" });
+            return Results.Ok(new { status = "ready", worker });
         });
         return app;
     }

@@ -27,7 +27,7 @@ public static class ParticleGridSilo
     {
         options.Validate();
         var metadata = new Dictionary<string, string> { [SiloRoles.RolesKey] = string.Join(',', options.RoleList) };
-        if (options.IsWorker) metadata[SiloRoles.DevicesKey] = DeviceDescriptions.For(options.Worker.Device);
+        if (options.IsWorker) metadata[SiloRoles.DevicesKey] = DeviceDescriptions.For(options.Worker);
         silo.UseSiloMetadata(metadata);
         silo.AddPlacementDirector<WorkerSiloPlacement, WorkerSiloPlacementDirector>();
         silo.AddPlacementDirector<GatewaySiloPlacement, GatewaySiloPlacementDirector>();
@@ -174,7 +174,7 @@ internal sealed class SiloStartup(
             var silo = services.GetRequiredService<ILocalSiloDetails>().SiloAddress;
             var grains = services.GetRequiredService<IGrainFactory>();
             var info = await grains.GetGrain<IEnsembleWorkerGrain>(WorkerSilos.KeyOf(silo)).GetInfo();
-            logger.LogInformation("Worker {Silo} on {Device}: model set {Set}", info.Silo, info.Device, info.ActiveModelSet ?? "none active yet");
+            logger.LogInformation("Worker {Silo}: {Engine} on {Device}, model set {Set}", info.Silo, info.Engine, info.Device, info.ActiveModelSet ?? "none active yet");
             readiness.Set(null);
             return true;
         }

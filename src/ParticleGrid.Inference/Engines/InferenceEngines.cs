@@ -85,13 +85,13 @@ public static class InferenceEngines
         var graph = OnnxGraphCache.Read(directory, manifest);
         try
         {
-            return new OnnxRuntimeEngine(graph.Bytes, manifest.InputSize, manifest.Classes.Count, normalization, selection.Device, threads, maxBatch);
+            return new OnnxRuntimeEngine(graph, manifest.InputSize, manifest.Classes.Count, normalization, selection.Device, threads, maxBatch);
         }
         catch (OnnxRuntimeException) when (graph.FromCache)
         {
             // A damaged cached graph: write it again from the weights.
             graph = OnnxGraphCache.Read(directory, manifest, rewrite: true);
-            return new OnnxRuntimeEngine(graph.Bytes, manifest.InputSize, manifest.Classes.Count, normalization, selection.Device, threads, maxBatch);
+            return new OnnxRuntimeEngine(graph, manifest.InputSize, manifest.Classes.Count, normalization, selection.Device, threads, maxBatch);
         }
     }
 

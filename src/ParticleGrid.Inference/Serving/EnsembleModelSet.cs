@@ -1,10 +1,9 @@
 using System.Security.Cryptography;
 using System.Text;
 using ParticleGrid.Imaging;
+using ParticleGrid.Inference.Engines;
 using ParticleGrid.Inference.Evaluation;
 using ParticleGrid.Inference.Models;
-using ParticleGrid.Inference.Prediction;
-using static TorchSharp.torch;
 
 namespace ParticleGrid.Inference.Serving;
 
@@ -53,20 +52,24 @@ public static class ModelSets
 }
 
 /// <summary>
-/// The networks of one model set, loaded once on one device and warmed. Not thread-safe: one caller (a worker's
-/// batch loop) runs it.
+/// The networks of one model set, loaded once into one inference engine on one device and warmed. Not thread-safe: one
+/// caller (a worker's batch loop) runs it.
 /// </summary>
 public sealed class EnsembleModelSet : IDisposable
 {
-    private readonly IReadOnlyList<(ModelSetMember Member, LoadedModel Model, ParticleClassifier Classifier)> _models;
+    private readonly IReadOnlyList<(ModelSetMember Member, INetworkEngine Engine)> _models;
 
-    private EnsembleModelSet(string version, IReadOnlyList<(ModelSetMember, LoadedModel, ParticleClassifier)> models)
+    private EnsembleModelSet(string version, EngineSelection selection, IReadOnlyList<(ModelSetMember, INetworkEngine)> models)
     {
         Version = version;
+        Selection = selection;
         _models = models;
     }
 
     public string Version { get; }
+
+    /// <summary>The engine and device the networks run on.</summary>
+    public EngineSelection Selection { get; }
 
     public IReadOnlyList<string> Classes => _models[0].Member.Manifest.Classes;
 
@@ -75,31 +78,35 @@ public sealed class EnsembleModelSet : IDisposable
     /// <summary>The input sizes the networks need, so each image is preprocessed once per size.</summary>
     public IReadOnlyList<int> InputSizes => [.. _models.Select(m => m.Member.Manifest.InputSize).Distinct().Order()];
 
-    /// <summary>Loads every network of the set onto <paramref name="device"/> and runs one warm-up batch through each.</summary>
+    /// <summary>Loads every network of the set into the selected engine and runs one warm-up batch through each.</summary>
+    /// <param name="threads">CPU threads per operator (ONNX Runtime); 0: every core.</param>
     /// <exception cref="ModelSetException">The set is not usable; nothing stays loaded.</exception>
-    public static EnsembleModelSet Load(IReadOnlyList<string> directories, Device device, int warmUpBatch = 2)
+    public static EnsembleModelSet Load(IReadOnlyList<string> directories, EngineSelection selection, int threads = 0, int warmUpBatch = 2)
     {
         var members = ModelSets.Read(directories);
-        var loaded = new List<(ModelSetMember, LoadedModel, ParticleClassifier)>();
+        var loaded = new List<(ModelSetMember, INetworkEngine)>();
         try
         {
             foreach (var member in members)
             {
-                LoadedModel model;
-                try { model = ModelDirectory.Load(member.Directory, device); }
-                catch (Exception e) when (e is ModelDirectoryException or Networks.CheckpointException) { throw new ModelSetException(e.Message); }
-                var classifier = new ParticleClassifier(model.Network, member.Manifest.InputSize, model.Normalization, device, batchSize: 64);
-                loaded.Add((member, model, classifier));
+                INetworkEngine engine;
+                try { engine = InferenceEngines.Load(member.Directory, selection, threads); }
+                catch (Exception e) when (e is ModelDirectoryException or Networks.CheckpointException or Engines.Onnx.OnnxExportException
+                                              or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+                {
+                    throw new ModelSetException($"{member.Directory}: {e.Message}");
+                }
+                loaded.Add((member, engine));
                 int size = member.Manifest.InputSize;
-                classifier.Probabilities([.. Enumerable.Range(0, warmUpBatch).Select(_ => new float[3 * size * size])]);
+                engine.Probabilities([.. Enumerable.Range(0, warmUpBatch).Select(_ => new float[3 * size * size])]);
             }
         }
         catch
         {
-            foreach (var (_, model, _) in loaded) model.Dispose();
+            foreach (var (_, engine) in loaded) engine.Dispose();
             throw;
         }
-        return new EnsembleModelSet(ModelSets.VersionOf(members), loaded);
+        return new EnsembleModelSet(ModelSets.VersionOf(members), selection, loaded);
     }
 
     /// <summary>Preprocesses one decoded image for every input size of the set.</summary>
@@ -112,13 +119,13 @@ public sealed class EnsembleModelSet : IDisposable
         [.. _models.Select(m =>
         {
             long started = System.Diagnostics.Stopwatch.GetTimestamp();
-            var probabilities = m.Classifier.Probabilities([.. images.Select(i => i[m.Member.Manifest.InputSize])]);
+            var probabilities = m.Engine.Probabilities([.. images.Select(i => i[m.Member.Manifest.InputSize])]);
             timed?.Invoke(m.Member.Name, System.Diagnostics.Stopwatch.GetElapsedTime(started));
             return probabilities;
         })];
 
     public void Dispose()
     {
-        foreach (var (_, model, _) in _models) model.Dispose();
+        foreach (var (_, engine) in _models) engine.Dispose();
     }
 }

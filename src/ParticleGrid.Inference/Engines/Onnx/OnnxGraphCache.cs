@@ -10,7 +10,8 @@ namespace ParticleGrid.Inference.Engines.Onnx;
 /// </summary>
 public static class OnnxGraphCache
 {
-    public sealed record Graph(byte[] Bytes, bool FromCache, string? Path);
+    /// <summary>A graph: a file when one could be written (ONNX Runtime reads it without a managed copy), else its bytes.</summary>
+    public sealed record Graph(string? Path, byte[]? Bytes, bool FromCache);
 
     public static string FileName(ModelManifest manifest) =>
         $"{manifest.WeightsSha256[..16]}-{manifest.InputSize}px-{OnnxNetworkGraphs.GraphFormat.Replace('/', '-')}.onnx";
@@ -30,15 +31,15 @@ public static class OnnxGraphCache
         if (!rewrite)
         {
             foreach (var path in locations)
-                if (File.Exists(path)) return new Graph(File.ReadAllBytes(path), FromCache: true, path);
+                if (File.Exists(path)) return new Graph(path, Bytes: null, FromCache: true);
         }
 
         byte[] bytes = Export(directory);
         foreach (var path in locations)
         {
-            if (TryWrite(path, bytes)) return new Graph(bytes, FromCache: false, path);
+            if (TryWrite(path, bytes)) return new Graph(path, Bytes: null, FromCache: false);
         }
-        return new Graph(bytes, FromCache: false, Path: null);
+        return new Graph(Path: null, bytes, FromCache: false);
     }
 
     /// <summary>Loads the weights on the CPU (checked against the manifest) and writes their graph.</summary>
