@@ -6,26 +6,31 @@ using ParticleGrid.Inference.Networks;
 namespace ParticleGrid.Cli.Benchmarks;
 
 /// <summary>One engine's raw forward passes of one network at one size and batch.</summary>
-/// <param name="PeakMemoryMiB">Peak resident memory of a fresh process that loads only this network in this engine and runs it (null: not measured).</param>
+/// <param name="PeakMemoryMiB">Peak resident memory (VmHWM) of the fresh process that loaded only this network in this engine and ran it.</param>
 public sealed record ForwardResult(string Engine, string Network, int InputSize, int BatchSize, int Images, double ImagesPerSecond, double? PeakMemoryMiB);
 
 /// <summary>
 /// Raw batched forward passes (softmax included; no decoding, no cluster) of each network in each engine, beside
 /// ONNX Runtime running PyTorch's export of torchvision's network with the same weights (<see cref="TorchvisionOnnxBaseline"/>).
-/// The engines take turns within each round, in a rotating order, and each figure is the median of the rounds, so a
-/// slow moment of a shared machine falls on all of them. Peak memory comes from one fresh process per engine and network
-/// (<see cref="Probe"/>), so the figures do not mix.
 /// </summary>
+/// <remarks>
+/// Every measurement runs in a fresh process that loads one network in one engine (<see cref="ProbeInThisProcess"/>):
+/// engines sharing a process disturb each other (ONNX Runtime's pool threads and .NET's spin after their work and
+/// take the core from whoever runs next), and each process's peak memory is then that engine's alone. Rounds take
+/// the engines in a rotating order and each figure is the median of the rounds, so a slow moment of a shared machine
+/// falls on all of them.
+/// </remarks>
 public static class EngineBenchmark
 {
     public static readonly string[] Engines = [InferenceEngines.OnnxRuntime, InferenceEngines.TorchSharp, TorchvisionOnnxBaseline.Name];
 
+    /// <param name="imagesFor">How many images one timed pass takes at a batch size.</param>
+    /// <param name="rounds">Fresh processes per engine, network, size and batch.</param>
     public static IReadOnlyList<ForwardResult> Run(string workFolder, IReadOnlyList<int> sizes, IReadOnlyList<int> batches, Func<int, int> imagesFor,
-        int rounds, int threads, string? exportScript, bool measureMemory, Action<string>? progress, IReadOnlyList<string>? engines = null)
+        int rounds, int threads, string? exportScript, Action<string>? progress, IReadOnlyList<string>? engines = null)
     {
         engines ??= Engines;
         var results = new List<ForwardResult>();
-        var random = new Random(1);
         foreach (int size in sizes)
         {
             var folders = BenchModels.CreateSet(Path.Combine(workFolder, $"forward-{size}"), size);
@@ -33,40 +38,28 @@ public static class EngineBenchmark
             {
                 string? baselineGraph = exportScript is null || !engines.Contains(TorchvisionOnnxBaseline.Name) ? null
                     : TorchvisionOnnxBaseline.Export(exportScript, folder, architecture, BenchModels.Classes.Count, size, progress);
-                var loaded = new List<INetworkEngine>();
-                try
+                var present = engines.Where(e => e != TorchvisionOnnxBaseline.Name || baselineGraph is not null).ToList();
+                // Written once, outside any measured process: the graph a worker would find cached.
+                if (present.Contains(InferenceEngines.OnnxRuntime)) Inference.Engines.Onnx.OnnxGraphCache.Read(folder, Inference.Models.ModelDirectory.ReadManifest(folder));
+                foreach (int batch in batches)
                 {
-                    foreach (var name in engines.Where(e => e != TorchvisionOnnxBaseline.Name || baselineGraph is not null))
-                        loaded.Add(Load(name, folder, baselineGraph, size, threads, batches.Max()));
-                    foreach (int batch in batches)
+                    int count = imagesFor(batch);
+                    var measured = present.ToDictionary(e => e, _ => new List<ProbeResult>());
+                    for (int round = 0; round < rounds; round++)
                     {
-                        int count = imagesFor(batch);
-                        var planes = Enumerable.Range(0, count).Select(_ => Enumerable.Range(0, 3 * size * size).Select(_ => random.NextSingle()).ToArray()).ToList();
-                        var rates = loaded.ToDictionary(e => e.Engine, _ => new List<double>());
-                        foreach (var engine in loaded) RunBatches(engine, planes.Take(batch).ToList(), batch);   // warm-up
-                        for (int round = 0; round < rounds; round++)
+                        for (int turn = 0; turn < present.Count; turn++)
                         {
-                            for (int turn = 0; turn < loaded.Count; turn++)
-                            {
-                                var engine = loaded[(round + turn) % loaded.Count];
-                                var clock = Stopwatch.StartNew();
-                                RunBatches(engine, planes, batch);
-                                rates[engine.Engine].Add(count / clock.Elapsed.TotalSeconds);
-                            }
-                        }
-                        foreach (var engine in loaded)
-                        {
-                            double? memory = measureMemory ? Probe(engine.Engine, folder, baselineGraph, size, batch, threads, progress) : null;
-                            var result = new ForwardResult(engine.Engine, architecture, size, batch, count, Median(rates[engine.Engine]), memory);
-                            results.Add(result);
-                            progress?.Invoke($"forward {engine.Engine} {architecture} {size} px batch {batch}: {result.ImagesPerSecond:F1} images/s" +
-                                (memory is null ? "" : $", peak {memory:F0} MiB"));
+                            string engine = present[(round + turn) % present.Count];
+                            if (Probe(engine, folder, baselineGraph, size, batch, count, threads, progress) is { } result) measured[engine].Add(result);
                         }
                     }
-                }
-                finally
-                {
-                    foreach (var engine in loaded) engine.Dispose();
+                    foreach (var (engine, probes) in measured.Where(m => m.Value.Count > 0))
+                    {
+                        var result = new ForwardResult(engine, architecture, size, batch, count, Median(probes.Select(p => p.ImagesPerSecond)),
+                            Median(probes.Select(p => p.PeakMemoryMiB)));
+                        results.Add(result);
+                        progress?.Invoke($"forward {engine} {architecture} {size} px batch {batch}: {result.ImagesPerSecond:F1} images/s, peak {result.PeakMemoryMiB:F0} MiB");
+                    }
                 }
             }
             foreach (int batch in batches)
@@ -84,36 +77,27 @@ public static class EngineBenchmark
         return results;
     }
 
-    static INetworkEngine Load(string engine, string folder, string? baselineGraph, int size, int threads, int maxBatch) => engine switch
+    static double Median(IEnumerable<double> values)
     {
-        TorchvisionOnnxBaseline.Name => new TorchvisionOnnxBaseline(baselineGraph!, size, threads),
-        _ => InferenceEngines.Load(folder, new EngineSelection(engine, "cpu"), threads, maxBatch),
-    };
-
-    static void RunBatches(INetworkEngine engine, IReadOnlyList<float[]> planes, int batch)
-    {
-        for (int start = 0; start < planes.Count; start += batch)
-            engine.Probabilities(planes.Skip(start).Take(batch).ToList());
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
-    static double Median(List<double> values)
-    {
-        values.Sort();
-        return values.Count % 2 == 1 ? values[values.Count / 2] : (values[values.Count / 2 - 1] + values[values.Count / 2]) / 2;
-    }
+    // ---- one engine, one network, one fresh process ---------------------------------------------------------------
 
-    // ---- peak memory, one fresh process per engine and network ----------------------------------------------------
+    /// <summary>What one fresh process measured.</summary>
+    public sealed record ProbeResult(double ImagesPerSecond, double PeakMemoryMiB);
 
-    /// <summary>
-    /// Runs <c>particlegrid bench probe</c> in a fresh process: it loads the one network in the one engine, runs four
-    /// batches and reports its peak resident memory (VmHWM), which includes the .NET runtime (the same for every engine).
-    /// </summary>
-    public static double? Probe(string engine, string folder, string? baselineGraph, int size, int batch, int threads, Action<string>? progress)
+    const int PassesPerProbe = 3;
+
+    /// <summary>Runs <c>particlegrid bench probe</c> in a fresh process (see <see cref="ProbeInThisProcess"/>); null when it fails (told).</summary>
+    public static ProbeResult? Probe(string engine, string folder, string? baselineGraph, int size, int batch, int images, int threads, Action<string>? progress)
     {
         var (program, prefix) = CurrentProgram();
         var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in prefix.Concat(["bench", "probe", "--engine", engine, "--model", folder, "--size", size.ToString(),
-                     "--batch", batch.ToString(), "--threads", threads.ToString(), .. baselineGraph is null ? Array.Empty<string>() : ["--onnx", baselineGraph]]))
+                     "--batch", batch.ToString(), "--images", images.ToString(), "--threads", threads.ToString(),
+                     .. baselineGraph is null ? Array.Empty<string>() : ["--onnx", baselineGraph]]))
             start.ArgumentList.Add(argument);
         using var process = Process.Start(start)!;
         var error = process.StandardError.ReadToEndAsync();
@@ -121,23 +105,47 @@ public static class EngineBenchmark
         process.WaitForExit();
         if (process.ExitCode != 0)
         {
-            progress?.Invoke($"memory probe {engine} {Path.GetFileName(folder)} failed (exit {process.ExitCode}): {error.Result.Split('\n').LastOrDefault(l => l.Length > 0)}");
+            progress?.Invoke($"forward probe {engine} {Path.GetFileName(folder)} failed (exit {process.ExitCode}): {error.Result.Split('\n').LastOrDefault(l => l.Length > 0)}");
             return null;
         }
-        using var document = JsonDocument.Parse(output);
-        return document.RootElement.GetProperty("peakMemoryMiB").GetDouble();
+        return JsonSerializer.Deserialize<ProbeResult>(output, ProbeJson);
     }
 
-    /// <summary>What <see cref="Probe"/> runs in the fresh process. Writes {"peakMemoryMiB": …} to standard output.</summary>
-    public static void ProbeInThisProcess(string engine, string folder, string? baselineGraph, int size, int batch, int threads)
+    static readonly JsonSerializerOptions ProbeJson = new(JsonSerializerDefaults.Web);
+
+    /// <summary>
+    /// What <see cref="Probe"/> runs in its fresh process: loads the one network in the one engine, runs one warm-up
+    /// batch, then <see cref="PassesPerProbe"/> timed passes over <paramref name="images"/> random images in batches of
+    /// <paramref name="batch"/>, and writes the median pass's images/s and the process's peak resident memory as JSON.
+    /// </summary>
+    public static void ProbeInThisProcess(string engine, string folder, string? baselineGraph, int size, int batch, int images, int threads)
     {
         var random = new Random(2);
-        var planes = Enumerable.Range(0, batch).Select(_ => Enumerable.Range(0, 3 * size * size).Select(_ => random.NextSingle()).ToArray()).ToList();
+        var planes = Enumerable.Range(0, images).Select(_ => Enumerable.Range(0, 3 * size * size).Select(_ => random.NextSingle()).ToArray()).ToList();
+        var rates = new List<double>();
         using (var network = Load(engine, folder, baselineGraph, size, threads, batch))
         {
-            for (int i = 0; i < 4; i++) network.Probabilities(planes);
+            RunBatches(network, planes.Take(batch).ToList(), batch);
+            for (int pass = 0; pass < PassesPerProbe; pass++)
+            {
+                var clock = Stopwatch.StartNew();
+                RunBatches(network, planes, batch);
+                rates.Add(images / clock.Elapsed.TotalSeconds);
+            }
         }
-        Console.WriteLine(JsonSerializer.Serialize(new { peakMemoryMiB = PeakResidentMiB() }));
+        Console.WriteLine(JsonSerializer.Serialize(new ProbeResult(Median(rates), PeakResidentMiB()), ProbeJson));
+    }
+
+    static INetworkEngine Load(string engine, string folder, string? baselineGraph, int size, int threads, int maxBatch) => engine switch
+    {
+        TorchvisionOnnxBaseline.Name => new TorchvisionOnnxBaseline(baselineGraph ?? throw new ArgumentException("--onnx: the baseline needs its graph"), size, threads),
+        _ => InferenceEngines.Load(folder, new EngineSelection(engine, "cpu"), threads, maxBatch),
+    };
+
+    static void RunBatches(INetworkEngine engine, IReadOnlyList<float[]> planes, int batch)
+    {
+        for (int start = 0; start < planes.Count; start += batch)
+            engine.Probabilities(planes.Skip(start).Take(batch).ToList());
     }
 
     /// <summary>VmHWM of /proc/self/status: the most resident memory this process has had.</summary>

@@ -38,12 +38,11 @@ public static class BenchCommand
         var script = new Option<FileInfo?>("--pytorch-script") { Description = "bench/pytorch_forward.py (found from the working directory by default)" };
         var sizesOption = new Option<string>("--sizes") { Description = "Input sizes for the raw forward passes", DefaultValueFactory = _ => "64,128,224" };
         var batchesOption = new Option<string>("--batches") { Description = "Batch sizes for the raw forward passes", DefaultValueFactory = _ => "16" };
-        var rounds = new Option<int>("--rounds") { Description = "Rounds of the raw forward passes (each figure is their median; quick: 3)", DefaultValueFactory = _ => 5 };
-        var noMemory = new Option<bool>("--no-memory") { Description = "Skip the per-engine peak-memory probes (one fresh process per engine and network)" };
+        var rounds = new Option<int>("--rounds") { Description = "Fresh processes per engine, network, size and batch for the raw forward passes (each figure is their median; quick: 1)", DefaultValueFactory = _ => 3 };
         var device = ModelOptions.Device();
         var command = new Command("bench", "Measures ParticleGrid's throughput on this machine: each engine's raw forward passes beside ONNX Runtime's, end to end through the cluster, memory, the Orleans layer alone, and PyTorch for comparison.")
         {
-            quick, size, json, script, sizesOption, batchesOption, rounds, noMemory, device, ProbeCommand(),
+            quick, size, json, script, sizesOption, batchesOption, rounds, device, ProbeCommand(),
         };
         command.SetAction((parse, cancellation) => CommandErrors.Guard(async () =>
         {
@@ -63,12 +62,12 @@ public static class BenchCommand
                 if (isQuick && parse.GetResult(sizesOption) is not { Implicit: false }) sizes = [sizes[0]];
                 int Images(int batch) => Math.Max(4 * batch, isQuick ? 32 : 64);
                 string? exportScript = FindUp(Path.Combine("bench", "torchvision_onnx.py"));
-                var forward = await Task.Run(() => Benchmarks.EngineBenchmark.Run(work, sizes, batches, Images, isQuick ? 3 : parse.GetValue(rounds), threads,
-                    exportScript, measureMemory: !parse.GetValue(noMemory), Say), cancellation);
+                var forward = await Task.Run(() => Benchmarks.EngineBenchmark.Run(work, sizes, batches, Images, isQuick ? 1 : parse.GetValue(rounds), threads,
+                    exportScript, Say), cancellation);
 
                 var endToEnd = await Benchmarks.EndToEndBenchmark.RunAsync(work, inputSize, isQuick ? 512 : 20_000, 32, 2, Say, cancellation);
                 var rawAtBatch32 = await Task.Run(() => Benchmarks.EngineBenchmark.Run(work, [inputSize], [32], _ => isQuick ? 64 : 256, isQuick ? 1 : 3, threads,
-                    exportScript: null, measureMemory: false, Say, engines: [selection.Engine]), cancellation);
+                    exportScript: null, Say, engines: [selection.Engine]), cancellation);
                 double raw = rawAtBatch32.Single(f => f.Network == "ensemble").ImagesPerSecond;
 
                 var layer = await Benchmarks.OrleansLayerBenchmark.RunAsync(work, isQuick ? [1, 2, 4] : [1, 2, 4, 8, 16, 32], isQuick ? 4000 : 40_000,
@@ -175,16 +174,17 @@ public static class BenchCommand
         var onnx = new Option<string?>("--onnx");
         var probeSize = new Option<int>("--size") { Required = true };
         var batch = new Option<int>("--batch") { Required = true };
+        var images = new Option<int>("--images") { Required = true };
         var threads = new Option<int>("--threads") { DefaultValueFactory = _ => Environment.ProcessorCount };
-        var probe = new Command("probe", "Loads one network in one engine, runs it, and prints its peak resident memory (used by bench)")
+        var probe = new Command("probe", "Loads one network in one engine, times it, and prints its images/s and peak resident memory (used by bench)")
         {
-            engine, model, onnx, probeSize, batch, threads,
+            engine, model, onnx, probeSize, batch, images, threads,
         };
         probe.Hidden = true;
         probe.SetAction(parse => CommandErrors.Guard(() =>
         {
             Benchmarks.EngineBenchmark.ProbeInThisProcess(parse.GetValue(engine)!, parse.GetValue(model)!, parse.GetValue(onnx), parse.GetValue(probeSize),
-                parse.GetValue(batch), parse.GetValue(threads));
+                parse.GetValue(batch), parse.GetValue(images), parse.GetValue(threads));
             return Task.FromResult(0);
         }));
         return probe;

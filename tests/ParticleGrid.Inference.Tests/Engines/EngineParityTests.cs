@@ -53,6 +53,20 @@ public sealed class EngineParityTests(ITestOutputHelper output)
         Assert.All(expected, p => Assert.InRange(p.Max(), 0.3f, 0.99f));
     }
 
+    [Theory]
+    [InlineData("resnet50", 64, 2)]     // layer4.1 and layer4.2's 3×3 convolutions see 2×2 maps (layer4.0's has stride 2)
+    [InlineData("resnet50", 224, 0)]
+    [InlineData("densenet201", 64, 32)] // every dense layer of the last block sees a 2×2 map
+    [InlineData("densenet201", 96, 0)]
+    public void Small_map_convolutions_are_written_as_matrix_products_only_where_the_map_is_tiny(string architecture, int inputSize, int expected)
+    {
+        // The parity test above runs at 64 px, so it runs these matrix products against the reference too.
+        using var network = ParticleNetworks.Create(architecture, Classes.Length);
+        var graph = OnnxNetworkGraphs.Write(architecture, NetworkWeights.Of(network), inputSize, Classes.Length);
+        int matrixProducts = graph.Graph.Node.Count(n => n.OpType == "Gemm" && n.Input[1].EndsWith(".matrix", StringComparison.Ordinal));
+        Assert.Equal(expected, matrixProducts);
+    }
+
     [Fact]
     public void The_graph_is_cached_beside_the_weights_and_a_damaged_cache_is_rewritten()
     {

@@ -52,10 +52,14 @@ internal sealed class OnnxGraphBuilder(NetworkWeights weights)
     /// Convolution <paramref name="conv"/> followed by BatchNorm <paramref name="batchNorm"/> (inference statistics),
     /// as one convolution with folded weights: w' = w·γ/√(σ²+ε), b' = β − μ·γ/√(σ²+ε) (computed in double).
     /// </summary>
-    public string ConvolutionWithBatchNorm(string input, string conv, string batchNorm, int stride, int padding, int groups = 1, bool relu = false)
+    /// <param name="inputSide">The input feature map's side, when known: a small map may be written as a matrix product (<see cref="IsSmallMap"/>).</param>
+    public string ConvolutionWithBatchNorm(string input, string conv, string batchNorm, int stride, int padding, int groups = 1, bool relu = false,
+        long? inputSide = null)
     {
         var weight = weights[conv + ".weight"];
         var (scale, shift) = BatchNormScaleShift(batchNorm, weight.Shape[0]);
+        if (IsSmallMap(weight, stride, groups, inputSide))
+            return SmallMapConvolution(input, conv, weight, scale, shift, padding, inputSide!.Value, relu);
         long perOutput = weight.Values.Length / weight.Shape[0];
         var folded = new float[weight.Values.Length];
         for (long o = 0; o < weight.Shape[0]; o++)
@@ -67,8 +71,61 @@ internal sealed class OnnxGraphBuilder(NetworkWeights weights)
     }
 
     /// <summary>A convolution without bias, as the state_dict holds it.</summary>
-    public string Convolution(string input, string conv, int stride, int padding, int groups = 1) =>
-        Convolution(input, conv, weights[conv + ".weight"], bias: null, stride, padding, groups);
+    /// <param name="inputSide">The input feature map's side, when known: a small map may be written as a matrix product (<see cref="IsSmallMap"/>).</param>
+    public string Convolution(string input, string conv, int stride, int padding, int groups = 1, long? inputSide = null)
+    {
+        var weight = weights[conv + ".weight"];
+        return IsSmallMap(weight, stride, groups, inputSide)
+            ? SmallMapConvolution(input, conv, weight, scale: null, shift: null, padding, inputSide!.Value, relu: false)
+            : Convolution(input, conv, weight, bias: null, stride, padding, groups);
+    }
+
+    /// <summary>
+    /// Whether a convolution is better written as one matrix product: an ungrouped, stride-1 convolution with a kernel
+    /// wider than 1 over a feature map of at most 2×2 pixels (ResNet50's last stage and DenseNet201's last block at
+    /// 64 px). Most of its kernel taps then fall on padding, and a convolution kernel spends as long on those as on the
+    /// rest; the matrix holds only the taps that meet a pixel and runs at the machine's full multiply-add rate.
+    /// </summary>
+    static bool IsSmallMap(WeightTensor weight, int stride, int groups, long? inputSide) =>
+        inputSide is <= 2 && stride == 1 && groups == 1 && weight.Shape[2] > 1;
+
+    /// <summary>
+    /// A stride-1 convolution over a side×side map as the linear map it is: flatten each image to [C·side²], multiply by
+    /// a [O·side², C·side²] matrix whose entry (o, p; c, q) is the kernel tap that carries input pixel q to output pixel
+    /// p (zero where that tap falls outside the kernel), add the bias, and reshape to [O, side, side]. The same sums
+    /// as the convolution, in another order.
+    /// </summary>
+    string SmallMapConvolution(string input, string conv, WeightTensor weight, double[]? scale, double[]? shift, int padding, long side, bool relu)
+    {
+        long outputs = weight.Shape[0], channels = weight.Shape[1], kernel = weight.Shape[2], pixels = side * side;
+        if (weight.Shape[3] != kernel || 2 * padding != kernel - 1)
+            throw new OnnxExportException($"'{conv}': a small-map convolution needs a square kernel with 'same' padding");
+        long columns = channels * pixels;
+        var matrix = new float[outputs * pixels * columns];
+        var bias = new float[outputs * pixels];
+        for (long o = 0; o < outputs; o++)
+        {
+            double factor = scale?[o] ?? 1.0;
+            for (long p = 0; p < pixels; p++)
+            {
+                long row = o * pixels + p, py = p / side, px = p % side;
+                bias[row] = (float)(shift?[o] ?? 0.0);
+                for (long c = 0; c < channels; c++)
+                    for (long q = 0; q < pixels; q++)
+                    {
+                        long ky = q / side - py + padding, kx = q % side - px + padding;
+                        if (ky < 0 || ky >= kernel || kx < 0 || kx >= kernel) continue;
+                        float tap = weight.Values[((o * channels + c) * kernel + ky) * kernel + kx];
+                        matrix[row * columns + c * pixels + q] = (float)(tap * factor);
+                    }
+            }
+        }
+        string flat = Operator("Flatten", "flatten", [input], Attribute("axis", 1));
+        string product = Operator("Gemm", conv, [flat, Constant(conv + ".matrix", new WeightTensor(matrix, [outputs * pixels, columns])),
+            Constant(conv + ".bias", new WeightTensor(bias, [bias.Length]))], Attribute("transB", 1));
+        if (relu) product = Relu(product);
+        return Operator("Reshape", "unflatten", [product, Int64Constant("shape", [-1, outputs, side, side])]);
+    }
 
     /// <summary>BatchNorm with inference statistics, as one per-channel multiply-add (ONNX BatchNormalization).</summary>
     public string BatchNorm(string input, string batchNorm) =>

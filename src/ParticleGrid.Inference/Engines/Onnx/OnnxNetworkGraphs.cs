@@ -10,14 +10,16 @@ namespace ParticleGrid.Inference.Engines.Onnx;
 /// <list type="bullet">
 /// <item>every BatchNorm that follows a convolution is folded into it (one convolution with a bias);</item>
 /// <item>DenseNet's transitions average-pool before their 1×1 convolution instead of after (both are linear and act on
-///   different axes, so they commute) — the convolution then runs on a quarter of the pixels.</item>
+///   different axes, so they commute) — the convolution then runs on a quarter of the pixels;</item>
+/// <item>a 3×3 convolution over a map of 2×2 pixels or fewer (ResNet50's last stage and DenseNet201's last block at
+///   64 px) is one matrix product (<c>OnnxGraphBuilder.SmallMapConvolution</c>).</item>
 /// </list>
 /// The input is the normalised image batch <c>images</c> [N, 3, S, S]; the output <c>probabilities</c> [N, classes].
 /// </summary>
 public static class OnnxNetworkGraphs
 {
     /// <summary>Changes whenever the graphs change, so a cached graph written by an older build is not reused.</summary>
-    public const string GraphFormat = "particlegrid-onnx/1";
+    public const string GraphFormat = "particlegrid-onnx/2";
 
     public const string InputName = "images";
     public const string OutputName = "probabilities";
@@ -31,8 +33,8 @@ public static class OnnxNetworkGraphs
         var builder = new OnnxGraphBuilder(weights);
         string logits = architecture switch
         {
-            "resnet50" => ResNet50(builder, InputName),
-            "densenet201" => DenseNet201(builder, InputName),
+            "resnet50" => ResNet50(builder, InputName, inputSize),
+            "densenet201" => DenseNet201(builder, InputName, inputSize),
             "shufflenet_v2" => ShuffleNetV2(builder, InputName, inputSize),
             _ => throw new OnnxExportException($"no ONNX graph for architecture '{architecture}'"),
         };
@@ -44,9 +46,10 @@ public static class OnnxNetworkGraphs
     /// <summary>The model as the bytes of a <c>.onnx</c> file.</summary>
     public static byte[] Serialize(ModelProto model) => model.ToByteArray();
 
-    static string ResNet50(OnnxGraphBuilder g, string images)
+    static string ResNet50(OnnxGraphBuilder g, string images, int inputSize)
     {
         var x = g.MaxPool(g.ConvolutionWithBatchNorm(images, "conv1", "bn1", stride: 2, padding: 3, relu: true), kernel: 3, stride: 2, padding: 1);
+        long side = OutputSide(OutputSide(inputSize, kernel: 7, stride: 2, padding: 3), kernel: 3, stride: 2, padding: 1);
         int[] blocks = [3, 4, 6, 3];
         for (int layer = 1; layer <= blocks.Length; layer++)
         {
@@ -55,7 +58,8 @@ public static class OnnxNetworkGraphs
                 string p = $"layer{layer}.{block}";
                 int stride = layer > 1 && block == 0 ? 2 : 1;
                 var y = g.ConvolutionWithBatchNorm(x, $"{p}.conv1", $"{p}.bn1", stride: 1, padding: 0, relu: true);
-                y = g.ConvolutionWithBatchNorm(y, $"{p}.conv2", $"{p}.bn2", stride, padding: 1, relu: true);
+                y = g.ConvolutionWithBatchNorm(y, $"{p}.conv2", $"{p}.bn2", stride, padding: 1, relu: true, inputSide: side);
+                side = OutputSide(side, kernel: 3, stride, padding: 1);
                 y = g.ConvolutionWithBatchNorm(y, $"{p}.conv3", $"{p}.bn3", stride: 1, padding: 0);
                 var shortcut = g.Weights.Contains($"{p}.downsample.0.weight")
                     ? g.ConvolutionWithBatchNorm(x, $"{p}.downsample.0", $"{p}.downsample.1", stride, padding: 0)
@@ -66,10 +70,11 @@ public static class OnnxNetworkGraphs
         return g.Linear(g.GlobalAveragePoolFlat(x), "fc");
     }
 
-    static string DenseNet201(OnnxGraphBuilder g, string images)
+    static string DenseNet201(OnnxGraphBuilder g, string images, int inputSize)
     {
         var x = g.ConvolutionWithBatchNorm(images, "features.conv0", "features.norm0", stride: 2, padding: 3, relu: true);
         x = g.MaxPool(x, kernel: 3, stride: 2, padding: 1);
+        long side = OutputSide(OutputSide(inputSize, kernel: 7, stride: 2, padding: 3), kernel: 3, stride: 2, padding: 1);
         int[] layers = [6, 12, 48, 32];
         for (int block = 1; block <= layers.Length; block++)
         {
@@ -79,7 +84,7 @@ public static class OnnxNetworkGraphs
                 string p = $"features.denseblock{block}.denselayer{layer}";
                 var y = g.Relu(g.BatchNorm(g.Concat(featureMaps), $"{p}.norm1"));
                 y = g.ConvolutionWithBatchNorm(y, $"{p}.conv1", $"{p}.norm2", stride: 1, padding: 0, relu: true);
-                featureMaps.Add(g.Convolution(y, $"{p}.conv2", stride: 1, padding: 1));
+                featureMaps.Add(g.Convolution(y, $"{p}.conv2", stride: 1, padding: 1, inputSide: side));
             }
             x = g.Concat(featureMaps);
             if (block < layers.Length)
@@ -87,6 +92,7 @@ public static class OnnxNetworkGraphs
                 string t = $"features.transition{block}";
                 x = g.Relu(g.BatchNorm(x, $"{t}.norm"));
                 x = g.Convolution(g.AveragePool(x, kernel: 2, stride: 2), $"{t}.conv", stride: 1, padding: 0);
+                side /= 2;
             }
         }
         x = g.Relu(g.BatchNorm(x, "features.norm5"));
@@ -97,7 +103,7 @@ public static class OnnxNetworkGraphs
     {
         var x = g.ConvolutionWithBatchNorm(images, "conv1.0", "conv1.1", stride: 2, padding: 1, relu: true);
         x = g.MaxPool(x, kernel: 3, stride: 2, padding: 1);
-        long size = PooledSize(PooledSize(inputSize));
+        long size = OutputSide(OutputSide(inputSize, kernel: 3, stride: 2, padding: 1), kernel: 3, stride: 2, padding: 1);
         long channels = 24;
         int[] repeats = [4, 8, 4];
         long[] outputs = [116, 232, 464];
@@ -112,7 +118,7 @@ public static class OnnxNetworkGraphs
                     var left = g.ConvolutionWithBatchNorm(x, $"{p}.branch1.0", $"{p}.branch1.1", stride: 2, padding: 1, groups: (int)channels);
                     left = g.ConvolutionWithBatchNorm(left, $"{p}.branch1.2", $"{p}.branch1.3", stride: 1, padding: 0, relu: true);
                     joined = g.Concat([left, Branch2(g, x, p, stride: 2, branchChannels: outputs[stage] / 2)]);
-                    size = PooledSize(size);
+                    size = OutputSide(size, kernel: 3, stride: 2, padding: 1);
                     channels = outputs[stage];
                 }
                 else
@@ -135,6 +141,6 @@ public static class OnnxNetworkGraphs
         return g.ConvolutionWithBatchNorm(y, $"{p}.branch2.5", $"{p}.branch2.6", stride: 1, padding: 0, relu: true);
     }
 
-    /// <summary>The side of a feature map after a 3×3 kernel with stride 2 and padding 1.</summary>
-    static long PooledSize(long size) => (size + 2 - 3) / 2 + 1;
+    /// <summary>The side of a feature map after a convolution or pooling window.</summary>
+    static long OutputSide(long side, int kernel, int stride, int padding) => (side + 2 * padding - kernel) / stride + 1;
 }
