@@ -13,8 +13,8 @@ public sealed record EndToEndResult(int InputSize, int Particles, int BatchSize,
 /// <summary>
 /// Read (PNG bytes), decode, preprocess, batch, ensemble, store, lot: particles sent as instruments send them (several
 /// runs at once, batches in flight) to a real embedded host, timed from the first batch to the last receipt. A particle's
-/// latency is its batch's, from submission to receipt. Memory is sampled every half second; drift compares the last
-/// tenth of the run with the second tenth (after warm-up).
+/// latency is its batch's, from submission to receipt. Memory is sampled every half second; drift is the growth of the
+/// last tenth of the run over its lowest tenth after the first (warm-up).
 /// </summary>
 public static class EndToEndBenchmark
 {
@@ -86,8 +86,12 @@ public static class EndToEndBenchmark
         latencies.Sort();
         double Percentile(double p) => latencies[Math.Min(latencies.Count - 1, (int)(p * latencies.Count))];
         var memory = samples.ToList();
+        // Growth, not change: the last tenth of the run against its lowest tenth after the first. A leak grows towards
+        // the end; memory released after start-up (the first batches' allocations, collected later) is not growth.
         int tenth = Math.Max(1, memory.Count / 10);
-        double early = memory.Skip(tenth).Take(tenth).DefaultIfEmpty(memory.FirstOrDefault()).Average();
+        var tenths = Enumerable.Range(1, Math.Max(1, memory.Count / tenth - 1))
+            .Select(i => memory.Skip(i * tenth).Take(tenth).DefaultIfEmpty(memory.LastOrDefault()).Average()).ToList();
+        double early = tenths.DefaultIfEmpty(0).Min();
         double late = memory.Skip(memory.Count - tenth).DefaultIfEmpty(memory.LastOrDefault()).Average();
         return new EndToEndResult(inputSize, sent, batchSize, runs, seconds, sent / seconds, Percentile(0.50), Percentile(0.99),
             memory.DefaultIfEmpty(0).Max(), early > 0 ? 100 * (late - early) / early : 0, memory);
