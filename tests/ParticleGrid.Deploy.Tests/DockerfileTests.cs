@@ -23,7 +23,8 @@ public sealed class DockerfileTests
     {
         var images = Gpu.BaseImages();
         Assert.Equal("mcr.microsoft.com/dotnet/sdk:10.0", images[0]);
-        Assert.Matches(@"^nvidia/cuda:12\.\d+(\.\d+)?-cudnn\d*-runtime-ubuntu\d+\.\d+$", images[^1]);
+        // CUDA 13 with cuDNN: what ONNX Runtime 1.31's CUDA provider links (libcudart.so.13, libcublas.so.13) and loads.
+        Assert.Matches(@"^nvidia/cuda:13\.\d+(\.\d+)?-cudnn\d*-runtime-ubuntu\d+\.\d+$", images[^1]);
         // The same publish as the CPU image's, plus the CUDA switches of libtorch and ONNX Runtime.
         Assert.Equal([.. Cpu.PublishCommand().SkipLast(2), "-p:TorchDevice=cuda", "-p:InferenceDevice=cuda", "-o", "/app"], Gpu.PublishCommand());
         // The .NET runtime comes from Microsoft's image; the user is the one the chart runs as.
@@ -34,13 +35,15 @@ public sealed class DockerfileTests
     [Fact]
     public void The_cuda_switch_selects_libtorch_for_the_base_images_cuda()
     {
-        // -p:TorchDevice=cuda must swap the CPU natives for CUDA ones, built for the CUDA of the GPU image's base.
+        // -p:TorchDevice=cuda must swap the CPU natives for CUDA ones. libtorch carries its own CUDA runtime; the base's
+        // CUDA must not be older (the host's driver then runs both).
         var project = System.Xml.Linq.XDocument.Load(Repository.PathOf("src", "ParticleGrid.Inference", "ParticleGrid.Inference.csproj"));
         var cuda = project.Descendants("ItemGroup").Where(g => ((string?)g.Attribute("Condition"))?.Replace(" ", "") == "'$(TorchDevice)'=='cuda'")
             .SelectMany(g => g.Elements("PackageReference")).Select(r => (string?)r.Attribute("Include")).ToList();
         string package = Assert.Single(cuda, p => p?.StartsWith("libtorch-cuda-") == true)!;
         string cudaVersion = System.Text.RegularExpressions.Regex.Match(package, @"^libtorch-cuda-(\d+\.\d+)-linux-x64$").Groups[1].Value;
-        Assert.StartsWith($"nvidia/cuda:{cudaVersion}.", Gpu.BaseImages()[^1]);
+        string baseCuda = System.Text.RegularExpressions.Regex.Match(Gpu.BaseImages()[^1], @"^nvidia/cuda:(\d+\.\d+)").Groups[1].Value;
+        Assert.True(Version.Parse(baseCuda) >= Version.Parse(cudaVersion), $"base CUDA {baseCuda} is older than libtorch's {cudaVersion}");
         Assert.Contains($"Include=\"{package}\"", File.ReadAllText(Repository.PathOf("Directory.Packages.props")));
         Assert.Contains(project.Descendants("PackageReference"), r => (string?)r.Attribute("Include") == "libtorch-cpu-linux-x64"
             && ((string?)r.Parent!.Attribute("Condition") ?? "").Contains("TorchDevice"));

@@ -42,6 +42,9 @@ public class ParticleClassificationService : IDisposable
         _batcher = new DynamicBatcher<PreparedParticle, EnsembleResult>(options.Batching, RunBatch, "ensemble-batcher",
             (size, waited) => metrics.BatchRan(_deviceName, size, waited));
         metrics.ObserveWorker(() => (_deviceName, Engine, _batcher.Queued, ActiveVersion));
+        if (Selection.Device != "cpu" && Selection.Engine == InferenceEngines.TorchSharp && InferenceEngines.OnnxRuntimeHasCuda)
+            logger.LogWarning("ONNX Runtime cannot run on {Device} ({Problem}); the networks run on TorchSharp instead",
+                Selection.Device, InferenceEngines.OnnxRuntimeCudaProblem);
     }
 
     /// <summary>The engine and device this worker runs its networks with (the fastest available unless configured).</summary>

@@ -20,7 +20,7 @@ public sealed class EngineUnavailableException(string message) : Exception(messa
 /// The inference engines and how a worker picks one. ONNX Runtime (our graphs, <see cref="OnnxNetworkGraphs"/>) is the
 /// fastest on the CPU: <c>docs/benchmarks.md</c> has the figures. TorchSharp is the reference every engine is tested
 /// against, and it trains. On a GPU the build decides: ONNX Runtime's CUDA execution provider when the build carries
-/// it (<c>-p:InferenceDevice=cuda</c>), else TorchSharp's CUDA natives (<c>-p:TorchDevice=cuda</c>).
+/// it (<c>-p:InferenceDevice=cuda</c>) and it loads, else TorchSharp's CUDA natives (<c>-p:TorchDevice=cuda</c>).
 /// </summary>
 public static class InferenceEngines
 {
@@ -34,6 +34,32 @@ public static class InferenceEngines
     public static bool OnnxRuntimeHasCuda =>
         OrtEnv.Instance().GetAvailableProviders().Contains("CUDAExecutionProvider", StringComparer.Ordinal);
 
+    /// <summary>
+    /// Whether ONNX Runtime's CUDA execution provider loads here: it is in the build, a GPU is visible, and the CUDA
+    /// libraries it links (ONNX Runtime 1.31: CUDA 13's libcudart.so.13 and libcublas.so.13, and cuDNN 9) are found.
+    /// When it is not, <see cref="OnnxRuntimeCudaProblem"/> says why.
+    /// </summary>
+    public static bool OnnxRuntimeCudaUsable => OnnxRuntimeCudaProblem is null;
+
+    /// <summary>Why ONNX Runtime cannot run on CUDA here (null: it can).</summary>
+    public static string? OnnxRuntimeCudaProblem => onnxRuntimeCudaProblem.Value;
+
+    static readonly Lazy<string?> onnxRuntimeCudaProblem = new(() =>
+    {
+        if (!OnnxRuntimeHasCuda) return "this build's ONNX Runtime has no CUDA execution provider (build with -p:InferenceDevice=cuda)";
+        if (!CudaDeviceVisible()) return "no GPU is visible (/dev/nvidia*)";
+        try
+        {
+            using var options = new SessionOptions();
+            options.AppendExecutionProvider_CUDA(0);   // loads the provider library and the CUDA libraries it links
+            return null;
+        }
+        catch (OnnxRuntimeException e)
+        {
+            return $"its CUDA execution provider does not load: {e.Message}";
+        }
+    });
+
     /// <summary>The engine and device for an engine choice (<see cref="Choices"/>) and a device choice (auto, cpu, cuda).</summary>
     /// <exception cref="EngineUnavailableException">The choice names an engine or device this build or host lacks.</exception>
     /// <exception cref="ArgumentException">An unknown choice.</exception>
@@ -44,7 +70,7 @@ public static class InferenceEngines
         if (!ComputeDevices.Choices.Contains(deviceChoice, StringComparer.Ordinal))
             throw new ArgumentException($"unknown device '{deviceChoice}'; use one of {string.Join(", ", ComputeDevices.Choices)}");
 
-        bool ortCuda = engineChoice != TorchSharp && OnnxRuntimeHasCuda && CudaDeviceVisible();
+        bool ortCuda = engineChoice != TorchSharp && OnnxRuntimeCudaUsable;
         bool torchCuda = engineChoice != OnnxRuntime && torch.cuda.is_available();
         bool cuda = deviceChoice switch
         {
@@ -52,7 +78,7 @@ public static class InferenceEngines
             "cuda" when ortCuda || torchCuda => true,
             "cuda" => throw new EngineUnavailableException(engineChoice switch
             {
-                OnnxRuntime => "engine onnxruntime on cuda: this build's ONNX Runtime has no CUDA execution provider, or no GPU is visible (build with -p:InferenceDevice=cuda on a CUDA host)",
+                OnnxRuntime => $"engine onnxruntime on cuda: {OnnxRuntimeCudaProblem}",
                 TorchSharp => "engine torchsharp on cuda: this build carries libtorch's CPU natives, or no GPU is visible (build with -p:TorchDevice=cuda on a CUDA host)",
                 _ => "device cuda: no CUDA device is available to this build (it carries the CPU natives; build with the GPU options on a CUDA host)",
             }),
