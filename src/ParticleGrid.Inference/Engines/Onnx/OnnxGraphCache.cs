@@ -4,8 +4,10 @@ using static TorchSharp.torch;
 namespace ParticleGrid.Inference.Engines.Onnx;
 
 /// <summary>
-/// A model folder's ONNX graph, written once from its weights and kept beside them in <c>onnx/</c> (or in the temp
-/// folder when the model folder is read-only). The file name carries the weights' SHA-256, the input size and
+/// A model folder's ONNX graph, written once from its weights and kept beside them in <c>onnx/</c>, or, when the model
+/// folder is read-only, in this user's own data folder (<c>~/.local/share/particlegrid/onnx</c>; not the shared temp
+/// folder, where another user could leave a graph under the expected name). Where neither is writable the graph
+/// stays in memory. The file name carries the weights' SHA-256, the input size and
 /// <see cref="OnnxNetworkGraphs.GraphFormat"/>, so new weights or a new graph writer never reuse an old file.
 /// </summary>
 public static class OnnxGraphCache
@@ -17,11 +19,13 @@ public static class OnnxGraphCache
         $"{manifest.WeightsSha256[..16]}-{manifest.InputSize}px-{OnnxNetworkGraphs.GraphFormat.Replace('/', '-')}.onnx";
 
     /// <summary>The places a folder's graph is looked for and written, in order.</summary>
-    public static IReadOnlyList<string> Locations(string directory, ModelManifest manifest) =>
-    [
-        Path.Combine(directory, "onnx", FileName(manifest)),
-        Path.Combine(Path.GetTempPath(), "particlegrid-onnx", FileName(manifest)),
-    ];
+    public static IReadOnlyList<string> Locations(string directory, ModelManifest manifest)
+    {
+        string userData = Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify);
+        return Path.IsPathRooted(userData)
+            ? [Path.Combine(directory, "onnx", FileName(manifest)), Path.Combine(userData, "particlegrid", "onnx", FileName(manifest))]
+            : [Path.Combine(directory, "onnx", FileName(manifest))];
+    }
 
     /// <summary>The cached graph, or one written now from the (verified) weights and cached.</summary>
     /// <param name="rewrite">Ignore a cached file (it was found damaged) and write it again.</param>
