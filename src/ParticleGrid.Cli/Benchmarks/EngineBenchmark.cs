@@ -94,21 +94,15 @@ public static class EngineBenchmark
     public static ProbeResult? Probe(string engine, string folder, string? baselineGraph, int size, int batch, int images, int threads, Action<string>? progress)
     {
         var (program, prefix) = CurrentProgram();
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in prefix.Concat(["bench", "probe", "--engine", engine, "--model", folder, "--size", size.ToString(),
-                     "--batch", batch.ToString(), "--images", images.ToString(), "--threads", threads.ToString(),
-                     .. baselineGraph is null ? Array.Empty<string>() : ["--onnx", baselineGraph]]))
-            start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEndAsync();
-        string output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
+        var run = BenchProcess.Run(program, [.. prefix, "bench", "probe", "--engine", engine, "--model", folder, "--size", size.ToString(),
+            "--batch", batch.ToString(), "--images", images.ToString(), "--threads", threads.ToString(),
+            .. baselineGraph is null ? Array.Empty<string>() : ["--onnx", baselineGraph]]);
+        if (!run.Succeeded)
         {
-            progress?.Invoke($"forward probe {engine} {Path.GetFileName(folder)} failed (exit {process.ExitCode}): {error.Result.Split('\n').LastOrDefault(l => l.Length > 0)}");
+            progress?.Invoke($"forward probe {engine} {Path.GetFileName(folder)} failed {run.Failure}");
             return null;
         }
-        return JsonSerializer.Deserialize<ProbeResult>(output, ProbeJson);
+        return JsonSerializer.Deserialize<ProbeResult>(run.Output, ProbeJson);
     }
 
     static readonly JsonSerializerOptions ProbeJson = new(JsonSerializerDefaults.Web);

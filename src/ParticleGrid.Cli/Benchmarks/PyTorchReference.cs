@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 
 namespace ParticleGrid.Cli.Benchmarks;
@@ -20,17 +19,11 @@ public static class PyTorchReference
             return null;
         }
         string json = Path.Combine(workFolder, "pytorch.json");
-        var start = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { script, "--threads", threads.ToString(), "--sizes", string.Join(',', sizes), "--batches", string.Join(',', batches),
-                     "--images", images.ToString(), "--json", json })
-            start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        process.WaitForExit();
-        if (process.ExitCode != 0 || !File.Exists(json))
+        var run = BenchProcess.Run(Python, [script, "--threads", threads.ToString(), "--sizes", string.Join(',', sizes),
+            "--batches", string.Join(',', batches), "--images", images.ToString(), "--json", json]);
+        if (!run.Succeeded || !File.Exists(json))
         {
-            progress?.Invoke($"PyTorch reference failed (exit {process.ExitCode}): {error.Result.Split('\n').LastOrDefault(l => l.Length > 0)}");
+            progress?.Invoke($"PyTorch reference failed {run.Failure}");
             return null;
         }
         using var document = JsonDocument.Parse(File.ReadAllText(json));

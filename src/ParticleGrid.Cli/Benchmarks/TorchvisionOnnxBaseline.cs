@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
 using ParticleGrid.Imaging;
 using ParticleGrid.Inference.Engines;
@@ -47,16 +46,10 @@ public sealed class TorchvisionOnnxBaseline : INetworkEngine
             progress?.Invoke($"ONNX Runtime baseline skipped: {(File.Exists(script) ? PyTorchReference.Python : script)} not found");
             return null;
         }
-        var start = new ProcessStartInfo(PyTorchReference.Python) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { script, "--architecture", architecture, "--weights", Path.Combine(modelDirectory, "weights.pth"),
-                     "--classes", classes.ToString(), "--size", inputSize.ToString(), "--output", output })
-            start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEndAsync();
-        process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode == 0 && File.Exists(output)) return output;
-        progress?.Invoke($"ONNX Runtime baseline for {architecture} failed (exit {process.ExitCode}): {error.Result.Split('\n').LastOrDefault(l => l.Length > 0)}");
+        var run = BenchProcess.Run(PyTorchReference.Python, [script, "--architecture", architecture,
+            "--weights", Path.Combine(modelDirectory, "weights.pth"), "--classes", classes.ToString(), "--size", inputSize.ToString(), "--output", output]);
+        if (run.Succeeded && File.Exists(output)) return output;
+        progress?.Invoke($"ONNX Runtime baseline for {architecture} failed {run.Failure}");
         return null;
     }
 

@@ -107,17 +107,18 @@ public static class InferenceEngines
         }
 
         var manifest = ModelDirectory.ReadManifest(directory);
-        var normalization = new Imaging.ChannelNormalization([.. manifest.Normalization.Mean], [.. manifest.Normalization.Std]);
-        var graph = OnnxGraphCache.Read(directory, manifest);
+        OnnxRuntimeEngine Open(OnnxGraphCache.Graph graph) => new(graph, manifest.InputSize, manifest.Classes.Count,
+            manifest.Normalization.ToChannelNormalization(), selection.Device, threads, maxBatch);
+
+        var cached = OnnxGraphCache.Read(directory, manifest);
         try
         {
-            return new OnnxRuntimeEngine(graph, manifest.InputSize, manifest.Classes.Count, normalization, selection.Device, threads, maxBatch);
+            return Open(cached);
         }
-        catch (OnnxRuntimeException) when (graph.FromCache)
+        catch (OnnxRuntimeException) when (cached.FromCache)
         {
             // A damaged cached graph: write it again from the weights.
-            graph = OnnxGraphCache.Read(directory, manifest, rewrite: true);
-            return new OnnxRuntimeEngine(graph, manifest.InputSize, manifest.Classes.Count, normalization, selection.Device, threads, maxBatch);
+            return Open(OnnxGraphCache.Read(directory, manifest, rewrite: true));
         }
     }
 

@@ -19,7 +19,7 @@ public sealed class LoadedModel(ModelManifest manifest, string directory, Module
     public Module<Tensor, Tensor> Network { get; } = network;
     public Device Device { get; } = device;
     public string Name => Path.GetFileName(Path.TrimEndingDirectorySeparator(Directory));
-    public ChannelNormalization Normalization => new([.. Manifest.Normalization.Mean], [.. Manifest.Normalization.Std]);
+    public ChannelNormalization Normalization => Manifest.Normalization.ToChannelNormalization();
     public void Dispose() => Network.Dispose();
 }
 

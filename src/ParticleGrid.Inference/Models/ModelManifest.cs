@@ -20,7 +20,11 @@ public sealed record ClassValidationMetrics(string Class, int Support, double Pr
 public sealed record ValidationMetrics(int Epoch, double Accuracy, double Loss, IReadOnlyList<ClassValidationMetrics> PerClass,
     IReadOnlyList<IReadOnlyList<int>> Confusion);
 
-public sealed record NormalizationSpec(IReadOnlyList<float> Mean, IReadOnlyList<float> Std);
+public sealed record NormalizationSpec(IReadOnlyList<float> Mean, IReadOnlyList<float> Std)
+{
+    /// <summary>The normalisation the preprocessing applies: (value - mean) / std per channel.</summary>
+    public Imaging.ChannelNormalization ToChannelNormalization() => new([.. Mean], [.. Std]);
+}
 
 /// <summary>
 /// <c>manifest.json</c> beside a model's weights: what the network is, what it was trained on and how, and how well
