@@ -3,6 +3,7 @@ using ParticleGrid.Domain;
 using ParticleGrid.Imaging;
 using ParticleGrid.Inference.Data;
 using ParticleGrid.Inference.Models;
+using ParticleGrid.Inference.Native;
 using ParticleGrid.Inference.Networks;
 using ParticleGrid.Inference.Prediction;
 using TorchSharp;
@@ -15,12 +16,14 @@ namespace ParticleGrid.Inference.Training;
 /// <summary>
 /// What to train and how. Epochs, learning rate, batch size, input size and split are the reference study's
 /// (10, 0.00625, 16, 224 px, 70/30); the optimiser and schedule are ours (see <see cref="ParticleClassifierTrainer"/>).
+/// <see cref="OneDnnBackward"/> is <see cref="TrainingBackward"/>'s setting (auto, on, off); null takes
+/// PARTICLEGRID__TRAINING__ONEDNNBACKWARD, else auto. It changes speed, never the result.
 /// </summary>
 public sealed record TrainingOptions(
     string Architecture, string DataDirectory, string ModelDirectory,
     int Epochs = 10, double LearningRate = 0.00625, int BatchSize = 16, int InputSize = 224,
     double ValidationFraction = 0.3, int Seed = 42, string Device = "auto", string? InitialWeights = null,
-    string Optimizer = ParticleClassifierTrainer.DefaultOptimizer);
+    string Optimizer = ParticleClassifierTrainer.DefaultOptimizer, string? OneDnnBackward = null);
 
 /// <summary>What a trainer tells whoever watches it (the CLI draws progress bars from these).</summary>
 /// <summary>Training cannot go on: the loss is no longer a number. The message says where and what to try.</summary>
@@ -65,6 +68,7 @@ public sealed class ParticleClassifierTrainer(TrainingOptions options, ITraining
         if (folder.Classes.Count < 2)
             throw new DataFolderException($"{options.DataDirectory}: one class folder ({folder.Classes[0]}); a classifier needs at least two");
         var device = ComputeDevices.Resolve(options.Device);
+        var backward = TrainingBackward.For(device, options.OneDnnBackward);
 
         var planes = InputBatches.LoadPlanes(folder.Images.Select(i => i.Path).ToList(), options.InputSize,
             new ImmediateProgress<int>(done => observer?.LoadingImages(done, folder.Images.Count)), cancellation);
@@ -87,7 +91,8 @@ public sealed class ParticleClassifierTrainer(TrainingOptions options, ITraining
         int batchesPerEpoch = BatchesPerEpoch(train.Length);
         int totalSteps = batchesPerEpoch * options.Epochs;
         int warmupSteps = Math.Clamp(totalSteps / 5, 1, 2 * batchesPerEpoch); // two epochs of ten: ResNet50 needs them
-        observer?.Started(device.ToString(), train.Length, validation.Length, batchesPerEpoch);
+        observer?.Started(backward.Route == BackwardRoute.OneDnn ? device.ToString() : $"{device} ({backward.Describe()})",
+            train.Length, validation.Length, batchesPerEpoch);
 
         var history = new List<EpochRecord>();
         Dictionary<string, Tensor>? best = null;
@@ -100,6 +105,7 @@ public sealed class ParticleClassifierTrainer(TrainingOptions options, ITraining
             for (int epoch = 1; epoch <= options.Epochs; epoch++)
             {
                 cancellation.ThrowIfCancellationRequested();
+                using var nativeStep = NativeSteps.Begin($"training {options.Architecture} (epoch {epoch}/{options.Epochs}, {backward.Name})");
                 var clock = Stopwatch.StartNew();
                 var augmentation = new Random(Seeds.Derive(options.Seed, epoch));
                 var order = train.OrderBy(_ => shuffle.Next()).ToArray();
@@ -116,7 +122,7 @@ public sealed class ParticleClassifierTrainer(TrainingOptions options, ITraining
                     network.zero_grad();
                     var logits = network.forward(input);
                     var loss = functional.cross_entropy(logits, target);
-                    loss.backward();
+                    using (backward.Enter()) loss.backward();
                     optimizer.Step(LearningRateAt(step++, warmupSteps, totalSteps));
                     float batchLoss = loss.item<float>();
                     if (!float.IsFinite(batchLoss))
