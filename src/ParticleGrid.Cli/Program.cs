@@ -1,5 +1,9 @@
 using System.CommandLine;
+using ParticleGrid.Cli;
 using ParticleGrid.Cli.Commands;
+
+// Commands that run native code run in a child process, so that a native fault is reported instead of silent.
+if (NativeFaultSupervisor.Supervise(args) is int supervisedExitCode) return supervisedExitCode;
 
 // particlegrid: the ParticleGrid command line. Each command lives in Commands/ and says what it does in --help.
 var root = new RootCommand("ParticleGrid: classifies flow-imaging microscopy images of subvisible particles " +
@@ -17,4 +21,6 @@ var root = new RootCommand("ParticleGrid: classifies flow-imaging microscopy ima
     BenchCommand.Create(),
     TokenCommand.Create(),
 };
-return await root.Parse(args).InvokeAsync();
+int exitCode = await root.Parse(args).InvokeAsync();
+NativeFaultSupervisor.ChildExited();
+return exitCode;
