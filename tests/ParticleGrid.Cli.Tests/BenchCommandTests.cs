@@ -7,7 +7,7 @@ public sealed class BenchCommandTests : IDisposable
 {
     readonly string folder = Directory.CreateTempSubdirectory("pg-cli-bench-").FullName;
 
-    [Fact]
+    [SkippableFact]
     public void Quick_bench_prints_the_table_and_writes_json()
     {
         string json = Path.Combine(folder, "bench.json");
@@ -23,6 +23,17 @@ public sealed class BenchCommandTests : IDisposable
         var forward = root.GetProperty("forward").EnumerateArray().ToList();
         Assert.Contains(forward, f => f.GetProperty("network").GetString() == "ensemble");
         Assert.All(forward, f => Assert.True(f.GetProperty("imagesPerSecond").GetDouble() > 0));
+        Assert.Equal("onnxruntime on cpu", root.GetProperty("workerEngine").GetString());
+        Assert.Contains("ours/ORT", result.Output);
+        Assert.Equal(512, root.GetProperty("endToEnd").GetProperty("particles").GetInt32());
+        Assert.True(root.GetProperty("endToEndOverRawEnsemble").GetDouble() > 0);
+        Assert.Equal([1, 2, 4], root.GetProperty("orleansLayer").EnumerateArray().Select(l => l.GetProperty("workers").GetInt32()));
+        Assert.True(root.GetProperty("preprocessing").GetProperty("preprocessingOverForward").GetDouble() > 0);
+        Assert.NotEmpty(root.GetProperty("targets").EnumerateArray());
+
+        // Last, as they need Debian's PyTorch (the bench exports torchvision's graph with it for its ONNX Runtime
+        // baseline and the targets against it): without it the rest is checked and the test is skipped here.
+        Prerequisite.Torch.SkipIfMissing();
         // Each engine beside ONNX Runtime on PyTorch's export of the same weights, each with its own peak memory.
         foreach (var network in new[] { "resnet50", "densenet201", "shufflenet_v2" })
         {
@@ -30,14 +41,7 @@ public sealed class BenchCommandTests : IDisposable
             Assert.Equal(["onnxruntime", "onnxruntime-torchvision", "torchsharp"], rows.Select(f => f.GetProperty("engine").GetString()).Order());
             Assert.All(rows, f => Assert.InRange(f.GetProperty("peakMemoryMiB").GetDouble(), 20, 4096));
         }
-        Assert.Equal("onnxruntime on cpu", root.GetProperty("workerEngine").GetString());
-        Assert.Contains("ours/ORT", result.Output);
         Assert.Contains(root.GetProperty("targets").EnumerateArray(), t => t.GetProperty("target").GetString()!.Contains(">= 1.0 x ONNX Runtime"));
-        Assert.Equal(512, root.GetProperty("endToEnd").GetProperty("particles").GetInt32());
-        Assert.True(root.GetProperty("endToEndOverRawEnsemble").GetDouble() > 0);
-        Assert.Equal([1, 2, 4], root.GetProperty("orleansLayer").EnumerateArray().Select(l => l.GetProperty("workers").GetInt32()));
-        Assert.True(root.GetProperty("preprocessing").GetProperty("preprocessingOverForward").GetDouble() > 0);
-        Assert.NotEmpty(root.GetProperty("targets").EnumerateArray());
     }
 
     public void Dispose() => Directory.Delete(folder, recursive: true);

@@ -14,11 +14,12 @@ public sealed class PredictAgainstPyTorchTests : IDisposable
     readonly string scratch = Directory.CreateTempSubdirectory("pg-predict-ref-").FullName;
     public void Dispose() => Directory.Delete(scratch, recursive: true);
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("shufflenet_v2")]
     [InlineData("resnet50")]
     public void Bare_checkpoint_probabilities_match_PyTorch(string architecture)
     {
+        Prerequisite.Torch.SkipIfMissing();
         var random = new Random(5);
         string rgb = Path.Combine(scratch, "rgb.png"), grey = Path.Combine(scratch, "grey.png");
         using (var image = new Image<Rgb24>(64, 64))

@@ -19,9 +19,10 @@ public sealed class BrowserTests(TinyModels models) : IDisposable
     private static readonly string E2e = Path.Combine(Root, "tests", "ParticleGrid.Web.Tests", "e2e");
     private readonly TemporaryDirectory _data = new();
 
-    [Fact]
+    [SkippableFact]
     public async Task A_reviewer_logs_in_opens_a_lot_reviews_a_particle_and_follows_a_run()
     {
+        Prerequisite.Chromium.SkipIfMissing();
         Assert.True(File.Exists("/usr/bin/chromium"), "Debian's chromium is needed: apt-get install chromium (.ci/run does)");
         Assert.True(Directory.Exists(Path.Combine(E2e, "node_modules", "playwright-core")), $"run 'npm ci' in {E2e} (.ci/run does)");
 

@@ -63,9 +63,10 @@ public sealed class HostTests(TinyModels models) : IDisposable
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Cluster_mode_runs_a_gateway_and_a_worker_as_separate_hosts_on_PostgreSQL()
     {
+        Prerequisite.PostgreSQL.SkipIfMissing();
         await using var database = await TemporaryPostgresDatabase.CreateAsync();
         void Cluster(ParticleGridOptions o, string roles)
         {

@@ -151,9 +151,10 @@ public sealed class OperationsTests(TinyModels models, OperationsHost operations
         output.WriteLine($"{queries} queries; {used.Count} metric families used, all exported: {string.Join(", ", used.Order())}");
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Promtool_finds_nothing_wrong_with_the_ParticleGrid_metrics_of_a_real_scrape()
     {
+        Prerequisite.Prometheus.SkipIfMissing();
         string promtool = PrometheusServer.Tool("promtool");
         await operations.StartAsync(models);
         string metrics = await operations.ScrapeAsync();
@@ -189,9 +190,10 @@ public sealed class OperationsTests(TinyModels models, OperationsHost operations
             output.WriteLine($"  {group.Key}: {string.Join(", ", group.Select(f => f.Split(' ')[0]).Distinct())}");
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_real_Prometheus_scrapes_the_host_and_answers_every_dashboard_query()
     {
+        Prerequisite.Prometheus.SkipIfMissing();
         await operations.StartAsync(models);
         var clock = Stopwatch.StartNew();
         await using var prometheus = await PrometheusServer.StartAsync(operations.HttpAddress);

@@ -15,9 +15,10 @@ public sealed class TlsTests(TinyModels models) : IDisposable
 {
     private readonly TemporaryDirectory _folder = new();
 
-    [Fact]
+    [SkippableFact]
     public async Task Silos_with_the_site_certificate_form_a_cluster_over_TLS_and_classify()
     {
+        Prerequisite.PostgreSQL.SkipIfMissing();
         string pfx = Path.Combine(_folder.Path, "site.pfx");
         using (var rsa = RSA.Create(2048))
         {

@@ -5,7 +5,7 @@ namespace ParticleGrid.Deploy.Tests;
 /// <summary>`helm lint --strict` (warnings fail) for the default, GPU and CPU values, and with every option on.</summary>
 public sealed class ChartLintTests
 {
-    [Theory]
+    [SkippableTheory]
     [InlineData("default")]
     [InlineData("gpu")]
     [InlineData("cpu")]
@@ -16,7 +16,7 @@ public sealed class ChartLintTests
         Assert.Contains("0 chart(s) failed", result.Output);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Lints_strictly_with_every_option_on()
     {
         var result = await Chart.HelmAsync(["lint", "--strict", ".", .. Chart.Gpu,
@@ -25,7 +25,7 @@ public sealed class ChartLintTests
         Assert.True(result.ExitCode == 0, result.Describe("helm lint --strict (every option on)"));
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("worker.device=gpu", "worker/device")]
     [InlineData("orleans.siloPort=70000", "siloPort")]
     [InlineData("postgresql.connectionString=Host=db;Password=secret", "postgresql")]
@@ -36,7 +36,7 @@ public sealed class ChartLintTests
         Assert.Contains(named, result.Error);
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("postgresql.existingSecret=", "postgresql.existingSecret")]
     [InlineData("tls.enabled=true", "tls.secretName")]
     public async Task Missing_secrets_fail_with_a_clear_message(string setting, string named)

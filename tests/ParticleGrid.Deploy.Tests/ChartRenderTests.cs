@@ -10,7 +10,7 @@ public sealed class ChartRenderTests
 
     private static Task<Rendered> Render(string values) => Chart.TemplateAsync(Chart.ValuesFile(values));
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(AllValues))]
     public async Task Renders_gateway_and_worker_deployments_in_cluster_mode(string values)
     {
@@ -30,7 +30,7 @@ public sealed class ChartRenderTests
         Assert.Equal("Cluster", rendered.ConfigMap.Require("data.PARTICLEGRID__MODE"));
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(AllValues))]
     public async Task Only_gpu_workers_request_a_gpu_and_go_to_gpu_nodes(string values)
     {
@@ -64,7 +64,7 @@ public sealed class ChartRenderTests
         Assert.EndsWith("-cpu", Chart.Container(rendered.Gateway).Require("image"));
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(AllValues))]
     public async Task Silos_carry_the_orleans_labels_and_the_downward_api_environment(string values)
     {
@@ -88,7 +88,7 @@ public sealed class ChartRenderTests
         Assert.Equal("particlegrid", rendered.ConfigMap.Require("data.PARTICLEGRID__SERVICEID"));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task The_service_account_may_get_watch_list_and_delete_pods()
     {
         var rendered = await Render("default");
@@ -105,7 +105,7 @@ public sealed class ChartRenderTests
         Assert.Equal(("ServiceAccount", Chart.Release, Chart.Namespace), (subject.Require("kind"), subject.Require("name"), subject.Require("namespace")));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Services_expose_http_silo_and_gateway_ports_and_select_their_pods()
     {
         var rendered = await Render("default");
@@ -125,7 +125,7 @@ public sealed class ChartRenderTests
         Assert.Equal("30000", rendered.ConfigMap.Require("data.PARTICLEGRID__GATEWAYPORT"));
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(AllValues))]
     public async Task A_service_monitor_scrapes_metrics_on_both_services_when_enabled(string values)
     {
@@ -149,7 +149,7 @@ public sealed class ChartRenderTests
         Assert.Equal([Chart.Namespace], monitor.Items("spec.namespaceSelector.matchNames").Select(n => n.ToString()));
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(AllValues))]
     public async Task Workers_scale_on_the_queue_delay_custom_metric_when_autoscaling(string values)
     {
@@ -180,7 +180,7 @@ public sealed class ChartRenderTests
         Assert.Contains("histogram_quantile(0.90", rule.Require("metricsQuery"));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task The_adapter_rule_is_valid_promql()
     {
         // promtool checks the query that prometheus-adapter would send, with its template filled in for one pod.
@@ -201,7 +201,7 @@ public sealed class ChartRenderTests
         finally { Directory.Delete(dir, recursive: true); }
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(AllValues))]
     public async Task Disruption_budgets_cover_gateways_and_workers(string values)
     {
@@ -215,7 +215,7 @@ public sealed class ChartRenderTests
         }
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(AllValues))]
     public async Task Silos_have_startup_liveness_and_readiness_probes_on_the_health_endpoints(string values)
     {
@@ -231,7 +231,7 @@ public sealed class ChartRenderTests
         }
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(AllValues))]
     public async Task Silos_drain_gracefully(string values)
     {
@@ -248,7 +248,7 @@ public sealed class ChartRenderTests
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Tls_mounts_the_pfx_and_sets_both_variables_only_when_enabled()
     {
         var off = await Render("default");
@@ -273,7 +273,7 @@ public sealed class ChartRenderTests
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task The_bundled_postgresql_is_rendered_only_when_enabled()
     {
         var off = await Render("default");
@@ -297,7 +297,7 @@ public sealed class ChartRenderTests
             Assert.Equal(name, Chart.Env(deployment)["PARTICLEGRID__POSTGRESCONNECTIONSTRING"].Require("valueFrom.secretKeyRef.name"));
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(AllValues))]
     public async Task The_connection_string_comes_from_a_secret_never_from_values(string values)
     {
@@ -320,7 +320,7 @@ public sealed class ChartRenderTests
         }
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(AllValues))]
     public async Task Gateways_and_workers_mount_the_model_claim_read_only_at_the_same_path(string values)
     {
@@ -336,7 +336,7 @@ public sealed class ChartRenderTests
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Gateways_activate_the_configured_model_set_at_start()
     {
         var rendered = await Chart.TemplateAsync("--set", "models.activate={/models/shufflenet_v2,/models/resnet50,/models/densenet201}");
@@ -345,7 +345,7 @@ public sealed class ChartRenderTests
         Assert.DoesNotContain("--models", Chart.Container(rendered.Worker).Items("args").Select(a => a.ToString()));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Pods_roll_when_the_shared_settings_change()
     {
         static string Checksum(JsonNode deployment) => deployment.Require("spec.template.metadata.annotations.checksum/config");

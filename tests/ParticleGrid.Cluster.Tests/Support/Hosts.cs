@@ -82,8 +82,8 @@ public sealed class RunningHost : IAsyncDisposable
 /// </summary>
 public sealed class TemporaryPostgresDatabase : IAsyncDisposable
 {
-    public const string Variable = "PARTICLEGRID_TEST_POSTGRES";
-    private const string Default = "Host=127.0.0.1;Port=5432;Username=particlegrid;Password=particlegrid;Database=postgres";
+    public const string Variable = Prerequisite.PostgresVariable;
+    private const string Default = Prerequisite.PostgresDefault;
     private readonly string _admin;
     private readonly string _name = $"pgtest_{Guid.NewGuid():N}";
 
@@ -95,8 +95,10 @@ public sealed class TemporaryPostgresDatabase : IAsyncDisposable
 
     public string ConnectionString { get; }
 
+    /// <remarks>Skips the test when PostgreSQL is not running (see Prerequisites.PostgreSQL_is_running).</remarks>
     public static async Task<TemporaryPostgresDatabase> CreateAsync()
     {
+        Prerequisite.PostgreSQL.SkipIfMissing();
         string admin = Environment.GetEnvironmentVariable(Variable) ?? Default;
         var database = new TemporaryPostgresDatabase(admin);
         try

@@ -34,9 +34,13 @@ public sealed class PrometheusServer : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
-    /// <summary>The path of a Prometheus tool, or a failure that says how to install it.</summary>
+    /// <summary>
+    /// The path of a Prometheus tool; the test is skipped when it is missing (see Prerequisites.Prometheus_is_installed),
+    /// or fails saying how to install it.
+    /// </summary>
     public static string Tool(string name)
     {
+        Prerequisite.Prometheus.SkipIfMissing();
         foreach (var directory in new[] { "/usr/bin" }.Concat((Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)))
         {
             string path = Path.Combine(directory, name);

@@ -14,11 +14,31 @@ public static class Repository
 
     public static string PathOf(params string[] parts) => Path.Combine([Root, .. parts]);
 
-    /// <summary>helm: .tools/bin/helm (what .ci/tools.sh installs), else the first on PATH.</summary>
-    public static string Helm => Tool("helm", Path.Combine(Root, ".tools", "bin", "helm"));
+    /// <summary>
+    /// helm: .tools/bin/helm (what .ci/tools.sh installs), else the first on PATH. A test that asks for it when it is
+    /// missing is skipped (see <see cref="Prerequisites.Helm_is_installed"/>).
+    /// </summary>
+    public static string Helm
+    {
+        get
+        {
+            Prerequisite.Helm.SkipIfMissing();
+            return Tool("helm", Path.Combine(Root, ".tools", "bin", "helm"));
+        }
+    }
 
-    /// <summary>promtool: Debian's package prometheus (.ci/tools.sh installs it).</summary>
-    public static string Promtool => Tool("promtool", Path.Combine(Root, ".tools", "bin", "promtool"));
+    /// <summary>
+    /// promtool: Debian's package prometheus (.ci/tools.sh installs it). A test that asks for it when it is missing is
+    /// skipped (see <see cref="Prerequisites.Prometheus_is_installed"/>).
+    /// </summary>
+    public static string Promtool
+    {
+        get
+        {
+            Prerequisite.Prometheus.SkipIfMissing();
+            return Tool("promtool", Path.Combine(Root, ".tools", "bin", "promtool"));
+        }
+    }
 
     private static string Tool(string name, string local)
     {

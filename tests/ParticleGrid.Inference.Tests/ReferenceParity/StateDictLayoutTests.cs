@@ -73,12 +73,13 @@ public sealed class StateDictLayoutTests(TorchvisionStateDicts torchvision, ITes
     /// each kind the order must be torchvision's, so <c>parameters()</c> come in the same order on both sides
     /// (as optimizer state relies on).
     /// </remarks>
-    [Theory]
+    [SkippableTheory]
     [InlineData("resnet50")]
     [InlineData("densenet201")]
     [InlineData("shufflenet_v2")]
     public void State_dict_matches_torchvision_key_for_key(string architecture)
     {
+        Prerequisite.Torch.SkipIfMissing();
         using var model = ParticleNetworks.Create(architecture, TorchvisionStateDicts.ClassCount);
         var ours = model.state_dict().Select(entry => TensorSummary.LayoutOf(entry.Key, entry.Value)).ToList();
         var theirs = torchvision.Of(architecture).Select(summary => summary.Layout).ToList();
@@ -103,12 +104,13 @@ public sealed class StateDictLayoutTests(TorchvisionStateDicts torchvision, ITes
     /// come from the same distribution, judged by mean and spread where the tensor is large enough to tell
     /// (Kaiming normal, fan-in or fan-out, and the default Kaiming uniform differ by factors of 2 or more).
     /// </remarks>
-    [Theory]
+    [SkippableTheory]
     [InlineData("resnet50")]
     [InlineData("densenet201")]
     [InlineData("shufflenet_v2")]
     public void Fresh_network_is_initialised_as_torchvision_initialises_it(string architecture)
     {
+        Prerequisite.Torch.SkipIfMissing();
         manual_seed(TorchvisionStateDicts.Seed);
         using var model = ParticleNetworks.Create(architecture, TorchvisionStateDicts.ClassCount);
         var ours = model.state_dict().ToDictionary(entry => entry.Key, entry => TensorSummary.Of(entry.Key, entry.Value));

@@ -29,12 +29,13 @@ public sealed class TorchvisionParityTests(ITestOutputHelper output)
     const float RelativeLogitTolerance = 1e-5f;
     static readonly int[] ImageSizes = [224, 64];
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("resnet50")]
     [InlineData("densenet201")]
     [InlineData("shufflenet_v2")]
     public void Outputs_match_torchvision_with_weights_from_either_side(string architecture)
     {
+        Prerequisite.Torch.SkipIfMissing();
         using var directory = new TemporaryDirectory();
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();

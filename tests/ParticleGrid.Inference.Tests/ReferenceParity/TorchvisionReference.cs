@@ -5,7 +5,8 @@ namespace ParticleGrid.Inference.Tests.ReferenceParity;
 
 /// <summary>
 /// Runs torchvision_reference.py (copied beside the test assembly) with Debian's PyTorch at /usr/bin/python3.
-/// A missing python or torch fails the test with what to install; it never skips.
+/// A missing python or torch skips the test (see Prerequisites.PyTorch_is_installed), or fails it with what to
+/// install when PARTICLEGRID_TEST_PREREQUISITES=required (as under CI).
 /// </summary>
 static class TorchvisionReference
 {
@@ -20,6 +21,7 @@ static class TorchvisionReference
     /// <summary>Runs the script with <paramref name="arguments"/> and returns what it printed on stdout.</summary>
     public static string Run(params string[] arguments)
     {
+        Prerequisite.Torch.SkipIfMissing();
         if (!File.Exists(Python))
             Assert.Fail($"{Python} is missing: {InstallAdvice}.");
 
