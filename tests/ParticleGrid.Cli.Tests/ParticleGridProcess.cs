@@ -11,13 +11,21 @@ public sealed record CommandResult(int ExitCode, string Output, string Error)
 /// <summary>Runs the built <c>particlegrid</c> as a user would: a separate process, arguments, exit code, stdout and stderr.</summary>
 public static class ParticleGridProcess
 {
-    static readonly string Program = typeof(ParticleGridProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+    public static readonly string Program = typeof(ParticleGridProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
         .Single(a => a.Key == "ParticleGridCli").Value!;
 
-    public static CommandResult Run(params string[] arguments)
+    public static CommandResult Run(params string[] arguments) => Run(new Dictionary<string, string?>(), arguments);
+
+    /// <summary>Runs it with these environment variables set (a null value removes one).</summary>
+    public static CommandResult Run(IReadOnlyDictionary<string, string?> environment, params string[] arguments)
     {
         Assert.True(File.Exists(Program), $"particlegrid not built at {Program}");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (name, value) in environment)
+        {
+            if (value is null) start.Environment.Remove(name);
+            else start.Environment[name] = value;
+        }
         start.ArgumentList.Add(Program);
         foreach (var argument in arguments) start.ArgumentList.Add(argument);
         using var process = Process.Start(start)!;

@@ -8,4 +8,7 @@ public sealed class Prerequisites
 {
     [Fact]
     public void PyTorch_is_installed() => Prerequisite.Torch.AssertInstalled();
+
+    [Fact]
+    public void Gcc_is_installed() => Prerequisite.Gcc.AssertInstalled();
 }

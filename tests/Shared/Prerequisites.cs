@@ -73,6 +73,12 @@ namespace ParticleGrid.Testing
         public static Prerequisite Torch { get; } = new("Debian's PyTorch (python3-torch, python3-torchvision)", "PyTorch_is_installed",
             "apt-get install python3-torch python3-torchvision", CheckTorch);
 
+        /// <summary>A C compiler (Debian's gcc with libc6-dev), for the test library that emulates a CPU without caches.</summary>
+        public static Prerequisite Gcc { get; } = new("gcc (with libc6-dev)", "Gcc_is_installed", "apt-get install gcc libc6-dev", () =>
+            FindTool("gcc", "/usr/bin") is null ? "gcc on neither PATH nor /usr/bin"
+            : File.Exists("/usr/include/x86_64-linux-gnu/asm/prctl.h") || File.Exists("/usr/include/asm/prctl.h") ? null
+            : "the kernel and C library headers (asm/prctl.h) are missing");
+
         /// <summary>The browser tests' Chromium (Debian's, /usr/bin/chromium) and their driver, playwright-core from npm.</summary>
         public static Prerequisite Chromium { get; } = new("Chromium (Debian's, driven by playwright-core)", "Chromium_is_installed",
             $"apt-get install chromium && (cd {E2eFolder} && npm ci)", () =>
