@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts Debian's PostgreSQL (installing it when missing) and makes the role the cluster-mode tests use:
 #   Host=127.0.0.1;Port=5432;Username=particlegrid;Password=particlegrid;Database=postgres
-# The role may create databases: each test makes its own and drops it.
+# The role may create databases: each test makes its own and drops it. It also owns a database `particlegrid` for a
+# cluster started by hand (README): PostgreSQL 15 gives a role no CREATE on schema public of a database it does not own.
 set -euo pipefail
 if ! compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
@@ -22,4 +23,6 @@ su postgres -c "psql -qtAc \"DO \\\$\\\$ BEGIN
     CREATE ROLE particlegrid LOGIN PASSWORD 'particlegrid' CREATEDB;
   END IF;
 END \\\$\\\$;\"" >/dev/null
-echo "PostgreSQL $version on 127.0.0.1:5432 (role particlegrid)"
+su postgres -c "psql -qtAc \"SELECT 1 FROM pg_database WHERE datname = 'particlegrid'\"" | grep -q 1 \
+  || su postgres -c "createdb -O particlegrid particlegrid"
+echo "PostgreSQL $version on 127.0.0.1:5432 (role particlegrid, database particlegrid)"

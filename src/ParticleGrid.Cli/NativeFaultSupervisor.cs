@@ -21,8 +21,6 @@ public static class NativeFaultSupervisor
     /// <summary>The commands whose work runs native code: networks trained, evaluated, run or hosted.</summary>
     public static IReadOnlySet<string> Commands { get; } = new HashSet<string> { "train", "evaluate", "predict", "bench", "demo", "serve", "ingest", "watch" };
 
-    const string ExitedMarker = "\u0000exited";
-
     /// <summary>
     /// In the parent: runs the command in a child and returns its exit code. In the child, or for commands without
     /// native work (and for --help): returns null, and the caller runs the command itself.
@@ -41,14 +39,7 @@ public static class NativeFaultSupervisor
     }
 
     /// <summary>In the child, after the command returned: tells the parent this was an exit, not a signal.</summary>
-    public static void ChildExited()
-    {
-        if (Environment.GetEnvironmentVariable(NativeSteps.StepFileVariable) is { } file
-            && Environment.GetEnvironmentVariable(ChildVariable) is not null)
-        {
-            try { File.WriteAllText(file, ExitedMarker); } catch (IOException) { }
-        }
-    }
+    public static void ChildExited() => NativeSteps.Exited();
 
     static int RunChild(string[] args)
     {
@@ -79,7 +70,7 @@ public static class NativeFaultSupervisor
 
             int code = child.ExitCode;
             string step = ReadStep(stepFile);
-            if (step == ExitedMarker || code <= 128 || code > 128 + 64 || Volatile.Read(ref forwarded) != 0)
+            if (step == NativeSteps.ExitedMarker || code <= 128 || code > 128 + 64 || Volatile.Read(ref forwarded) != 0)
                 return code; // an ordinary exit, or a signal the user sent on purpose
 
             Console.Out.Flush();
@@ -123,6 +114,7 @@ public static class NativeFaultSupervisor
         if (!OperatingSystem.IsLinux() || !int.TryParse(parent, out int parentId)) return;
         if (Environment.GetEnvironmentVariable(ArmedVariable) is not null) return;
         Environment.SetEnvironmentVariable(ArmedVariable, "1");
+        NativeSteps.KeepStepFileToThisProcess();
         const int PR_SET_PDEATHSIG = 1;
         _ = prctl(PR_SET_PDEATHSIG, (nuint)NativeSignals.SIGTERM, 0, 0, 0);
         if (getppid() != parentId) Environment.Exit(128 + NativeSignals.SIGTERM);

@@ -21,6 +21,11 @@ public static class ParticleGridProcess
     {
         Assert.True(File.Exists(Program), $"particlegrid not built at {Program}");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        // CI's --blame-crash makes every .NET process write a crash dump when it dies; the fault tests kill particlegrid on
+        // purpose, and a dump of a process holding libtorch costs seconds and hundreds of megabytes each.
+        foreach (string name in start.Environment.Keys.Where(k => k.StartsWith("DOTNET_Dbg", StringComparison.OrdinalIgnoreCase)
+                     || k.StartsWith("COMPlus_Dbg", StringComparison.OrdinalIgnoreCase) || k.Contains("CreateDump", StringComparison.OrdinalIgnoreCase)).ToList())
+            start.Environment.Remove(name);
         foreach (var (name, value) in environment)
         {
             if (value is null) start.Environment.Remove(name);

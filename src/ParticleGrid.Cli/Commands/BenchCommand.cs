@@ -1,3 +1,4 @@
+using ParticleGrid.Inference.Native;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
@@ -53,6 +54,7 @@ public static class BenchCommand
             int threads = Environment.ProcessorCount;
             string work = Directory.CreateTempSubdirectory("particlegrid-bench-").FullName;
             void Say(string line) => Console.Error.WriteLine(line);
+            using var step = NativeSteps.Begin("benchmarking (training the bench's networks, then each section; its probes name their own engine)");
             try
             {
                 var preprocessing = await Task.Run(() => Measure(work, isQuick ? 64 : 512, inputSize, batchSize: 32, selection, threads), cancellation);
@@ -183,6 +185,7 @@ public static class BenchCommand
         probe.Hidden = true;
         probe.SetAction(parse => CommandErrors.Guard(() =>
         {
+            using var step = NativeSteps.Begin($"bench probe: {parse.GetValue(engine)} forward passes of {parse.GetValue(model)} at {parse.GetValue(probeSize)} px");
             Benchmarks.EngineBenchmark.ProbeInThisProcess(parse.GetValue(engine)!, parse.GetValue(model)!, parse.GetValue(onnx), parse.GetValue(probeSize),
                 parse.GetValue(batch), parse.GetValue(images), parse.GetValue(threads));
             return Task.FromResult(0);

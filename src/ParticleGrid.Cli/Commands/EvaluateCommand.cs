@@ -1,3 +1,4 @@
+using ParticleGrid.Inference.Native;
 using System.CommandLine;
 using System.Text.Json;
 using ParticleGrid.Domain;
@@ -34,9 +35,11 @@ public static class EvaluateCommand
             {
                 var dataDirectory = parse.GetValue(data)!.FullName;
                 var bar = new ConsoleProgressBar("loading images", CountImages(dataDirectory));
-                var result = await Task.Run(() => ModelEvaluator.Evaluate(loaded, dataDirectory, 0.90,
-                    new ImmediateProgress<int>(done => bar.Report(done)),
-                    cancellation), cancellation);
+                var result = await Task.Run(() =>
+                {
+                    using var step = NativeSteps.Begin($"evaluating {string.Join(", ", loaded.Select(m => m.Name))} on {dataDirectory}");
+                    return ModelEvaluator.Evaluate(loaded, dataDirectory, 0.90, new ImmediateProgress<int>(done => bar.Report(done)), cancellation);
+                }, cancellation);
                 await Report(result, parse.GetValue(json)?.FullName, parse.GetValue(plots)?.FullName, cancellation);
                 return 0;
             }

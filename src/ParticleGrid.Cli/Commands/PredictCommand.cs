@@ -1,3 +1,4 @@
+using ParticleGrid.Inference.Native;
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -64,7 +65,11 @@ public static class PredictCommand
                 if (odd is not null) throw new ModelDirectoryException($"{odd.Name}: classes differ from {predictors[0].Name}; an ensemble needs the same classes in the same order");
 
                 var paths = parse.GetValue(images)!.Select(f => f.FullName).ToList();
-                var rows = await Task.Run(() => Predict(predictors, paths, cancellation), cancellation);
+                var rows = await Task.Run(() =>
+                {
+                    using var step = NativeSteps.Begin($"classifying {paths.Count} image(s) with {string.Join(", ", predictors.Select(p => p.Name))}");
+                    return Predict(predictors, paths, cancellation);
+                }, cancellation);
                 if (parse.GetValue(json)) PrintJson(rows, classes, predictors.Count > 1);
                 else PrintTable(rows, classes);
                 return rows.Any(r => r.Error is not null) ? CommandErrors.Failed : 0;

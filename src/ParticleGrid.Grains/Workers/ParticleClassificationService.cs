@@ -1,3 +1,4 @@
+using ParticleGrid.Inference.Native;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using ParticleGrid.Abstractions;
@@ -79,7 +80,11 @@ public class ParticleClassificationService : IDisposable
         EnsembleModelSet loaded;
         try
         {
-            loaded = await Task.Run(() => EnsembleModelSet.Load([.. set.Members.Select(m => m.Directory)], Selection, _options.Threads));
+            loaded = await Task.Run(() =>
+            {
+                using var step = NativeSteps.Begin($"loading and warming model set {set.Version} on the worker");
+                return EnsembleModelSet.Load([.. set.Members.Select(m => m.Directory)], Selection, _options.Threads);
+            });
         }
         catch (ModelSetException e)
         {
@@ -219,6 +224,7 @@ public class ParticleClassificationService : IDisposable
         lock (_modelGate)
         {
             var set = _active ?? throw new NoModelSetException("no model set is active on this worker");
+            using var step = NativeSteps.Begin($"classifying particles with model set {set.Version} ({Engine} on {_deviceName})");
             // A set activated after these particles were decoded may want another input size: preprocess again.
             var planes = batch.Select(p => set.InputSizes.All(p.Planes.ContainsKey) ? p.Planes : Redecode(p, set)).ToList();
             var perModel = set.Probabilities(planes, (network, took) => _metrics.NetworkRan(network, _deviceName, Engine, took));

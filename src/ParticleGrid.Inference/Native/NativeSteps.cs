@@ -26,6 +26,29 @@ public static class NativeSteps
     static readonly Lock Gate = new();
     static string? current;
 
+    /// <summary>What the step file says after the command returned normally: the exit was not a signal.</summary>
+    public const string ExitedMarker = "\u0000exited";
+
+    /// <summary>
+    /// Keeps the step file to this process: processes it starts (bench's probes) have their own parent to report to,
+    /// and must not overwrite this process's step.
+    /// </summary>
+    public static void KeepStepFileToThisProcess()
+    {
+        _ = StepFile; // read before the variable goes
+        Environment.SetEnvironmentVariable(StepFileVariable, null);
+    }
+
+    /// <summary>Marks a normal end of the command, so the supervisor does not mistake exit code 130 or 134 for a signal.</summary>
+    public static void Exited()
+    {
+        lock (Gate)
+        {
+            if (StepFile is null) return;
+            try { File.WriteAllText(StepFile, ExitedMarker); } catch (IOException) { }
+        }
+    }
+
     /// <summary>The step the process is in now, or null between steps.</summary>
     public static string? Current { get { lock (Gate) return current; } }
 
