@@ -91,15 +91,19 @@ public static class NativeSteps
     {
         if (string.IsNullOrWhiteSpace(value)) return null;
         var parts = value.Split(':', 2);
-        int signal = NativeSignals.Number(parts[0].Trim())
-            ?? throw new ArgumentException($"{TestFaultVariable}={value}: unknown signal '{parts[0]}'; use one of {string.Join(", ", NativeSignals.Names)}");
+        // Only faults this process can really die of: the runtime swallows a SIGILL or SIGBUS that kill() sends.
+        string[] possible = ["SIGFPE", "SIGSEGV", "SIGABRT", "SIGKILL"];
+        string name = parts[0].Trim().ToUpperInvariant();
+        if (!possible.Contains(name))
+            throw new ArgumentException($"{TestFaultVariable}={value}: use one of {string.Join(", ", possible)}");
+        int signal = NativeSignals.Number(name)!.Value;
         return (signal, parts.Length > 1 ? parts[1] : "");
     }
 
     /// <summary>
     /// Faults the way a native kernel does. The runtime ignores a SIGFPE or SIGSEGV that raise() sends (it handles only
     /// faults the CPU raised), so those two are real faults inside libc: an integer division by zero in div(), a read of
-    /// address 1 in strlen(). Others are sent with kill().
+    /// address 1 in strlen(). SIGABRT is abort(); SIGKILL is sent with kill().
     /// </summary>
     static void RaiseForTest(int signal)
     {
@@ -110,7 +114,7 @@ public static class NativeSteps
             case NativeSignals.SIGFPE: _ = div(1, 0); break;
             case NativeSignals.SIGSEGV: _ = strlen(1); break;
             case NativeSignals.SIGABRT: abort(); break;
-            default: _ = kill(Environment.ProcessId, signal); Thread.Sleep(Timeout.Infinite); break;
+            default: _ = kill(Environment.ProcessId, signal); Thread.Sleep(TimeSpan.FromSeconds(10)); break;
         }
     }
 
