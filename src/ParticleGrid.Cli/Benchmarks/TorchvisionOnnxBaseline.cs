@@ -53,7 +53,8 @@ public sealed class TorchvisionOnnxBaseline : INetworkEngine
         return null;
     }
 
-    public IReadOnlyList<float[]> Probabilities(IReadOnlyList<float[]> planes)
+    /// <summary>Logits only: PyTorch's export ends at the classifier, so there are no features to give (empty rows).</summary>
+    public NetworkOutputs Run(IReadOnlyList<float[]> planes)
     {
         int imageLength = 3 * InputSize * InputSize;
         var input = new float[planes.Count * imageLength];
@@ -63,10 +64,12 @@ public sealed class TorchvisionOnnxBaseline : INetworkEngine
         using var outputs = session.Run(runOptions, ["images"], [inputValue], ["logits"]);
         var logits = outputs[0].GetTensorDataAsSpan<float>();
         int classes = logits.Length / planes.Count;
-        var result = new List<float[]>(planes.Count);
-        for (int i = 0; i < planes.Count; i++) result.Add(Softmax(logits.Slice(i * classes, classes)));
-        return result;
+        var rows = new List<float[]>(planes.Count);
+        for (int i = 0; i < planes.Count; i++) rows.Add(logits.Slice(i * classes, classes).ToArray());
+        return new NetworkOutputs(rows, [.. rows.Select(_ => Array.Empty<float>())]);
     }
+
+    public IReadOnlyList<float[]> Probabilities(IReadOnlyList<float[]> planes) => [.. Run(planes).Logits.Select(l => Softmax(l))];
 
     static float[] Softmax(ReadOnlySpan<float> logits)
     {

@@ -21,12 +21,19 @@ public static class EvaluateCommand
         var json = new Option<FileInfo?>("--json") { Description = "Also write every figure to this JSON file" };
         var plots = new Option<DirectoryInfo?>("--plots") { Description = "Draw confusion matrices and ROC curves as PNG into this folder" };
         var device = ModelOptions.Device();
+        var unknown = new Option<DirectoryInfo?>("--unknown")
+        {
+            Description = "Folder of OUT-OF-SCOPE images, one sub-folder per kind (e.g. synth --out-of-scope): reports how well the " +
+                          "out-of-scope score separates them from DIR's images (AUROC, share flagged, share of in-scope kept), overall and per kind",
+        };
 
         var command = new Command("evaluate",
             "Scores each model on DIR: accuracy; per class precision, recall, F1 and one-vs-rest ROC AUC (the study's Table 5); the " +
-            "confusion matrix. With several models also their soft-vote ensemble and the share of particles above the 0.90 confidence threshold.")
+            "confusion matrix; calibration (expected calibration error, 15 bins, before and after each model's temperature); the share of " +
+            "in-scope images the out-of-scope score keeps. With several models also their soft-vote ensemble and the share of particles " +
+            "above the 0.90 confidence threshold.")
         {
-            models, data, json, plots, device,
+            models, data, json, plots, device, unknown,
         };
         command.SetAction((parse, cancellation) => CommandErrors.Guard(async () =>
         {
@@ -38,7 +45,8 @@ public static class EvaluateCommand
                 var result = await Task.Run(() =>
                 {
                     using var step = NativeSteps.Begin($"evaluating {string.Join(", ", loaded.Select(m => m.Name))} on {dataDirectory}");
-                    return ModelEvaluator.Evaluate(loaded, dataDirectory, 0.90, new ImmediateProgress<int>(done => bar.Report(done)), cancellation);
+                    return ModelEvaluator.Evaluate(loaded, dataDirectory, 0.90, new ImmediateProgress<int>(done => bar.Report(done)), cancellation,
+                        parse.GetValue(unknown)?.FullName);
                 }, cancellation);
                 await Report(result, parse.GetValue(json)?.FullName, parse.GetValue(plots)?.FullName, cancellation);
                 return 0;
@@ -69,6 +77,15 @@ public static class EvaluateCommand
                 ConfusionMatrixChart.Save(report.Confusion, $"{name}: confusion matrix", Path.Combine(plotDirectory, $"confusion_{name}.png"));
                 RocChart.Save(report.Roc.Select(r => (r.Key, r.Value)).ToList(), $"{name}: ROC one-vs-rest", Path.Combine(plotDirectory, $"roc_{name}.png"));
             }
+            foreach (var (name, calibration) in Calibrations(result))
+            {
+                static IReadOnlyList<(double, double)> Points(IReadOnlyList<Domain.Confidence.ReliabilityBin> bins) =>
+                    [.. bins.Where(b => b.Count > 0).Select(b => (b.MeanConfidence, b.Accuracy))];
+                RocChart.SaveLines([
+                        (string.Create(System.Globalization.CultureInfo.InvariantCulture, $"raw softmax ECE {calibration.EceBefore:0.000}"), Points(calibration.Before)),
+                        (string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{(double.IsNaN(calibration.Temperature) ? "calibrated" : $"T {calibration.Temperature:0.00}")} ECE {calibration.EceAfter:0.000}"), Points(calibration.After)),
+                    ], $"{name}: reliability (15 bins)", "confidence", "accuracy", Path.Combine(plotDirectory, $"reliability_{name}.png"), markPoints: true);
+            }
             Console.WriteLine($"plots written to {plotDirectory}");
         }
     }
@@ -77,6 +94,12 @@ public static class EvaluateCommand
     {
         foreach (var model in result.Models) yield return (model.Name, model.Report);
         if (result.Ensemble is not null) yield return (ModelEvaluator.EnsembleName, result.Ensemble.Report);
+    }
+
+    static IEnumerable<(string Name, CalibrationScore Calibration)> Calibrations(EvaluationResult result)
+    {
+        foreach (var model in result.Models) yield return (model.Name, model.Calibration);
+        if (result.Ensemble is not null) yield return (ModelEvaluator.EnsembleName, result.Ensemble.Calibration);
     }
 
     static void Print(EvaluationResult result)
@@ -92,6 +115,28 @@ public static class EvaluateCommand
             Console.WriteLine($"ensemble (soft vote): {e.ConfidentShare:P1} of particles at or above {e.Threshold:F2} confidence, " +
                               $"{(double.IsNaN(e.ConfidentAccuracy) ? "none" : e.ConfidentAccuracy.ToString("P1"))} of those correct; " +
                               $"{e.Disagreements} where the networks disagree; {e.Uncertain} uncertain in all");
+        Console.WriteLine();
+        Console.WriteLine("calibration (expected calibration error, 15 bins; temperature fitted on each model's validation split):");
+        foreach (var (name, c) in Calibrations(result))
+            Console.WriteLine($"  {name,-16} ECE {c.EceBefore:F4} -> {c.EceAfter:F4}{(double.IsNaN(c.Temperature) ? "" : $"  (T {c.Temperature:F3})")}");
+        var outOfScope = result.Models.Select(m => (m.Name, m.OutOfScope))
+            .Concat(result.Ensemble is { } ens ? [(ModelEvaluator.EnsembleName, ens.OutOfScope)] : []).ToList();
+        if (outOfScope.All(o => o.OutOfScope is null))
+        {
+            Console.WriteLine("out-of-scope: these models carry no out-of-scope reference (trained before calibration); retrain to get 'unknown'");
+            return;
+        }
+        Console.WriteLine(result.UnknownDirectory is null
+            ? "out-of-scope score (threshold set on each model's validation split): in-scope images kept"
+            : $"out-of-scope score against {result.UnknownImageCount} out-of-scope images in {result.UnknownDirectory}:");
+        foreach (var (name, o) in outOfScope)
+        {
+            if (o is null) { Console.WriteLine($"  {name,-16} no reference"); continue; }
+            Console.WriteLine($"  {name,-16} in-scope kept {o.InScopeKeptShare:P1}" + (o.Overall is { } all
+                ? $"   AUROC {all.AreaUnderRoc:F3}, flagged {all.FlaggedShare:P1}" +
+                  string.Concat(o.PerKind.Select(k => $" | {k.Key}: AUROC {k.Value.AreaUnderRoc:F3}, flagged {k.Value.FlaggedShare:P1}"))
+                : ""));
+        }
     }
 
     static int CountImages(string directory) => Directory.Exists(directory)

@@ -45,6 +45,12 @@ public static class TrainCommand
             Console.WriteLine($"kept epoch {manifest.Validation.Epoch}: validation accuracy {manifest.Validation.Accuracy:F4}, loss {manifest.Validation.Loss:F4}");
             foreach (var c in manifest.Validation.PerClass)
                 Console.WriteLine($"  {c.Class,-14} precision {c.Precision:F4}  recall {c.Recall:F4}  F1 {c.F1:F4}  AUC {c.Auc:F4}  (n={c.Support})");
+            if (manifest.Calibration is { } calibration)
+                Console.WriteLine($"calibration: temperature {calibration.Temperature:F3}; validation ECE {calibration.EceBefore:F4} -> {calibration.EceAfter:F4}, " +
+                                  $"NLL {calibration.NllBefore:F4} -> {calibration.NllAfter:F4}");
+            if (manifest.OutOfScope is { } unknown)
+                Console.WriteLine($"out-of-scope: threshold {unknown.Threshold:G4} keeps {unknown.ValidationKeptShare:P1} of in-scope validation images " +
+                                  $"(target {unknown.KeptShareTarget:P0}); {unknown.Components} components of {unknown.FeatureDimensions} features");
             return 0;
         }));
         return command;

@@ -5,8 +5,9 @@ using SixLabors.ImageSharp.PixelFormats;
 namespace ParticleGrid.Imaging;
 
 /// <summary>
-/// Draws one-vs-rest ROC curves as a PNG: false positive rate across, true positive rate up, both 0 to 1 with ticks,
-/// the chance diagonal dashed, one coloured line per curve and a legend with each curve's AUC to three decimals.
+/// Draws lines on the unit square as a PNG: both axes 0 to 1 with ticks, the diagonal dashed, one coloured line per
+/// series and a legend. ROC curves (the diagonal is chance) and reliability diagrams (the diagonal is perfect
+/// calibration) are both drawn this way.
 /// </summary>
 public static class RocChart
 {
@@ -23,29 +24,40 @@ public static class RocChart
         new(140, 86, 75), new(227, 119, 194), new(127, 127, 127), new(188, 189, 34), new(23, 190, 207),
     ];
 
-    /// <summary>Writes the chart to <paramref name="pngPath"/> (its folder is created if needed).</summary>
+    /// <summary>Writes one-vs-rest ROC curves to <paramref name="pngPath"/> (its folder is created if needed), each with its AUC in the legend.</summary>
     /// <param name="curves">Each curve with its legend label; a curve with no points (undefined AUC) is listed as "n/a".</param>
     public static void Save(IReadOnlyList<(string Label, RocCurve Curve)> curves, string title, string pngPath)
     {
         ArgumentNullException.ThrowIfNull(curves);
+        SaveLines([.. curves.Select(c => (double.IsNaN(c.Curve.Auc)
+                ? $"{c.Label} AUC n/a"
+                : string.Create(CultureInfo.InvariantCulture, $"{c.Label} AUC {c.Curve.Auc:0.000}"),
+            (IReadOnlyList<(double X, double Y)>)[.. c.Curve.Points.Select(p => (p.FalsePositiveRate, p.TruePositiveRate))]))],
+            title, "false positive rate", "true positive rate", pngPath);
+    }
+
+    /// <summary>Writes lines on the unit square: each series' points joined in order, its label in the legend.</summary>
+    public static void SaveLines(IReadOnlyList<(string Label, IReadOnlyList<(double X, double Y)> Points)> lines, string title,
+        string xAxis, string yAxis, string pngPath, bool markPoints = false)
+    {
+        ArgumentNullException.ThrowIfNull(lines);
         ArgumentNullException.ThrowIfNull(title);
         (int width, int height) = Measure(title);
         using var canvas = new ChartCanvas(width, height);
 
         canvas.TextCentred(title, width / 2, 18, ChartCanvas.Ink, Scale);
-        DrawAxes(canvas);
+        DrawAxes(canvas, xAxis, yAxis);
         canvas.DrawLine(X(0), Y(0), X(1), Y(1), ChartCanvas.Muted, 1.5, dash: 8);
 
-        for (int i = 0; i < curves.Count; i++)
+        for (int i = 0; i < lines.Count; i++)
         {
-            IReadOnlyList<RocPoint> points = curves[i].Curve.Points;
+            var points = lines[i].Points;
             for (int p = 1; p < points.Count; p++)
-            {
-                canvas.DrawLine(X(points[p - 1].FalsePositiveRate), Y(points[p - 1].TruePositiveRate),
-                    X(points[p].FalsePositiveRate), Y(points[p].TruePositiveRate), Palette[i % Palette.Length], 2.5);
-            }
+                canvas.DrawLine(X(points[p - 1].X), Y(points[p - 1].Y), X(points[p].X), Y(points[p].Y), Palette[i % Palette.Length], 2.5);
+            if (markPoints)
+                foreach (var point in points) canvas.FillRectangle((int)X(point.X) - 2, (int)Y(point.Y) - 2, 5, 5, Palette[i % Palette.Length]);
         }
-        DrawLegend(canvas, curves);
+        DrawLegend(canvas, [.. lines.Select(l => l.Label)]);
         canvas.Save(pngPath);
     }
 
@@ -57,7 +69,7 @@ public static class RocChart
 
     private static double Y(double rate) => Top + (1 - rate) * PlotSide;
 
-    private static void DrawAxes(ChartCanvas canvas)
+    private static void DrawAxes(ChartCanvas canvas, string xAxis, string yAxis)
     {
         for (int tick = 0; tick <= 5; tick++)
         {
@@ -75,26 +87,23 @@ public static class RocChart
             canvas.Text(label, Left - 12 - BitmapFont.MeasureWidth(label, Scale), y - BitmapFont.MeasureHeight(Scale) / 2, ChartCanvas.Ink, Scale);
         }
         canvas.DrawRectangle(Left, Top, PlotSide + 1, PlotSide + 1, ChartCanvas.Ink);
-        canvas.TextCentred("false positive rate", Left + PlotSide / 2, Top + PlotSide + 46, ChartCanvas.Ink, Scale);
-        canvas.TextVerticalCentred("true positive rate", 14, Top + PlotSide / 2, ChartCanvas.Ink, Scale);
+        canvas.TextCentred(xAxis, Left + PlotSide / 2, Top + PlotSide + 46, ChartCanvas.Ink, Scale);
+        canvas.TextVerticalCentred(yAxis, 14, Top + PlotSide / 2, ChartCanvas.Ink, Scale);
     }
 
-    /// <summary>A boxed legend in the plot's lower right, where ROC curves rarely go.</summary>
-    private static void DrawLegend(ChartCanvas canvas, IReadOnlyList<(string Label, RocCurve Curve)> curves)
+    /// <summary>A boxed legend in the plot's lower right, where ROC curves (and calibrated networks) rarely go.</summary>
+    private static void DrawLegend(ChartCanvas canvas, IReadOnlyList<string> entries)
     {
-        if (curves.Count == 0) return;
-        string[] entries = [.. curves.Select(c => double.IsNaN(c.Curve.Auc)
-            ? $"{c.Label} AUC n/a"
-            : string.Create(CultureInfo.InvariantCulture, $"{c.Label} AUC {c.Curve.Auc:0.000}"))];
+        if (entries.Count == 0) return;
         // Long labels fall back to the small font so the legend stays inside the plot.
         int scale = entries.Max(e => BitmapFont.MeasureWidth(e, Scale)) + 52 <= PlotSide - 16 ? Scale : 1;
         int lineHeight = BitmapFont.MeasureHeight(scale) + 8;
         int boxWidth = entries.Max(e => BitmapFont.MeasureWidth(e, scale)) + 52;
-        int boxHeight = entries.Length * lineHeight + 12;
+        int boxHeight = entries.Count * lineHeight + 12;
         int boxLeft = Left + PlotSide - boxWidth - 10, boxTop = Top + PlotSide - boxHeight - 10;
         canvas.FillRectangle(boxLeft, boxTop, boxWidth, boxHeight, ChartCanvas.White);
         canvas.DrawRectangle(boxLeft, boxTop, boxWidth, boxHeight, ChartCanvas.Muted);
-        for (int i = 0; i < entries.Length; i++)
+        for (int i = 0; i < entries.Count; i++)
         {
             int y = boxTop + 8 + i * lineHeight;
             int middle = y + BitmapFont.MeasureHeight(scale) / 2;

@@ -14,7 +14,14 @@ public interface INetworkEngine : IDisposable
 
     int InputSize { get; }
 
-    /// <summary>Softmax probabilities, one array per image, in the network's class order.</summary>
+    /// <summary>Class logits and the pooled features they come from, one array each per image.</summary>
     /// <param name="planes">CHW planes in [0, 1] at <see cref="InputSize"/> (as <c>ParticlePreprocessor.ToPlanes</c> gives them); never changed.</param>
-    IReadOnlyList<float[]> Probabilities(IReadOnlyList<float[]> planes);
+    NetworkOutputs Run(IReadOnlyList<float[]> planes);
+
+    /// <summary>Softmax probabilities at temperature 1 (uncalibrated), one array per image, in the network's class order.</summary>
+    IReadOnlyList<float[]> Probabilities(IReadOnlyList<float[]> planes) =>
+        [.. Run(planes).Logits.Select(logits => Domain.Confidence.TemperatureScaling.Softmax(logits))];
 }
+
+/// <summary>What a network gives for a batch: class logits [N][classes] and pooled penultimate features [N][D].</summary>
+public sealed record NetworkOutputs(IReadOnlyList<float[]> Logits, IReadOnlyList<float[]> Features);

@@ -108,7 +108,7 @@ public static class InferenceEngines
 
         var manifest = ModelDirectory.ReadManifest(directory);
         OnnxRuntimeEngine Open(OnnxGraphCache.Graph graph) => new(graph, manifest.InputSize, manifest.Classes.Count,
-            manifest.Normalization.ToChannelNormalization(), selection.Device, threads, maxBatch);
+            (int)OnnxNetworkGraphs.FeatureWidth(manifest.Architecture), manifest.Normalization.ToChannelNormalization(), selection.Device, threads, maxBatch);
 
         var cached = OnnxGraphCache.Read(directory, manifest);
         try

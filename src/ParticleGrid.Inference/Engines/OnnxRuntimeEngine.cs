@@ -26,24 +26,25 @@ public sealed class OnnxRuntimeEngine : INetworkEngine
     readonly RunOptions runOptions = new();
     readonly ChannelNormalization normalization;
     readonly int maxBatch;
-    readonly int classCount;
+    readonly int classCount, featureWidth;
     readonly int slices;
     readonly float[] input;
-    readonly float[] output;
+    readonly float[] logits, features;
     readonly string[] inputNames = [OnnxNetworkGraphs.InputName];
-    readonly string[] outputNames = [OnnxNetworkGraphs.OutputName];
+    readonly string[] outputNames = [OnnxNetworkGraphs.LogitsName, OnnxNetworkGraphs.FeaturesName];
 
     /// <param name="graph">The graph: a <c>.onnx</c> file, or its bytes.</param>
     /// <param name="device"><c>cpu</c>, or <c>cuda:N</c> (needs this build's CUDA execution provider).</param>
     /// <param name="threads">CPU threads a batch runs on; 0 uses every core.</param>
     /// <exception cref="OnnxRuntimeException">ONNX Runtime refused the graph or the device.</exception>
-    public OnnxRuntimeEngine(OnnxGraphCache.Graph graph, int inputSize, int classCount, ChannelNormalization normalization, string device,
-        int threads = 0, int maxBatch = 64)
+    public OnnxRuntimeEngine(OnnxGraphCache.Graph graph, int inputSize, int classCount, int featureWidth, ChannelNormalization normalization,
+        string device, int threads = 0, int maxBatch = 64)
     {
         ArgumentNullException.ThrowIfNull(graph);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
         InputSize = inputSize;
         this.classCount = classCount;
+        this.featureWidth = featureWidth;
         this.normalization = normalization;
         this.maxBatch = maxBatch;
         Device = device;
@@ -52,7 +53,8 @@ public sealed class OnnxRuntimeEngine : INetworkEngine
         using var options = SessionOptionsFor(device);
         session = graph.Path is { } path ? new InferenceSession(path, options) : new InferenceSession(graph.Bytes!, options);
         input = new float[maxBatch * 3 * inputSize * inputSize];
-        output = new float[maxBatch * classCount];
+        logits = new float[maxBatch * classCount];
+        features = new float[maxBatch * featureWidth];
     }
 
     public string Engine => InferenceEngines.OnnxRuntime;
@@ -87,17 +89,22 @@ public sealed class OnnxRuntimeEngine : INetworkEngine
         }
     }
 
-    public IReadOnlyList<float[]> Probabilities(IReadOnlyList<float[]> planes)
+    public NetworkOutputs Run(IReadOnlyList<float[]> planes)
     {
         ArgumentNullException.ThrowIfNull(planes);
-        var result = new List<float[]>(planes.Count);
+        var logitRows = new List<float[]>(planes.Count);
+        var featureRows = new List<float[]>(planes.Count);
         for (int start = 0; start < planes.Count; start += maxBatch)
         {
             int count = Math.Min(maxBatch, planes.Count - start);
             Run(planes, start, count);
-            for (int i = 0; i < count; i++) result.Add(output.AsSpan(i * classCount, classCount).ToArray());
+            for (int i = 0; i < count; i++)
+            {
+                logitRows.Add(logits.AsSpan(i * classCount, classCount).ToArray());
+                featureRows.Add(features.AsSpan(i * featureWidth, featureWidth).ToArray());
+            }
         }
-        return result;
+        return new NetworkOutputs(logitRows, featureRows);
     }
 
     /// <summary>Normalises the images into the input buffer, then runs the batch's slices side by side.</summary>
@@ -131,9 +138,11 @@ public sealed class OnnxRuntimeEngine : INetworkEngine
         int imageLength = 3 * InputSize * InputSize;
         using var inputValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance,
             input.AsMemory(first * imageLength, count * imageLength), [count, 3, InputSize, InputSize]);
-        using var outputValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance,
-            output.AsMemory(first * classCount, count * classCount), [count, classCount]);
-        session.Run(runOptions, inputNames, [inputValue], outputNames, [outputValue]);
+        using var logitValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance,
+            logits.AsMemory(first * classCount, count * classCount), [count, classCount]);
+        using var featureValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance,
+            features.AsMemory(first * featureWidth, count * featureWidth), [count, featureWidth]);
+        session.Run(runOptions, inputNames, [inputValue], outputNames, [logitValue, featureValue]);
     }
 
     public void Dispose()

@@ -17,7 +17,7 @@ public sealed class TorchSharpEngine(LoadedModel model, int maxBatch = 64) : INe
 
     public int InputSize => model.Manifest.InputSize;
 
-    public IReadOnlyList<float[]> Probabilities(IReadOnlyList<float[]> planes) => classifier.Probabilities(planes);
+    public NetworkOutputs Run(IReadOnlyList<float[]> planes) => classifier.Outputs(planes);
 
     public void Dispose() => model.Dispose();
 }

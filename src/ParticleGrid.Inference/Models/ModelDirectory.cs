@@ -12,8 +12,12 @@ namespace ParticleGrid.Inference.Models;
 public sealed class ModelDirectoryException(string message) : Exception(message);
 
 /// <summary>A network loaded from a model folder, in evaluation mode on its device.</summary>
-public sealed class LoadedModel(ModelManifest manifest, string directory, Module<Tensor, Tensor> network, Device device) : IDisposable
+public sealed class LoadedModel(ModelManifest manifest, string directory, Module<Tensor, Tensor> network, Device device,
+    Domain.Confidence.FeatureReference? outOfScopeReference = null) : IDisposable
 {
+    /// <summary>The in-scope feature reference the out-of-scope score is measured against (null: a model trained without one).</summary>
+    public Domain.Confidence.FeatureReference? OutOfScopeReference { get; } = outOfScopeReference;
+
     public ModelManifest Manifest { get; } = manifest;
     public string Directory { get; } = directory;
     public Module<Tensor, Tensor> Network { get; } = network;
@@ -33,7 +37,11 @@ public static class ModelDirectory
     public const string WeightsFileName = "weights.pth";
 
     /// <summary>Creates the folder <paramref name="directory"/>, which must not exist or be empty, with weights and manifest.</summary>
-    public static void Save(string directory, Module<Tensor, Tensor> network, Func<string, ModelManifest> manifestForWeightsSha256)
+    /// <summary>The out-of-scope reference's file name beside the weights.</summary>
+    public const string OutOfScopeReferenceFileName = "out-of-scope-reference.bin";
+
+    public static void Save(string directory, Module<Tensor, Tensor> network, Func<string, ModelManifest> manifestForWeightsSha256,
+        Domain.Confidence.FeatureReference? outOfScopeReference = null)
     {
         // "models/r50/" (as shells complete it) names the folder r50, not an empty name inside it.
         directory = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory));
@@ -45,6 +53,8 @@ public static class ModelDirectory
         {
             string weights = Path.Combine(staging, WeightsFileName);
             ParticleNetworks.SaveCheckpoint(network, weights);
+            if (outOfScopeReference is not null)
+                File.WriteAllBytes(Path.Combine(staging, OutOfScopeReferenceFileName), outOfScopeReference.ToBytes());
             var manifest = manifestForWeightsSha256(Sha256Of(weights)) with { WeightsFile = WeightsFileName };
             File.WriteAllText(Path.Combine(staging, ModelManifest.FileName), JsonSerializer.Serialize(manifest, ModelManifest.Json));
             if (System.IO.Directory.Exists(directory)) System.IO.Directory.Delete(directory);
@@ -106,6 +116,17 @@ public static class ModelDirectory
         if (!string.Equals(actual, manifest.WeightsSha256, StringComparison.OrdinalIgnoreCase))
             throw new ModelDirectoryException($"{weights}: SHA-256 {actual[..12]}… does not match the manifest's {manifest.WeightsSha256[..12]}…; the weights were changed or damaged");
 
+        Domain.Confidence.FeatureReference? reference = null;
+        if (manifest.OutOfScope is { } outOfScope)
+        {
+            string file = Path.Combine(directory, outOfScope.ReferenceFile);
+            if (!File.Exists(file)) throw new ModelDirectoryException($"{file}: out-of-scope reference missing");
+            if (!string.Equals(Sha256Of(file), outOfScope.ReferenceSha256, StringComparison.OrdinalIgnoreCase))
+                throw new ModelDirectoryException($"{file}: SHA-256 does not match the manifest's; the reference was changed or damaged");
+            try { reference = Domain.Confidence.FeatureReference.FromBytes(File.ReadAllBytes(file)); }
+            catch (InvalidDataException e) { throw new ModelDirectoryException($"{file}: {e.Message}"); }
+        }
+
         var network = ParticleNetworks.Create(manifest.Architecture, manifest.Classes.Count);
         try
         {
@@ -118,7 +139,7 @@ public static class ModelDirectory
             network.Dispose();
             throw;
         }
-        return new LoadedModel(manifest, directory, network, device);
+        return new LoadedModel(manifest, directory, network, device, reference);
     }
 
     public static string Sha256Of(string file)

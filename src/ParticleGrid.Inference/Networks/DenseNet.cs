@@ -12,7 +12,7 @@ namespace ParticleGrid.Inference.Networks;
 /// <c>classifier.weight</c>), the same forward maths and the same initialisation. PyTorch checkpoints load as they are.
 /// </summary>
 /// <remarks>Dropout inside dense layers (torchvision's <c>drop_rate</c>) is not offered: every torchvision DenseNet uses 0.</remarks>
-public sealed class DenseNet : Module<Tensor, Tensor>
+public sealed class DenseNet : Module<Tensor, Tensor>, IParticleNetwork
 {
     readonly Sequential features;
     readonly Linear classifier;
@@ -82,11 +82,20 @@ public sealed class DenseNet : Module<Tensor, Tensor>
     public override Tensor forward(Tensor images)
     {
         using var scope = NewDisposeScope();
+        return scope.MoveToOuter(classifier.call(PooledFeatures(images)));
+    }
+
+    /// <inheritdoc/>
+    public Tensor PooledFeatures(Tensor images)
+    {
+        using var scope = NewDisposeScope();
         var featureMaps = features.call(images);
         var activated = functional.relu(featureMaps, inplace: true);
-        var pooled = functional.adaptive_avg_pool2d(activated, [1, 1]).flatten(1);
-        return scope.MoveToOuter(classifier.call(pooled));
+        return scope.MoveToOuter(functional.adaptive_avg_pool2d(activated, [1, 1]).flatten(1));
     }
+
+    /// <inheritdoc/>
+    public Tensor Classify(Tensor pooledFeatures) => classifier.call(pooledFeatures);
 
     /// <summary>Between dense blocks: halve the channels (1×1 conv) and the resolution (2×2 average pool).</summary>
     static Sequential Transition(long inputChannels, long outputChannels) => Sequential(

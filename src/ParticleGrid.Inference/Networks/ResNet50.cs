@@ -17,7 +17,7 @@ namespace ParticleGrid.Inference.Networks;
 /// with temporary Scalars, which a garbage collection on another thread can free while libtorch reads them (see
 /// <see cref="SafeBatchNorm2d"/>). Here each residual addition uses a Scalar the module holds.
 /// </remarks>
-public sealed class ResNet50 : Module<Tensor, Tensor>
+public sealed class ResNet50 : Module<Tensor, Tensor>, IParticleNetwork
 {
     const int Expansion = 4;
     readonly Conv2d conv1;
@@ -80,11 +80,20 @@ public sealed class ResNet50 : Module<Tensor, Tensor>
     public override Tensor forward(Tensor images)
     {
         using var scope = NewDisposeScope();
+        return scope.MoveToOuter(fc.call(PooledFeatures(images)));
+    }
+
+    /// <inheritdoc/>
+    public Tensor PooledFeatures(Tensor images)
+    {
+        using var scope = NewDisposeScope();
         var x = maxpool.call(relu.call(bn1.call(conv1.call(images))));
         x = layer4.call(layer3.call(layer2.call(layer1.call(x))));
-        var pooled = avgpool.call(x).flatten(1);
-        return scope.MoveToOuter(fc.call(pooled));
+        return scope.MoveToOuter(avgpool.call(x).flatten(1));
     }
+
+    /// <inheritdoc/>
+    public Tensor Classify(Tensor pooledFeatures) => fc.call(pooledFeatures);
 
     /// <summary>1×1 reduce, 3×3 (carrying the stride), 1×1 expand ×4, plus the shortcut, then ReLU.</summary>
     sealed class Bottleneck : Module<Tensor, Tensor>

@@ -15,7 +15,7 @@ namespace ParticleGrid.Inference.Networks;
 /// Like torchvision, this network keeps PyTorch's default layer initialisation (Kaiming-uniform convolutions
 /// and linear layer, batch norms at weight 1 and bias 0), which TorchSharp's layers share.
 /// </remarks>
-public sealed class ShuffleNetV2 : Module<Tensor, Tensor>
+public sealed class ShuffleNetV2 : Module<Tensor, Tensor>, IParticleNetwork
 {
     readonly Sequential conv1;
     readonly MaxPool2d maxpool;
@@ -74,12 +74,20 @@ public sealed class ShuffleNetV2 : Module<Tensor, Tensor>
     public override Tensor forward(Tensor images)
     {
         using var scope = NewDisposeScope();
+        return scope.MoveToOuter(fc.call(PooledFeatures(images)));
+    }
+
+    /// <inheritdoc/>
+    public Tensor PooledFeatures(Tensor images)
+    {
+        using var scope = NewDisposeScope();
         var x = maxpool.call(conv1.call(images));
         x = stage4.call(stage3.call(stage2.call(x)));
-        x = conv5.call(x);
-        var pooled = x.mean([2, 3]);
-        return scope.MoveToOuter(fc.call(pooled));
+        return scope.MoveToOuter(conv5.call(x).mean([2, 3]));
     }
+
+    /// <inheritdoc/>
+    public Tensor Classify(Tensor pooledFeatures) => fc.call(pooledFeatures);
 
     /// <summary>
     /// Interleaves the channels of <paramref name="groups"/> equal groups ([g0c0, g1c0, g0c1, g1c1, …]),

@@ -30,6 +30,25 @@ public sealed class ParticleClassifier(Module<Tensor, Tensor> network, int input
         return result;
     }
 
+    /// <summary>Class logits and pooled features, one array each per image (the network must expose its features).</summary>
+    public Engines.NetworkOutputs Outputs(IReadOnlyList<float[]> planes)
+    {
+        if (network is not Networks.IParticleNetwork split) throw new InvalidOperationException($"{network.GetName()} does not expose its features");
+        network.eval();
+        var logits = new List<float[]>(planes.Count);
+        var features = new List<float[]>(planes.Count);
+        using var noGrad = torch.no_grad();
+        for (int start = 0; start < planes.Count; start += batchSize)
+        {
+            using var scope = torch.NewDisposeScope();
+            var batch = planes.Skip(start).Take(batchSize).ToList();
+            var pooled = split.PooledFeatures(InputBatches.ToTensor(batch, inputSize, normalization, device));
+            features.AddRange(Rows(pooled));
+            logits.AddRange(Rows(split.Classify(pooled)));
+        }
+        return new Engines.NetworkOutputs(logits, features);
+    }
+
     /// <summary>Rows of a [N, C] tensor as float arrays (copied to the CPU).</summary>
     public static IEnumerable<float[]> Rows(Tensor matrix)
     {

@@ -41,6 +41,9 @@ public interface ITrainingObserver
     void Started(string device, int trainCount, int validationCount, int batchesPerEpoch);
     void BatchDone(int epoch, int batch, double runningLoss, double runningAccuracy, double imagesPerSecond);
     void EpochDone(EpochRecord epoch, bool kept);
+
+    /// <summary>The temperature and out-of-scope threshold were fitted (after the last epoch).</summary>
+    void Calibrated(ConfidenceCalibration calibration, OutOfScopeDetection outOfScope) { }
 }
 
 /// <summary>
@@ -149,6 +152,10 @@ public sealed class ParticleClassifierTrainer(TrainingOptions options, ITraining
             }
 
             using (torch.NewDisposeScope()) network.load_state_dict(best!);
+            ConfidenceFitting.Fitted confidence;
+            using (NativeSteps.Begin($"fitting the calibration and out-of-scope reference of {options.Architecture}"))
+                confidence = ConfidenceFitting.Fit(network, train, validation, planes, labels, folder.Classes.Count, options.InputSize, normalization, device);
+            observer?.Calibrated(confidence.Calibration, confidence.OutOfScope);
             var data = new TrainingData(Path.GetFullPath(options.DataDirectory), folder.ContentHash(), folder.Images.Count,
                 folder.Classes.Select((c, i) => (c, folder.CountOf(i))).ToDictionary(p => p.c, p => p.Item2), train.Length, validation.Length);
             var recipe = new TrainingRecipe(options.Epochs, options.LearningRate, options.BatchSize, options.ValidationFraction, options.Seed,
@@ -158,7 +165,7 @@ public sealed class ParticleClassifierTrainer(TrainingOptions options, ITraining
             ModelDirectory.Save(options.ModelDirectory, network, sha => written = new ModelManifest(
                 ModelManifest.CurrentFormat, options.Architecture, folder.Classes, options.InputSize,
                 new NormalizationSpec(normalization.Mean, normalization.Std), ModelDirectory.WeightsFileName, sha,
-                data, recipe, bestMetrics!, history, DateTimeOffset.UtcNow));
+                data, recipe, bestMetrics!, history, DateTimeOffset.UtcNow, confidence.Calibration, confidence.OutOfScope), confidence.Reference);
             return written!;
         }
         finally

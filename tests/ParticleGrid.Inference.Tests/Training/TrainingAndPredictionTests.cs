@@ -55,6 +55,50 @@ public sealed class TrainingAndPredictionTests : IDisposable
         Assert.Equal(manifest.Validation.Accuracy, accuracy, 6);
     }
 
+    /// <summary>
+    /// Training ends by fitting the temperature (validation split) and the out-of-scope reference (training split, its
+    /// threshold on the validation split); both are in the manifest, the reference beside the weights, and the version
+    /// covers them, so a particle's lineage names exactly what judged it.
+    /// </summary>
+    [Fact]
+    public void Training_fits_calibration_and_an_out_of_scope_reference_that_the_version_covers()
+    {
+        SyntheticParticles.WriteDataset(Data, perClass: 10, seed: 12, imageSize: 32);
+        string modelDirectory = Path.Combine(root, "calibrated");
+
+        var manifest = new ParticleClassifierTrainer(new TrainingOptions("shufflenet_v2", Data, modelDirectory,
+            Epochs: 2, BatchSize: 6, InputSize: 32, Seed: 4, Device: "cpu")).Train();
+
+        var calibration = Assert.IsType<Models.ConfidenceCalibration>(manifest.Calibration);
+        Assert.InRange(calibration.Temperature, Domain.Confidence.TemperatureScaling.MinTemperature, Domain.Confidence.TemperatureScaling.MaxTemperature);
+        Assert.True(calibration.NllAfter <= calibration.NllBefore + 1e-9, "the fitted temperature cannot make the validation NLL worse");
+        var outOfScope = Assert.IsType<Models.OutOfScopeDetection>(manifest.OutOfScope);
+        Assert.Equal(ConfidenceFitting.KeptShareTarget, outOfScope.KeptShareTarget);
+        Assert.InRange(outOfScope.ValidationKeptShare, 0.9, 1.0);
+        Assert.Equal(1024, outOfScope.FeatureDimensions);
+        Assert.NotEqual($"shufflenet_v2@{manifest.WeightsSha256[..12]}", manifest.Version);
+        Assert.Equal(manifest.Version, (manifest with { }).Version);
+        Assert.NotEqual(manifest.Version, (manifest with { Calibration = calibration with { Temperature = calibration.Temperature + 0.01 } }).Version);
+
+        using (var model = ModelDirectory.Load(modelDirectory, torch.CPU))
+        {
+            Assert.NotNull(model.OutOfScopeReference);
+            var result = ModelEvaluator.Evaluate([model], Data);
+            var scored = Assert.Single(result.Models);
+            Assert.Equal(calibration.Temperature, scored.Calibration.Temperature);
+            Assert.InRange(scored.Calibration.EceAfter, 0, 1);
+            Assert.NotNull(scored.OutOfScope);
+            Assert.InRange(scored.OutOfScope!.InScopeKeptShare, 0.5, 1.0); // training images: mostly in scope by construction
+        }
+
+        string reference = Path.Combine(modelDirectory, outOfScope.ReferenceFile);
+        var bytes = File.ReadAllBytes(reference);
+        bytes[^1] ^= 0xFF;
+        File.WriteAllBytes(reference, bytes);
+        var error = Assert.Throws<ModelDirectoryException>(() => ModelDirectory.Load(modelDirectory, torch.CPU));
+        Assert.Contains("does not match", error.Message);
+    }
+
     [Fact]
     public void Prediction_memory_stays_flat_over_many_batches()
     {

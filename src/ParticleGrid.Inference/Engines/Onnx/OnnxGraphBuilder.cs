@@ -21,11 +21,11 @@ internal sealed class OnnxGraphBuilder(NetworkWeights weights)
     public NetworkWeights Weights => weights;
 
     /// <summary>The whole model: one input <c>images</c> [N, 3, S, S] and one output <c>probabilities</c> [N, classes].</summary>
-    public ModelProto Model(string name, string images, string probabilities, int inputSize, int classCount, string docString)
+    public ModelProto Model(string name, string images, IReadOnlyList<(string Name, long Width)> outputs, int inputSize, string docString)
     {
         graph.Name = name;
         graph.Input.Add(FloatValue(images, [null, 3, inputSize, inputSize]));
-        graph.Output.Add(FloatValue(probabilities, [null, classCount]));
+        foreach (var (output, width) in outputs) graph.Output.Add(FloatValue(output, [null, width]));
         var model = new ModelProto
         {
             IrVersion = 8,
@@ -155,8 +155,6 @@ internal sealed class OnnxGraphBuilder(NetworkWeights weights)
     /// <summary>A linear layer: x·Wᵀ + b.</summary>
     public string Linear(string input, string linear) =>
         Operator("Gemm", linear, [input, Constant(linear + ".weight"), Constant(linear + ".bias")], Attribute("transB", 1));
-
-    public string Softmax(string logits) => Operator("Softmax", "softmax", [logits], Attribute("axis", 1));
 
     /// <summary>Splits the channels into two equal halves.</summary>
     public (string First, string Second) SplitChannelsInHalf(string input, long channels)

@@ -14,15 +14,18 @@ namespace ParticleGrid.Inference.Engines.Onnx;
 /// <item>a 3×3 convolution over a map of 2×2 pixels or fewer (ResNet50's last stage and DenseNet201's last block at
 ///   64 px) is one matrix product (<c>OnnxGraphBuilder.SmallMapConvolution</c>).</item>
 /// </list>
-/// The input is the normalised image batch <c>images</c> [N, 3, S, S]; the output <c>probabilities</c> [N, classes].
+/// The input is the normalised image batch <c>images</c> [N, 3, S, S]; the outputs are the class scores <c>logits</c>
+/// [N, classes] and the pooled penultimate <c>features</c> [N, D] they are computed from (the out-of-scope score reads
+/// them). The softmax, with the model's calibrated temperature, is applied by the caller.
 /// </summary>
 public static class OnnxNetworkGraphs
 {
     /// <summary>Changes whenever the graphs change, so a cached graph written by an older build is not reused.</summary>
-    public const string GraphFormat = "particlegrid-onnx/2";
+    public const string GraphFormat = "particlegrid-onnx/3";
 
     public const string InputName = "images";
-    public const string OutputName = "probabilities";
+    public const string LogitsName = "logits";
+    public const string FeaturesName = "features";
 
     /// <summary>The ONNX model of <paramref name="architecture"/> with these weights, for images of <paramref name="inputSize"/> px.</summary>
     /// <exception cref="OnnxExportException">The weights do not fit the architecture.</exception>
@@ -31,17 +34,27 @@ public static class OnnxNetworkGraphs
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentOutOfRangeException.ThrowIfLessThan(inputSize, 32);
         var builder = new OnnxGraphBuilder(weights);
-        string logits = architecture switch
+        string pooled = architecture switch
         {
             "resnet50" => ResNet50(builder, InputName, inputSize),
             "densenet201" => DenseNet201(builder, InputName, inputSize),
             "shufflenet_v2" => ShuffleNetV2(builder, InputName, inputSize),
             _ => throw new OnnxExportException($"no ONNX graph for architecture '{architecture}'"),
         };
-        builder.NameOutput(builder.Softmax(logits), OutputName);
-        return builder.Model(architecture, InputName, OutputName, inputSize, classCount,
+        builder.NameOutput(pooled, FeaturesName);
+        builder.NameOutput(builder.Linear(FeaturesName, Networks.ParticleNetworks.ClassifierPrefix(architecture)), LogitsName);
+        return builder.Model(architecture, InputName, [(LogitsName, classCount), (FeaturesName, FeatureWidth(architecture))], inputSize,
             $"{architecture} for {inputSize} px particle images, written by ParticleGrid ({GraphFormat})");
     }
+
+    /// <summary>The width of the pooled features the classifier reads.</summary>
+    public static long FeatureWidth(string architecture) => architecture switch
+    {
+        "resnet50" => 2048,
+        "densenet201" => 1920,
+        "shufflenet_v2" => 1024,
+        _ => throw new OnnxExportException($"no ONNX graph for architecture '{architecture}'"),
+    };
 
     /// <summary>The model as the bytes of a <c>.onnx</c> file.</summary>
     public static byte[] Serialize(ModelProto model) => model.ToByteArray();
@@ -67,7 +80,7 @@ public static class OnnxNetworkGraphs
                 x = g.Relu(g.Add(y, shortcut));
             }
         }
-        return g.Linear(g.GlobalAveragePoolFlat(x), "fc");
+        return g.GlobalAveragePoolFlat(x);
     }
 
     static string DenseNet201(OnnxGraphBuilder g, string images, int inputSize)
@@ -96,7 +109,7 @@ public static class OnnxNetworkGraphs
             }
         }
         x = g.Relu(g.BatchNorm(x, "features.norm5"));
-        return g.Linear(g.GlobalAveragePoolFlat(x), "classifier");
+        return g.GlobalAveragePoolFlat(x);
     }
 
     static string ShuffleNetV2(OnnxGraphBuilder g, string images, int inputSize)
@@ -130,7 +143,7 @@ public static class OnnxNetworkGraphs
             }
         }
         x = g.ConvolutionWithBatchNorm(x, "conv5.0", "conv5.1", stride: 1, padding: 0, relu: true);
-        return g.Linear(g.GlobalAveragePoolFlat(x), "fc");
+        return g.GlobalAveragePoolFlat(x);
     }
 
     /// <summary>1×1 conv, 3×3 depthwise (carrying the stride), 1×1 conv, each with its BatchNorm folded in.</summary>
