@@ -72,10 +72,12 @@ internal sealed class ParticleCanvas
         float[] transmission = Blur(pixels, Size, sigma);
         if (defocusSigma > 0)
         {
-            // A difference of Gaussians: where the wide blur is darker than the narrow one (just outside a dark
-            // particle) the image brightens, where it is lighter (inside) it darkens.
-            float[] wide = Blur(pixels, Size, Math.Sqrt(sigma * sigma + defocusSigma * defocusSigma));
-            for (int i = 0; i < transmission.Length; i++) transmission[i] += 1.2f * (transmission[i] - wide[i]);
+            // A difference of two wider Gaussians: where the wider is darker than the less wide (a little outside a
+            // dark particle) the image brightens, where it is lighter (inside) it darkens. Both are wider than the
+            // focus blur, so the halo rings the particle without sharpening its edge again.
+            float[] mid = Blur(pixels, Size, Math.Sqrt(sigma * sigma + defocusSigma * defocusSigma));
+            float[] wide = Blur(pixels, Size, Math.Sqrt(sigma * sigma + 4 * defocusSigma * defocusSigma));
+            for (int i = 0; i < transmission.Length; i++) transmission[i] += 1.5f * (mid[i] - wide[i]);
         }
         if (look.Contrast != 1)
         {
