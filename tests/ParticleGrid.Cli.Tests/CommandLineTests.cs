@@ -48,14 +48,6 @@ public sealed class CommandLineTests(TrainedModelFixture trained) : IClassFixtur
     }
 
     [Fact]
-    public void Synth_with_unknown_writes_fibres()
-    {
-        var result = ParticleGridProcess.Run("synth", "--out", scratch, "--per-class", "2", "--include-unknown");
-        Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Equal(2, Directory.GetFiles(Path.Combine(scratch, "fibre"), "*.png").Length);
-    }
-
-    [Fact]
     public void Train_writes_weights_and_a_manifest_that_describes_them()
     {
         Assert.True(trained.Train.ExitCode == 0, trained.Train.ToString());

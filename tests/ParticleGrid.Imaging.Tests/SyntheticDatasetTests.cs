@@ -46,23 +46,15 @@ public sealed class SyntheticDatasetTests : IDisposable
     [Fact]
     public void Two_runs_with_one_seed_write_identical_bytes()
     {
-        SyntheticParticles.WriteDataset(_folder.File("a"), perClass: 8, seed: 99, includeUnknown: true);
-        SyntheticParticles.WriteDataset(_folder.File("b"), perClass: 8, seed: 99, includeUnknown: true);
-        SyntheticParticles.WriteDataset(_folder.File("c"), perClass: 8, seed: 100, includeUnknown: true);
+        SyntheticParticles.WriteDataset(_folder.File("a"), perClass: 8, seed: 99);
+        SyntheticParticles.WriteDataset(_folder.File("b"), perClass: 8, seed: 99);
+        SyntheticParticles.WriteDataset(_folder.File("c"), perClass: 8, seed: 100);
 
         Dictionary<string, byte[]> a = ReadAll(_folder.File("a")), b = ReadAll(_folder.File("b")), c = ReadAll(_folder.File("c"));
-        Assert.Equal(5 * 8 + 1, a.Count);
+        Assert.Equal(4 * 8 + 1, a.Count);
         Assert.Equal(a.Keys.Order(), b.Keys.Order());
         Assert.All(a, file => Assert.Equal(file.Value, b[file.Key]));
         Assert.NotEqual(a["glass/glass_00001.png"], c["glass/glass_00001.png"]);
-    }
-
-    [Fact]
-    public void Includes_fibre_when_unknowns_are_asked_for()
-    {
-        SyntheticDatasetSummary summary = SyntheticParticles.WriteDataset(_folder.File("set"), perClass: 2, seed: 1, imageSize: 32, includeUnknown: true);
-        Assert.Equal(2, summary.Counts[ParticleType.Fibre]);
-        Assert.True(File.Exists(Path.Combine(summary.Directory, "fibre", "fibre_00002.png")));
     }
 
     [Fact]

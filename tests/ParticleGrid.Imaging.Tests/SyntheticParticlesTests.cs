@@ -167,12 +167,6 @@ public sealed class SyntheticParticlesTests
         Assert.Throws<ArgumentOutOfRangeException>(() => SyntheticParticles.Draw((ParticleType)99, 64, 1, 1));
     }
 
-    [Fact]
-    public void Classes_are_the_studys_four_plus_fibre_when_asked()
-    {
-        Assert.Equal(ParticleTypes.StudyTypes, SyntheticParticles.ClassesFor(includeUnknown: false));
-        Assert.Equal([.. ParticleTypes.StudyTypes, ParticleType.Fibre], SyntheticParticles.ClassesFor(includeUnknown: true));
-    }
 }
 
 /// <summary>Pixel measurements for recognising a particle type's look.</summary>

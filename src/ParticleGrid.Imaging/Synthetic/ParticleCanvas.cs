@@ -56,17 +56,39 @@ internal sealed class ParticleCanvas
     /// <summary>
     /// Turns the transmission into an 8-bit grey FIM-like image: averages the samples of each pixel, blurs by the
     /// optics' point spread (<paramref name="blurSigma"/> pixels), lays it on a light grey background of uneven level
-    /// and adds camera noise.
+    /// and adds camera noise, all as <paramref name="look"/> says (<see cref="InstrumentLook.Default"/> when null).
     /// </summary>
-    public Image<L8> Expose(Random random, double blurSigma)
+    /// <param name="defocusSigma">
+    /// Above 0, the particle is out of focus: besides the blur, a halo of this spread (pixels) rings it, bright outside a
+    /// dark particle and darker inside, as a defocused FIM image shows (DOMAIN.md: "blurred, with a halo").
+    /// </param>
+    public Image<L8> Expose(Random random, double blurSigma, InstrumentLook? look = null, double defocusSigma = 0)
     {
-        float[] transmission = Blur(AveragePixels(), Size, blurSigma);
+        look ??= InstrumentLook.Default;
+        float[] pixels = AveragePixels();
+        // The default look takes exactly its old arithmetic (no quadrature sum, no contrast pass), so that default
+        // images stay byte for byte what the demo and the training figures were made from.
+        double sigma = look.ExtraBlurSigma > 0 ? Math.Sqrt(blurSigma * blurSigma + look.ExtraBlurSigma * look.ExtraBlurSigma) : blurSigma;
+        float[] transmission = Blur(pixels, Size, sigma);
+        if (defocusSigma > 0)
+        {
+            // A difference of two wider Gaussians: where the wider is darker than the less wide (a little outside a
+            // dark particle) the image brightens, where it is lighter (inside) it darkens. Both are wider than the
+            // focus blur, so the halo rings the particle without sharpening its edge again.
+            float[] mid = Blur(pixels, Size, Math.Sqrt(sigma * sigma + defocusSigma * defocusSigma));
+            float[] wide = Blur(pixels, Size, Math.Sqrt(sigma * sigma + 4 * defocusSigma * defocusSigma));
+            for (int i = 0; i < transmission.Length; i++) transmission[i] += 1.5f * (mid[i] - wide[i]);
+        }
+        if (look.Contrast != 1)
+        {
+            for (int i = 0; i < transmission.Length; i++) transmission[i] = (float)Math.Max(0, 1 + look.Contrast * (transmission[i] - 1));
+        }
 
         // Instruments differ in background level; within a frame it drifts a little and is faintly mottled.
-        double level = 0.62 + random.NextDouble() * 0.24;
-        double slopeX = (random.NextDouble() * 2 - 1) * 0.04, slopeY = (random.NextDouble() * 2 - 1) * 0.04;
-        double noiseSigma = 0.006 + random.NextDouble() * 0.014;
-        var mottle = new ValueNoise(random.Next(), cellSize: Size / 4.0);
+        double level = look.BackgroundLow + random.NextDouble() * look.BackgroundSpread;
+        double slopeX = (random.NextDouble() * 2 - 1) * look.BackgroundSlope, slopeY = (random.NextDouble() * 2 - 1) * look.BackgroundSlope;
+        double noiseSigma = look.NoiseLow + random.NextDouble() * look.NoiseSpread;
+        var mottle = new ValueNoise(random.Next(), cellSize: Size / look.MottleCellsPerSide);
 
         var image = new Image<L8>(Size, Size);
         for (int y = 0; y < Size; y++)
@@ -74,12 +96,54 @@ internal sealed class ParticleCanvas
             for (int x = 0; x < Size; x++)
             {
                 double background = level + slopeX * (x / (double)Size - 0.5) + slopeY * (y / (double)Size - 0.5)
-                    + 0.01 * mottle.At(x, y);
+                    + look.MottleAmplitude * mottle.At(x, y);
                 double value = background * transmission[y * Size + x] + noiseSigma * Gaussian(random);
                 image[x, y] = new L8((byte)Math.Round(Math.Clamp(value, 0, 1) * 255));
             }
         }
         return image;
+    }
+
+    /// <summary>
+    /// Moves everything drawn so far towards one side of the frame so that the frame edge cuts off a share
+    /// (<paramref name="cutShare"/>, 0 to 1) of the drawing's extent along that axis, as when an instrument's crop box
+    /// meets the edge of its field of view. What moves in from the far side is background.
+    /// </summary>
+    /// <returns>False when nothing has been drawn (an empty canvas stays as it is).</returns>
+    public bool CutByFrame(Random random, double cutShare)
+    {
+        int left = _samplesPerSide, top = _samplesPerSide, right = -1, bottom = -1;
+        for (int sy = 0; sy < _samplesPerSide; sy++)
+        for (int sx = 0; sx < _samplesPerSide; sx++)
+        {
+            if (_samples[sy * _samplesPerSide + sx] == 1f) continue;
+            left = Math.Min(left, sx); right = Math.Max(right, sx); top = Math.Min(top, sy); bottom = Math.Max(bottom, sy);
+        }
+        if (right < 0) return false;
+
+        int side = random.Next(4); // 0 left, 1 right, 2 top, 3 bottom
+        bool horizontal = side < 2;
+        int extent = horizontal ? right - left + 1 : bottom - top + 1;
+        int cut = (int)Math.Round(extent * Math.Clamp(cutShare, 0, 1));
+        // The shift that puts exactly `cut` samples of the drawing beyond the chosen edge.
+        int shift = side switch
+        {
+            0 => -(left + cut),
+            1 => _samplesPerSide - 1 - right + cut,
+            2 => -(top + cut),
+            _ => _samplesPerSide - 1 - bottom + cut,
+        };
+        var moved = new float[_samples.Length];
+        Array.Fill(moved, 1f);
+        for (int sy = 0; sy < _samplesPerSide; sy++)
+        for (int sx = 0; sx < _samplesPerSide; sx++)
+        {
+            int fromX = horizontal ? sx - shift : sx, fromY = horizontal ? sy : sy - shift;
+            if (fromX < 0 || fromY < 0 || fromX >= _samplesPerSide || fromY >= _samplesPerSide) continue;
+            moved[sy * _samplesPerSide + sx] = _samples[fromY * _samplesPerSide + fromX];
+        }
+        Array.Copy(moved, _samples, moved.Length);
+        return true;
     }
 
     private float[] AveragePixels()

@@ -81,7 +81,7 @@ internal static class ParticleShapes
         Droplet(canvas, random, ax + Math.Cos(angle) * apart, ay + Math.Sin(angle) * apart, second, inverted);
     }
 
-    private static void Droplet(ParticleCanvas canvas, Random random, double cx, double cy, double radius, bool inverted)
+    internal static void Droplet(ParticleCanvas canvas, Random random, double cx, double cy, double radius, bool inverted)
     {
         // Small droplets keep a ring and a spot at least about a pixel wide so the pattern survives the camera.
         double ring = Math.Max(1.3, radius * (0.08 + random.NextDouble() * 0.06));
@@ -180,7 +180,7 @@ internal static class ParticleShapes
     /// A compact, angular outline (corners sorted by angle, so the shape is star-shaped about the origin),
     /// elongated up to <paramref name="maxStretch"/> : 1 and scaled to the area of a circle of <paramref name="radius"/>.
     /// </summary>
-    private static (double X, double Y)[] Shard(Random random, int corners, double radius, double maxStretch)
+    internal static (double X, double Y)[] Shard(Random random, int corners, double radius, double maxStretch)
     {
         double[] angles = new double[corners];
         double step = 2 * Math.PI / corners;
@@ -322,7 +322,7 @@ internal static class ParticleShapes
     }
 
     /// <summary>A centre that keeps a particle reaching <paramref name="extent"/> pixels inside the frame, jittered.</summary>
-    private static (double X, double Y) Place(ParticleCanvas canvas, Random random, double extent)
+    internal static (double X, double Y) Place(ParticleCanvas canvas, Random random, double extent)
     {
         double middle = canvas.Size / 2.0;
         double freedom = Math.Max(0, middle - extent - 1) * 0.8;

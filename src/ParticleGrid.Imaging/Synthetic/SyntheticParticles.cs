@@ -24,15 +24,52 @@ public sealed record SyntheticParticle(Image<L8> Image, ParticleType Type, doubl
     public void Dispose() => Image.Dispose();
 }
 
+/// <summary>One synthetic image of something outside the four types (<see cref="OutOfScopeKind"/>); the caller disposes it.</summary>
+/// <param name="EcdMicrometres">The equivalent circular diameter as drawn (for schlieren, of the streak's extent: it has no outline).</param>
+public sealed record OutOfScopeParticle(Image<L8> Image, OutOfScopeKind Kind, double EcdMicrometres) : IDisposable
+{
+    public void Dispose() => Image.Dispose();
+}
+
+/// <summary>
+/// Artefacts of imaging that happen to particles of the four types (DOMAIN.md): the particle stays what it is, in
+/// scope and in its class folder; only its picture is spoilt.
+/// </summary>
+public enum ImagingArtefact
+{
+    /// <summary>As the generator draws it (bubbles are still often cut by the frame, as large ones are).</summary>
+    None,
+
+    /// <summary>The frame edge cuts off a quarter to a half of the particle: its size can only be a lower bound.</summary>
+    CutByFrame,
+
+    /// <summary>Out of focus: blurred 1.4-2.6 px, with a bright halo outside and a darker ring inside its outline.</summary>
+    OutOfFocus,
+}
+
 /// <summary>What <see cref="SyntheticParticles.WriteDataset"/> wrote.</summary>
 /// <param name="Directory">The data set's root folder (one sub-folder per class).</param>
 /// <param name="Counts">Images written per particle type.</param>
+/// <param name="Look">The instrument look the images were drawn with.</param>
+/// <param name="Artefact">The imaging artefact every image shows (<see cref="ImagingArtefact.None"/>: as drawn).</param>
 public sealed record SyntheticDatasetSummary(
     string Directory,
     IReadOnlyDictionary<ParticleType, int> Counts,
     int Seed,
     int ImageSize,
-    double MicrometresPerPixel);
+    double MicrometresPerPixel,
+    InstrumentLook Look,
+    ImagingArtefact Artefact);
+
+/// <summary>What <see cref="SyntheticParticles.WriteOutOfScopeSet"/> wrote.</summary>
+/// <param name="Counts">Images written per out-of-scope kind.</param>
+public sealed record OutOfScopeSetSummary(
+    string Directory,
+    IReadOnlyDictionary<OutOfScopeKind, int> Counts,
+    int Seed,
+    int ImageSize,
+    double MicrometresPerPixel,
+    InstrumentLook Look);
 
 /// <summary>
 /// SYNTHETIC flow-imaging-microscopy particles for tests and demos: drawn by this code, not recorded by an
@@ -66,85 +103,155 @@ public static class SyntheticParticles
     public const string SyntheticNote =
         "# SYNTHETIC images drawn by ParticleGrid to imitate FIM particles (not instrument data; for tests and demos only)";
 
-    /// <summary>The study's four types, and <see cref="ParticleType.Fibre"/> after them when <paramref name="includeUnknown"/>.</summary>
-    public static IReadOnlyList<ParticleType> ClassesFor(bool includeUnknown) =>
-        includeUnknown ? [.. ParticleTypes.StudyTypes, ParticleType.Fibre] : ParticleTypes.StudyTypes;
+    /// <summary>The note written at the top of an out-of-scope set's CSV and in its README.</summary>
+    public const string OutOfScopeNote =
+        "# SYNTHETIC OUT-OF-SCOPE images (fibre, schlieren, debris, agglomerate): none of the four types. For testing the " +
+        "'unknown' answer only: never train on them, never mix them into a training set. `particlegrid train` refuses these folders.";
 
     /// <summary>Draws one particle of <paramref name="type"/>; the same arguments give the same pixels.</summary>
     /// <param name="imageSize">The side of the square image, 16 to 1024 pixels.</param>
     /// <param name="micrometresPerPixel">The scale at which particle sizes are drawn (FlowCAM 10x: about 0.6–1; MFI: about 1.07).</param>
     /// <param name="seed">Everything random about the particle follows from this.</param>
-    public static SyntheticParticle Draw(ParticleType type, int imageSize, double micrometresPerPixel, int seed)
+    /// <param name="look">The instrument look (<see cref="InstrumentLook.Default"/> when null); its pixel size is the caller's to apply to <paramref name="micrometresPerPixel"/>.</param>
+    /// <param name="artefact">An imaging artefact to give the particle (it stays in scope).</param>
+    public static SyntheticParticle Draw(
+        ParticleType type, int imageSize, double micrometresPerPixel, int seed,
+        InstrumentLook? look = null, ImagingArtefact artefact = ImagingArtefact.None)
     {
         CheckImageSize(imageSize);
         CheckScale(micrometresPerPixel);
         if (!Enum.IsDefined(type)) throw new ArgumentOutOfRangeException(nameof(type), type, "Not a particle type.");
+        if (!Enum.IsDefined(artefact)) throw new ArgumentOutOfRangeException(nameof(artefact), artefact, "Not an imaging artefact.");
+        if (type == ParticleType.Fibre)
+        {
+            // Fibres are out of scope: drawn as the out-of-scope kind, so that there is one way fibres look.
+            using OutOfScopeParticle fibre = DrawOutOfScope(OutOfScopeKind.Fibre, imageSize, micrometresPerPixel, seed, look);
+            return new SyntheticParticle(fibre.Image.Clone(), ParticleType.Fibre, fibre.EcdMicrometres);
+        }
 
         // Seeded System.Random gives nearly linear first draws for neighbouring seeds; scramble the seed first.
         var random = new Random(Seeds.Derive(seed, 0));
         var canvas = new ParticleCanvas(imageSize);
         double smallest = Math.Max(3.5, SmallestRadiusShare * imageSize);
         double largest = (type == ParticleType.Bubble ? LargestBubbleRadiusShare : LargestRadiusShare) * imageSize;
-        double ecd;
-        if (type == ParticleType.Fibre)
+        double ecd = type switch
         {
-            // A fibre's ECD is that of its area: long and thin, so far smaller than its length.
-            double lengthUm = LogUniform(random, 25, 150), widthUm = 1.5 + random.NextDouble() * 3;
-            ecd = Math.Sqrt(4 * lengthUm * widthUm / Math.PI);
-            double length = Math.Clamp(lengthUm / micrometresPerPixel, 0.5 * imageSize, 0.95 * imageSize);
-            double width = Math.Clamp(widthUm / micrometresPerPixel, 1.4, 0.06 * imageSize);
-            ParticleShapes.Fibre(canvas, random, length, width);
-        }
-        else
+            ParticleType.Bubble => LogUniform(random, 3, 100),
+            ParticleType.SiliconeOil => LogUniform(random, 2, 40), // mostly 1–20 um
+            ParticleType.Glass => LogUniform(random, 3, 75),       // the study sieved at 75 um
+            _ => LogUniform(random, 2, 100),
+        };
+        double radius = Math.Clamp(ecd / 2 / micrometresPerPixel, smallest, largest);
+        switch (type)
         {
-            ecd = type switch
-            {
-                ParticleType.Bubble => LogUniform(random, 3, 100),
-                ParticleType.SiliconeOil => LogUniform(random, 2, 40), // mostly 1–20 um
-                ParticleType.Glass => LogUniform(random, 3, 75),       // the study sieved at 75 um
-                _ => LogUniform(random, 2, 100),
-            };
-            double radius = Math.Clamp(ecd / 2 / micrometresPerPixel, smallest, largest);
-            switch (type)
-            {
-                case ParticleType.Bubble: ParticleShapes.Bubble(canvas, random, radius); break;
-                case ParticleType.SiliconeOil: ParticleShapes.SiliconeOil(canvas, random, radius, smallest * 0.8); break;
-                case ParticleType.Glass: ParticleShapes.Glass(canvas, random, radius); break;
-                default: ParticleShapes.Protein(canvas, random, radius); break;
-            }
+            case ParticleType.Bubble: ParticleShapes.Bubble(canvas, random, radius); break;
+            case ParticleType.SiliconeOil: ParticleShapes.SiliconeOil(canvas, random, radius, smallest * 0.8); break;
+            case ParticleType.Glass: ParticleShapes.Glass(canvas, random, radius); break;
+            default: ParticleShapes.Protein(canvas, random, radius); break;
         }
 
         // Focus varies from frame to frame: a slight blur of up to 0.7 pixel.
         double blur = 0.25 + random.NextDouble() * 0.45;
-        return new SyntheticParticle(canvas.Expose(random, blur), type, ecd);
+
+        // Artefacts draw from a stream of their own, so that the particle itself (size, shape, placement) is the one
+        // the same seed gives without the artefact.
+        double defocus = 0;
+        if (artefact != ImagingArtefact.None)
+        {
+            var spoil = new Random(Seeds.Derive(seed, 1));
+            if (artefact == ImagingArtefact.CutByFrame) canvas.CutByFrame(spoil, 0.25 + spoil.NextDouble() * 0.25);
+            else
+            {
+                blur = 1.4 + spoil.NextDouble() * 1.2;
+                defocus = 1.5 + spoil.NextDouble() * 1.5;
+            }
+        }
+        return new SyntheticParticle(canvas.Expose(random, blur, look, defocus), type, ecd);
     }
 
     /// <summary>
-    /// Writes a synthetic data set: <c>outDirectory/&lt;folder&gt;/&lt;folder&gt;_00001.png</c> (8-bit grey PNG),
-    /// <paramref name="perClass"/> images for each class of <see cref="ClassesFor"/>, and <c>outDirectory/synthetic.csv</c>
-    /// (file, class, ecd_um, um_per_pixel, seed; its first line notes that the images are synthetic).
-    /// Each image's seed is derived from (<paramref name="seed"/>, class, index), so the files are byte-identical
-    /// from run to run however the parallel work is scheduled.
+    /// Draws one out-of-scope object of <paramref name="kind"/> (DOMAIN.md, "What the four classes do not cover");
+    /// the same arguments give the same pixels. Sizes follow <paramref name="micrometresPerPixel"/> within the frame,
+    /// as for the four types.
     /// </summary>
+    public static OutOfScopeParticle DrawOutOfScope(OutOfScopeKind kind, int imageSize, double micrometresPerPixel, int seed, InstrumentLook? look = null)
+    {
+        CheckImageSize(imageSize);
+        CheckScale(micrometresPerPixel);
+        if (!Enum.IsDefined(kind)) throw new ArgumentOutOfRangeException(nameof(kind), kind, "Not an out-of-scope kind.");
+
+        var random = new Random(Seeds.Derive(seed, 0));
+        var canvas = new ParticleCanvas(imageSize);
+        double smallest = Math.Max(3.5, SmallestRadiusShare * imageSize);
+        double ecd;
+        switch (kind)
+        {
+            case OutOfScopeKind.Fibre:
+            {
+                // A fibre's ECD is that of its area: long and thin, so far smaller than its length. Lengths past the
+                // frame are drawn at most 0.95 of it, as if cropped at a coarser scale (as large particles are).
+                double lengthUm = LogUniform(random, 40, 400), widthUm = 2 + random.NextDouble() * 6;
+                ecd = Math.Sqrt(4 * lengthUm * widthUm / Math.PI);
+                double length = Math.Clamp(lengthUm / micrometresPerPixel, 0.55 * imageSize, 0.95 * imageSize);
+                double width = Math.Clamp(widthUm / micrometresPerPixel, 1.3, Math.Max(1.3, 0.07 * imageSize));
+                OutOfScopeShapes.Fibre(canvas, random, length, width);
+                break;
+            }
+            case OutOfScopeKind.Schlieren:
+                ecd = OutOfScopeShapes.Schlieren(canvas, random) * micrometresPerPixel;
+                break;
+            case OutOfScopeKind.Debris:
+                ecd = LogUniform(random, 5, 150);
+                OutOfScopeShapes.Debris(canvas, random, Math.Clamp(ecd / 2 / micrometresPerPixel, smallest, 0.33 * imageSize));
+                break;
+            default:
+                // Clusters need room for several members of a few pixels each.
+                ecd = LogUniform(random, 10, 120);
+                OutOfScopeShapes.Agglomerate(canvas, random, Math.Clamp(ecd / 2 / micrometresPerPixel, Math.Max(8, smallest), 0.3 * imageSize));
+                break;
+        }
+        double blur = 0.25 + random.NextDouble() * 0.45;
+        return new OutOfScopeParticle(canvas.Expose(random, blur, look), kind, ecd);
+    }
+
+    /// <summary>
+    /// Writes a synthetic data set of the four types: <c>outDirectory/&lt;folder&gt;/&lt;folder&gt;_00001.png</c> (8-bit
+    /// grey PNG), <paramref name="perClass"/> images for each of <see cref="ParticleTypes.StudyTypes"/>, and
+    /// <c>outDirectory/synthetic.csv</c> (file, class, ecd_um, um_per_pixel, seed; its first line notes that the images
+    /// are synthetic, and names the look and artefact when they are not the default).
+    /// Each image's seed is derived from (<paramref name="seed"/>, class, index), so the files are byte-identical
+    /// from run to run however the parallel work is scheduled, and the same seed draws the same particles in every look.
+    /// </summary>
+    /// <param name="micrometresPerPixel">The scale; null takes the look's pixel size, or 1 um per pixel.</param>
+    /// <param name="look">The instrument look (<see cref="InstrumentLook.Default"/> when null): a shifted test set is still in scope.</param>
+    /// <param name="artefact">An imaging artefact every image shows; the particles stay in scope, in their class folders.</param>
     /// <param name="progress">Told the number of images written so far, from the worker threads (so not always in order).</param>
-    /// <exception cref="IOException">A class folder already holds PNG files this run would not write (from another run).</exception>
+    /// <exception cref="IOException">
+    /// A class folder already holds PNG files this run would not write (from another run), or the folder holds
+    /// out-of-scope folders (see <see cref="WriteOutOfScopeSet"/>): the two must never share a root.
+    /// </exception>
     public static SyntheticDatasetSummary WriteDataset(
         string outDirectory,
         int perClass,
         int seed,
         int imageSize = 64,
-        double micrometresPerPixel = 1.0,
-        bool includeUnknown = false,
+        double? micrometresPerPixel = null,
+        InstrumentLook? look = null,
+        ImagingArtefact artefact = ImagingArtefact.None,
         IProgress<int>? progress = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(outDirectory);
         ArgumentOutOfRangeException.ThrowIfLessThan(perClass, 1);
         CheckImageSize(imageSize);
-        CheckScale(micrometresPerPixel);
+        look ??= InstrumentLook.Default;
+        double scale = micrometresPerPixel ?? look.MicrometresPerPixel ?? 1.0;
+        CheckScale(scale);
+        if (!Enum.IsDefined(artefact)) throw new ArgumentOutOfRangeException(nameof(artefact), artefact, "Not an imaging artefact.");
 
-        IReadOnlyList<ParticleType> classes = ClassesFor(includeUnknown);
+        IReadOnlyList<ParticleType> classes = ParticleTypes.StudyTypes;
         string root = Path.GetFullPath(outDirectory);
-        foreach (ParticleType type in classes) PrepareClassFolder(root, type, perClass);
+        RefuseToMix(root, inScope: true);
+        foreach (ParticleType type in classes) PrepareClassFolder(root, ParticleTypes.FolderName(type), perClass);
 
         var ecd = new double[classes.Count * perClass];
         var seeds = new int[ecd.Length];
@@ -155,24 +262,138 @@ public static class SyntheticParticles
             ParticleType type = classes[item / perClass];
             int index = item % perClass + 1;
             seeds[item] = ImageSeed(seed, type, index);
-            using SyntheticParticle particle = Draw(type, imageSize, micrometresPerPixel, seeds[item]);
+            using SyntheticParticle particle = Draw(type, imageSize, scale, seeds[item], look, artefact);
             particle.Image.Save(Path.Combine(root, RelativePath(type, index)), encoder);
             ecd[item] = particle.EcdMicrometres;
             progress?.Report(Interlocked.Increment(ref written));
         });
 
-        var csv = new StringBuilder();
-        csv.AppendLine(SyntheticNote);
-        csv.AppendLine("file,class,ecd_um,um_per_pixel,seed");
-        for (int item = 0; item < ecd.Length; item++)
+        // The default look and no artefact keep the note exactly as it was (the demo's data is pinned byte for byte).
+        string note = look.IsDefault && artefact == ImagingArtefact.None
+            ? SyntheticNote
+            : $"{SyntheticNote}; SHIFTED: instrument look {look.Name} ({look.Summary}), imaging artefact {ArtefactName(artefact)}";
+        WriteCsv(root, note, ecd.Length, item =>
         {
             ParticleType type = classes[item / perClass];
-            csv.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"{RelativePath(type, item % perClass + 1)},{ParticleTypes.FolderName(type)},{ecd[item]:0.###},{micrometresPerPixel:R},{seeds[item]}"));
+            return (RelativePath(type, item % perClass + 1), ParticleTypes.FolderName(type), ecd[item], seeds[item]);
+        }, scale);
+
+        return new SyntheticDatasetSummary(root, classes.ToDictionary(t => t, _ => perClass), seed, imageSize, scale, look, artefact);
+    }
+
+    /// <summary>
+    /// Writes an OUT-OF-SCOPE test set: <c>outDirectory/{fibre,schlieren,debris,agglomerate}/&lt;folder&gt;_00001.png</c>,
+    /// <paramref name="perKind"/> of each, a <c>synthetic.csv</c> like the in-scope one's and an <c>OUT-OF-SCOPE.txt</c>
+    /// saying what the folder is for. These images test the "unknown" answer; they must never be trained on, so they
+    /// get a root of their own: a folder that holds any of the four class folders is refused, and
+    /// <c>particlegrid train</c> refuses any data folder with one of these folder names.
+    /// </summary>
+    /// <exception cref="IOException">The folder holds in-scope class folders, or PNG files this run would not write.</exception>
+    public static OutOfScopeSetSummary WriteOutOfScopeSet(
+        string outDirectory,
+        int perKind,
+        int seed,
+        int imageSize = 64,
+        double? micrometresPerPixel = null,
+        InstrumentLook? look = null,
+        IProgress<int>? progress = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(outDirectory);
+        ArgumentOutOfRangeException.ThrowIfLessThan(perKind, 1);
+        CheckImageSize(imageSize);
+        look ??= InstrumentLook.Default;
+        double scale = micrometresPerPixel ?? look.MicrometresPerPixel ?? 1.0;
+        CheckScale(scale);
+
+        IReadOnlyList<OutOfScopeKind> kinds = OutOfScopeKinds.All;
+        string root = Path.GetFullPath(outDirectory);
+        RefuseToMix(root, inScope: false);
+        foreach (OutOfScopeKind kind in kinds) PrepareClassFolder(root, OutOfScopeKinds.FolderName(kind), perKind);
+
+        var ecd = new double[kinds.Count * perKind];
+        var seeds = new int[ecd.Length];
+        var encoder = new PngEncoder { ColorType = PngColorType.Grayscale, BitDepth = PngBitDepth.Bit8 };
+        int written = 0;
+        Parallel.For(0, ecd.Length, item =>
+        {
+            OutOfScopeKind kind = kinds[item / perKind];
+            int index = item % perKind + 1;
+            seeds[item] = OutOfScopeSeed(seed, kind, index);
+            using OutOfScopeParticle particle = DrawOutOfScope(kind, imageSize, scale, seeds[item], look);
+            particle.Image.Save(Path.Combine(root, OutOfScopeRelativePath(kind, index)), encoder);
+            ecd[item] = particle.EcdMicrometres;
+            progress?.Report(Interlocked.Increment(ref written));
+        });
+
+        string note = look.IsDefault ? OutOfScopeNote : $"{OutOfScopeNote}; instrument look {look.Name} ({look.Summary})";
+        WriteCsv(root, note, ecd.Length, item =>
+        {
+            OutOfScopeKind kind = kinds[item / perKind];
+            return (OutOfScopeRelativePath(kind, item % perKind + 1), OutOfScopeKinds.FolderName(kind), ecd[item], seeds[item]);
+        }, scale);
+        File.WriteAllText(Path.Combine(root, OutOfScopeMarker), note.TrimStart('#', ' ') + Environment.NewLine);
+
+        return new OutOfScopeSetSummary(root, kinds.ToDictionary(k => k, _ => perKind), seed, imageSize, scale, look);
+    }
+
+    /// <summary>The file an out-of-scope set carries at its root, saying what it is for.</summary>
+    public const string OutOfScopeMarker = "OUT-OF-SCOPE.txt";
+
+    /// <summary>The seed of one out-of-scope image: a stream apart from every in-scope class's, so no image repeats one of theirs.</summary>
+    public static int OutOfScopeSeed(int datasetSeed, OutOfScopeKind kind, int index) =>
+        Seeds.Derive(datasetSeed, unchecked((long)(16 + (int)kind) << 24 ^ index));
+
+    /// <summary>Where out-of-scope image <paramref name="index"/> (1-based) goes, relative to the set's root.</summary>
+    public static string OutOfScopeRelativePath(OutOfScopeKind kind, int index)
+    {
+        string folder = OutOfScopeKinds.FolderName(kind);
+        return string.Create(CultureInfo.InvariantCulture, $"{folder}/{folder}_{index:D5}.png");
+    }
+
+    /// <summary>The artefact's name on the command line: "none", "cut-by-frame", "out-of-focus".</summary>
+    public static string ArtefactName(ImagingArtefact artefact) => artefact switch
+    {
+        ImagingArtefact.None => "none",
+        ImagingArtefact.CutByFrame => "cut-by-frame",
+        ImagingArtefact.OutOfFocus => "out-of-focus",
+        _ => throw new ArgumentOutOfRangeException(nameof(artefact), artefact, "Not an imaging artefact."),
+    };
+
+    private static void WriteCsv(string root, string note, int count, Func<int, (string File, string Class, double Ecd, int Seed)> row, double scale)
+    {
+        var csv = new StringBuilder();
+        csv.AppendLine(note);
+        csv.AppendLine("file,class,ecd_um,um_per_pixel,seed");
+        for (int item = 0; item < count; item++)
+        {
+            var (file, folder, ecd, imageSeed) = row(item);
+            csv.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{file},{folder},{ecd:0.###},{scale:R},{imageSeed}"));
         }
         File.WriteAllText(Path.Combine(root, "synthetic.csv"), csv.ToString());
+    }
 
-        return new SyntheticDatasetSummary(root, classes.ToDictionary(t => t, _ => perClass), seed, imageSize, micrometresPerPixel);
+    /// <summary>
+    /// Keeps in-scope and out-of-scope images from ever sharing a root: a training run pointed at the root would take
+    /// every sub-folder as a class. The names are read as loosely as class folders are ("Fibres", "silicone-oil").
+    /// </summary>
+    private static void RefuseToMix(string root, bool inScope)
+    {
+        if (!Directory.Exists(root)) return;
+        foreach (string folder in Directory.EnumerateDirectories(root).Select(Path.GetFileName).OfType<string>())
+        {
+            bool outOfScope = OutOfScopeKinds.TryParse(folder, out _);
+            bool studyType = ParticleTypes.TryParse(folder, out ParticleType type) && ParticleTypes.StudyTypes.Contains(type);
+            if (inScope && outOfScope)
+            {
+                throw new IOException(
+                    $"{Path.Combine(root, folder)} is an out-of-scope folder; in-scope training data must not share a folder with it (write the four types elsewhere).");
+            }
+            if (!inScope && studyType)
+            {
+                throw new IOException(
+                    $"{Path.Combine(root, folder)} holds one of the four types; out-of-scope images must never share a folder with training data (write them elsewhere).");
+            }
+        }
     }
 
     /// <summary>The seed of one image, from the data set's seed, its class and its 1-based index; the same in every process.</summary>
@@ -186,11 +407,11 @@ public static class SyntheticParticles
         return string.Create(CultureInfo.InvariantCulture, $"{folder}/{folder}_{index:D5}.png");
     }
 
-    private static void PrepareClassFolder(string root, ParticleType type, int perClass)
+    private static void PrepareClassFolder(string root, string folderName, int perClass)
     {
-        string folder = Path.Combine(root, ParticleTypes.FolderName(type));
+        string folder = Path.Combine(root, folderName);
         Directory.CreateDirectory(folder);
-        var ours = Enumerable.Range(1, perClass).Select(i => Path.GetFileName(RelativePath(type, i))).ToHashSet();
+        var ours = Enumerable.Range(1, perClass).Select(i => string.Create(CultureInfo.InvariantCulture, $"{folderName}_{i:D5}.png")).ToHashSet();
         string? stranger = Directory.EnumerateFiles(folder, "*.png").Select(Path.GetFileName).FirstOrDefault(name => !ours.Contains(name!));
         if (stranger is not null)
         {

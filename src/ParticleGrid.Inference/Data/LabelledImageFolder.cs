@@ -1,5 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
+using ParticleGrid.Domain;
+using ParticleGrid.Imaging;
 
 namespace ParticleGrid.Inference.Data;
 
@@ -49,6 +51,29 @@ public sealed class LabelledImageFolder
             images.AddRange(files.Select(f => new LabelledImage(f, label)));
         }
         return new LabelledImageFolder(root, classes, images);
+    }
+
+    /// <summary>
+    /// Opens a folder to TRAIN on: as <see cref="Open"/>, but refuses a folder that holds out-of-scope material
+    /// (a class folder named as an <see cref="OutOfScopeKind"/>, "fibre", "Schlieren", "debris", "agglomerates", or the
+    /// <see cref="SyntheticParticles.OutOfScopeMarker"/> an out-of-scope set carries). Out-of-scope images exist to
+    /// test the "unknown" answer; trained on, they would become a fifth class the model is sure of, and the test
+    /// would prove nothing. Refusing, rather than skipping them, keeps a mix-up from passing unnoticed.
+    /// </summary>
+    public static LabelledImageFolder OpenForTraining(string root)
+    {
+        if (File.Exists(Path.Combine(root, SyntheticParticles.OutOfScopeMarker)))
+            throw new DataFolderException(
+                $"{root}: an out-of-scope test set ({SyntheticParticles.OutOfScopeMarker}); out-of-scope images test the 'unknown' answer and are never trained on");
+        var folder = Open(root);
+        foreach (string name in folder.Classes)
+        {
+            if (OutOfScopeKinds.TryParse(name, out OutOfScopeKind kind))
+                throw new DataFolderException(
+                    $"{Path.Combine(folder.Root, name)}: '{name}' is an out-of-scope kind ({OutOfScopeKinds.FolderName(kind)}), not one of the four types; " +
+                    "out-of-scope images test the 'unknown' answer and are never trained on: move the folder out of the training data");
+        }
+        return folder;
     }
 
     /// <summary>The folder's images mapped onto another class list (a model's), failing on a class the model does not know.</summary>

@@ -67,7 +67,7 @@ public sealed class ParticleClassifierTrainer(TrainingOptions options, ITraining
     {
         Validate();
         ModelDirectory.EnsureWritableTarget(options.ModelDirectory);
-        var folder = LabelledImageFolder.Open(options.DataDirectory);
+        var folder = LabelledImageFolder.OpenForTraining(options.DataDirectory);
         if (folder.Classes.Count < 2)
             throw new DataFolderException($"{options.DataDirectory}: one class folder ({folder.Classes[0]}); a classifier needs at least two");
         var device = ComputeDevices.Resolve(options.Device);
