@@ -39,7 +39,8 @@ public sealed record LotProfile(
     IReadOnlyList<TypeProfile> Types,
     TypeProfile ParticlesExcludingBubbles,
     TypeProfile ParticlesExcludingBubblesAndSiliconeOil,
-    CompendialVerdict Verdict);
+    CompendialVerdict Verdict,
+    int RunsInProgress = 0);
 
 /// <summary>Builds <see cref="LotProfile"/>s from classified particles. Pure: the same particles give the same profile.</summary>
 public static class LotProfiles
@@ -54,7 +55,10 @@ public static class LotProfiles
     /// <param name="particles">Every particle of the lot's runs.</param>
     /// <param name="analysedVolumeMl">The sample volume the instruments analysed, summed over runs (null or 0: unknown).</param>
     /// <param name="containerVolumeMl">The fill volume of one container (null: unknown).</param>
-    public static LotProfile Compute(string lot, int runs, IEnumerable<CountedParticle> particles, double? analysedVolumeMl, double? containerVolumeMl)
+    /// <param name="runsInProgress">Of the runs, how many are not completed yet (their counts are not final).</param>
+    /// <param name="policy">The site's verdict settings (null: the defaults).</param>
+    public static LotProfile Compute(string lot, int runs, IEnumerable<CountedParticle> particles, double? analysedVolumeMl, double? containerVolumeMl,
+        int runsInProgress = 0, VerdictPolicy? policy = null)
     {
         ArgumentNullException.ThrowIfNull(particles);
         if (analysedVolumeMl is <= 0 || analysedVolumeMl is double a && !double.IsFinite(a)) analysedVolumeMl = null;
@@ -85,14 +89,17 @@ public static class LotProfiles
         var allParticles = Profile(AllParticles, true, p => p.Type != ParticleType.Bubble);
         var exceptOil = Profile(AllParticlesExceptSiliconeOil, true, p => p.Type is not (ParticleType.Bubble or ParticleType.SiliconeOil));
 
-        var verdict = CompendialLimits.Judge(
-            allParticles.SizeClasses.Single(s => s.AtOrAboveMicrometres == 10).PerMl,
-            allParticles.SizeClasses.Single(s => s.AtOrAboveMicrometres == 25).PerMl,
-            containerVolumeMl);
+        int failed = list.Count(p => p.Type is null);
+        var facts = new LotFacts(list.Count, failed,
+            allParticles.SizeClasses.Single(s => s.AtOrAboveMicrometres == 10).Count,
+            allParticles.SizeClasses.Single(s => s.AtOrAboveMicrometres == 25).Count,
+            list.Count(p => p.Type != ParticleType.Bubble && p.EcdMicrometres is null),
+            analysedVolumeMl, containerVolumeMl, runs, runsInProgress);
+        var verdict = CompendialLimits.Judge(facts, policy ?? new VerdictPolicy());
 
         return new LotProfile(lot, runs, analysedVolumeMl, containerVolumeMl, list.Count,
-            list.Count(p => p.IsUncertain), list.Count(p => p.Type is null), list.Count(p => p.EcdMicrometres is null),
-            list.Count(p => p.IsReviewed), types, allParticles, exceptOil, verdict);
+            list.Count(p => p.IsUncertain), failed, list.Count(p => p.EcdMicrometres is null),
+            list.Count(p => p.IsReviewed), types, allParticles, exceptOil, verdict, runsInProgress);
     }
 
     private static string NameOf(CountedParticle particle) =>

@@ -13,7 +13,8 @@ public static class LotProfileReport
         var text = new StringBuilder();
         text.AppendLine(inv, $"Lot {profile.Lot}: {profile.Particles} particle images from {profile.Runs} run(s); " +
             $"analysed volume {Volume(profile.AnalysedVolumeMl)}, container {Volume(profile.ContainerVolumeMl)}");
-        text.AppendLine(inv, $"  uncertain (review): {profile.Uncertain}   reviewed: {profile.Reviewed}   failed: {profile.Failed}   without size: {profile.WithoutSize}");
+        string inProgress = profile.RunsInProgress > 0 ? string.Create(inv, $"   runs in progress: {profile.RunsInProgress}") : "";
+        text.AppendLine(inv, $"  uncertain (review): {profile.Uncertain}   reviewed: {profile.Reviewed}   failed: {profile.Failed}   without size: {profile.WithoutSize}{inProgress}");
 
         bool perContainer = profile.ContainerVolumeMl is not null && profile.AnalysedVolumeMl is not null;
         string unit = perContainer ? "per container" : profile.AnalysedVolumeMl is not null ? "per mL" : "count";
@@ -45,9 +46,12 @@ public static class LotProfileReport
         text.AppendLine(inv, $"  Verdict: {Outcome(verdict.Outcome)} ({verdict.Basis})");
         foreach (var check in verdict.Checks)
         {
-            text.AppendLine(inv, $"    >= {check.SizeMicrometres} um: {check.Measured:0.#} {check.Unit} (limit {check.Limit:0}) {(check.Passes ? "ok" : "EXCEEDED")}");
+            // With unsized particles the line shows both: the sized count, and the worst case with every unsized one at >= 25 um.
+            string status = !check.Passes ? "EXCEEDED" : check.WorstCasePasses ? "ok" : "worst case EXCEEDED";
+            string worst = check.WorstCase == check.Measured ? "" : $" sized, up to {check.WorstCase.ToString("0.#", inv)} with the unsized";
+            text.AppendLine(inv, $"    >= {check.SizeMicrometres} um: {check.Measured:0.#} {check.Unit}{worst} (limit {check.Limit:0}) {status}");
         }
-        if (verdict.Reason is not null) text.AppendLine(inv, $"    {verdict.Reason}");
+        foreach (var reason in verdict.Reasons) text.AppendLine(inv, $"    - {reason}");
         return text.ToString();
     }
 
@@ -57,6 +61,6 @@ public static class LotProfileReport
     {
         VerdictOutcome.Pass => "Pass",
         VerdictOutcome.Fail => "FAIL",
-        _ => "not judged",
+        _ => "NOT ASSESSABLE",
     };
 }

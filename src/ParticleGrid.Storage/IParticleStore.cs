@@ -24,6 +24,12 @@ public interface IParticleStore
 
     Task<RunRecord?> GetRunAsync(string runId, CancellationToken cancellation = default);
 
+    /// <summary>
+    /// Notes that a run is complete (the first time only; later calls keep the first time). Kept in the store, not only in
+    /// the run's grain, so that every reader of the store (the lot verdict, <c>particlegrid lot</c>) knows which runs are final.
+    /// </summary>
+    Task CompleteRunAsync(string runId, DateTimeOffset completedUtc, CancellationToken cancellation = default);
+
     Task<IReadOnlyList<RunRecord>> RunsOfLotAsync(string lotId, CancellationToken cancellation = default);
 
     /// <summary>Records or updates a lot's description (container volume, product).</summary>

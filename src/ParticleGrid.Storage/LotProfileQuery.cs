@@ -6,8 +6,10 @@ namespace ParticleGrid.Storage;
 public static class LotProfileQuery
 {
     /// <summary>The profile, or null when the store knows nothing of the lot (no run, no description).</summary>
-    public static async Task<LotProfile?> ComputeAsync(IParticleStore store, string lotId, CancellationToken cancellation = default)
+    /// <param name="policy">The site's verdict settings (ParticleGrid:Verdict), so every reader judges a lot alike.</param>
+    public static async Task<LotProfile?> ComputeAsync(IParticleStore store, string lotId, VerdictPolicy policy, CancellationToken cancellation = default)
     {
+        ArgumentNullException.ThrowIfNull(store);
         var runs = await store.RunsOfLotAsync(lotId, cancellation);
         var lot = await store.GetLotAsync(lotId, cancellation);
         if (runs.Count == 0 && lot is null) return null;
@@ -15,6 +17,7 @@ public static class LotProfileQuery
         // Per-mL figures need every run's analysed volume; one unknown volume makes them unknown.
         double? analysed = runs.Count > 0 && runs.All(r => r.AnalysedVolumeMl is not null) ? runs.Sum(r => r.AnalysedVolumeMl!.Value) : null;
         var particles = await store.CountedParticlesOfLotAsync(lotId, cancellation);
-        return LotProfiles.Compute(lotId, runs.Count, particles, analysed, lot?.ContainerVolumeMl);
+        return LotProfiles.Compute(lotId, runs.Count, particles, analysed, lot?.ContainerVolumeMl,
+            runsInProgress: runs.Count(r => r.CompletedUtc is null), policy: policy);
     }
 }

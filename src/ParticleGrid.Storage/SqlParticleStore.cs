@@ -63,27 +63,31 @@ public sealed partial class SqlParticleStore : IParticleStore, IDisposable
     }
 
     /// <summary>Columns added after the first release, with their types: a store written before them gets them at start.</summary>
-    private static readonly (string Name, string Type)[] LaterColumns =
+    private static readonly (string Table, string Name, string Type)[] LaterColumns =
     [
-        ("size_source", "TEXT"), ("area_um2", "DOUBLE PRECISION"), ("aspect_ratio", "DOUBLE PRECISION"),
-        ("circularity", "DOUBLE PRECISION"), ("mean_intensity", "DOUBLE PRECISION"),
+        ("particles", "size_source", "TEXT"), ("particles", "area_um2", "DOUBLE PRECISION"), ("particles", "aspect_ratio", "DOUBLE PRECISION"),
+        ("particles", "circularity", "DOUBLE PRECISION"), ("particles", "mean_intensity", "DOUBLE PRECISION"),
+        ("runs", "completed_unix_ms", "BIGINT"),
     ];
 
     private static async Task AddLaterColumnsAsync(DbConnection connection, CancellationToken cancellation)
     {
-        var existing = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        await using (var query = connection.CreateCommand())
+        foreach (var table in LaterColumns.GroupBy(c => c.Table))
         {
-            query.CommandText = connection is SqliteConnection
-                ? "SELECT name FROM pragma_table_info('particles')"
-                : "SELECT column_name FROM information_schema.columns WHERE table_name = 'particles' AND table_schema = current_schema()";
-            await using var reader = await query.ExecuteReaderAsync(cancellation);
-            while (await reader.ReadAsync(cancellation)) existing.Add(reader.GetString(0));
-        }
-        foreach (var (name, type) in LaterColumns.Where(c => !existing.Contains(c.Name)))
-        {
-            string ifMissing = connection is SqliteConnection ? "" : "IF NOT EXISTS ";
-            await ExecuteAsync(connection, $"ALTER TABLE particles ADD COLUMN {ifMissing}{name} {type} NULL", cancellation);
+            var existing = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            await using (var query = connection.CreateCommand())
+            {
+                query.CommandText = connection is SqliteConnection
+                    ? $"SELECT name FROM pragma_table_info('{table.Key}')"
+                    : $"SELECT column_name FROM information_schema.columns WHERE table_name = '{table.Key}' AND table_schema = current_schema()";
+                await using var reader = await query.ExecuteReaderAsync(cancellation);
+                while (await reader.ReadAsync(cancellation)) existing.Add(reader.GetString(0));
+            }
+            foreach (var (_, name, type) in table.Where(c => !existing.Contains(c.Name)))
+            {
+                string ifMissing = connection is SqliteConnection ? "" : "IF NOT EXISTS ";
+                await ExecuteAsync(connection, $"ALTER TABLE {table.Key} ADD COLUMN {ifMissing}{name} {type} NULL", cancellation);
+            }
         }
     }
 
@@ -98,7 +102,8 @@ public sealed partial class SqlParticleStore : IParticleStore, IDisposable
             instrument_id TEXT NOT NULL,
             analysed_volume_ml DOUBLE PRECISION NULL,
             expected_particles INTEGER NULL,
-            started_unix_ms BIGINT NOT NULL);
+            started_unix_ms BIGINT NOT NULL,
+            completed_unix_ms BIGINT NULL);
         CREATE INDEX IF NOT EXISTS runs_by_lot ON runs (lot_id);
         CREATE TABLE IF NOT EXISTS particles (
             run_id TEXT NOT NULL,
@@ -236,6 +241,19 @@ public sealed partial class SqlParticleStore : IParticleStore, IDisposable
     public async Task<RunRecord?> GetRunAsync(string runId, CancellationToken cancellation = default) =>
         (await QueryRunsAsync("run_id = @key", runId, cancellation)).SingleOrDefault();
 
+    public async Task CompleteRunAsync(string runId, DateTimeOffset completedUtc, CancellationToken cancellation = default)
+    {
+        await WriteAsync(async (connection, transaction) =>
+        {
+            await using var update = connection.CreateCommand();
+            update.Transaction = transaction;
+            update.CommandText = "UPDATE runs SET completed_unix_ms = @completed WHERE run_id = @run AND completed_unix_ms IS NULL";
+            Add(update, "run", runId);
+            Add(update, "completed", completedUtc.ToUnixTimeMilliseconds());
+            return await update.ExecuteNonQueryAsync(cancellation);
+        }, cancellation);
+    }
+
     public Task<IReadOnlyList<RunRecord>> RunsOfLotAsync(string lotId, CancellationToken cancellation = default) =>
         QueryRunsAsync("lot_id = @key", lotId, cancellation);
 
@@ -243,14 +261,15 @@ public sealed partial class SqlParticleStore : IParticleStore, IDisposable
     {
         await using var connection = await OpenAsync(cancellation);
         await using var query = connection.CreateCommand();
-        query.CommandText = $"SELECT run_id, lot_id, instrument_id, analysed_volume_ml, expected_particles, started_unix_ms FROM runs WHERE {where} ORDER BY started_unix_ms, run_id";
+        query.CommandText = $"SELECT run_id, lot_id, instrument_id, analysed_volume_ml, expected_particles, started_unix_ms, completed_unix_ms FROM runs WHERE {where} ORDER BY started_unix_ms, run_id";
         Add(query, "key", key);
         var runs = new List<RunRecord>();
         await using var reader = await query.ExecuteReaderAsync(cancellation);
         while (await reader.ReadAsync(cancellation))
         {
             runs.Add(new RunRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), NullableDouble(reader, 3),
-                reader.IsDBNull(4) ? null : Convert.ToInt32(reader.GetValue(4)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5))));
+                reader.IsDBNull(4) ? null : Convert.ToInt32(reader.GetValue(4)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
+                reader.IsDBNull(6) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6))));
         }
         return runs;
     }

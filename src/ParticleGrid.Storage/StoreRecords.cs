@@ -50,7 +50,10 @@ public sealed record ParticleRecord(
 }
 
 /// <summary>An instrument run: where its particles come from and how much sample it analysed.</summary>
-public sealed record RunRecord(string RunId, string LotId, string InstrumentId, double? AnalysedVolumeMl, int? ExpectedParticles, DateTimeOffset StartedUtc);
+/// <param name="CompletedUtc">When the instrument said it had sent everything; null while the run is in progress (its lot
+/// is then not assessable). Runs recorded before this was stored read as in progress until they are completed again.</param>
+public sealed record RunRecord(string RunId, string LotId, string InstrumentId, double? AnalysedVolumeMl, int? ExpectedParticles, DateTimeOffset StartedUtc,
+    DateTimeOffset? CompletedUtc = null);
 
 /// <summary>A lot: the product batch QA judges; the container volume turns per-mL counts into per-container ones.</summary>
 public sealed record LotRecord(string LotId, double? ContainerVolumeMl, string? Product);

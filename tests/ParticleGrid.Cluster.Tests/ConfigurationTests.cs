@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using ParticleGrid.Domain;
 using ParticleGrid.Host.Hosting;
 
@@ -12,6 +13,7 @@ public class ConfigurationTests
     [InlineData("weighted without weights", "")]
     [InlineData("call larger than the queue", "")]
     [InlineData("advertised address", "not-an-ip")]
+    [InlineData("failed share above one", "")]
     public void Nonsense_is_refused_with_what_to_change(string what, string value)
     {
         var options = new ParticleGridOptions();
@@ -22,10 +24,22 @@ public class ConfigurationTests
             case "cluster without postgres": options.Mode = HostingMode.Cluster; expected = "PostgreSQL connection string"; break;
             case "weighted without weights": options.Worker.Vote = VoteRule.Weighted; expected = "one weight per model"; break;
             case "call larger than the queue": options.Worker.QueueCapacity = 64; options.Runs.ParticlesPerWorkerCall = 65; expected = "queue capacity (64)"; break;
+            case "failed share above one": options.Verdict.MaxFailedShare = 2; expected = "MaxFailedShare 2 must be a share between 0 and 1"; break;
             default: options.AdvertisedIpAddress = value; expected = "is not an IP address"; break;
         }
         var error = Assert.ThrowsAny<ArgumentException>(options.Validate);
         Assert.Contains(expected, error.Message);
+    }
+
+    [Fact]
+    public void The_verdict_settings_default_to_one_percent_failed_and_bind_from_configuration()
+    {
+        Assert.Equal(0.01, new ParticleGridOptions().Verdict.MaxFailedShare);
+        var configuration = new Microsoft.Extensions.Configuration.ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["ParticleGrid:Verdict:MaxFailedShare"] = "0.05" })
+            .Build();
+        var options = configuration.GetSection(ParticleGridOptions.Section).Get<ParticleGridOptions>()!;
+        Assert.Equal(0.05, options.Verdict.MaxFailedShare);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using ParticleGrid.Abstractions;
 using ParticleGrid.Cluster.Tests.Support;
 using ParticleGrid.Domain;
@@ -78,6 +79,55 @@ public sealed class IngestTests(TinyModels models) : IDisposable
     }
 
     [Fact]
+    public async Task An_image_folder_without_a_calibration_is_warned_at_ingest_and_its_lot_passes_only_if_the_worst_case_does()
+    {
+        await using var host = await StartHostAsync();
+        string run = Path.Combine(_work.Path, "no-sizes");
+        WriteGoodImages(run, 12, 300);
+        string gateway = $"127.0.0.1:{host.GatewayPort}";
+
+        // 12 unsized particles in 0.01 mL of a 1 mL container: up to 1200 per container >= 25 um, over the 600 allowed.
+        var small = CliProcess.Run(_work.Path, "ingest", run, "--lot", "LOT-NOSIZE", "--instrument", "FC-1", "--volume-ml", "0.01",
+            "--container-ml", "1", "--cluster", gateway);
+        Assert.True(small.ExitCode == 0, small.ToString());
+        Assert.Contains("warning: FC-1:no-sizes: sizes unknown: give --um-per-pixel (12 of 12 particles", small.Error);
+        Assert.True(small.Error.IndexOf("sizes unknown", StringComparison.Ordinal) < small.Error.IndexOf("sent 12 particles", StringComparison.Ordinal),
+            $"the warning comes at the start of the run, before the particles are sent:\n{small.Error}");
+        Assert.Contains("warning: sizes unknown", small.Output);   // and in the run's report
+
+        using (var lot = JsonDocument.Parse(await host.Http.GetStringAsync("/lots/LOT-NOSIZE")))
+        {
+            var verdict = lot.RootElement.GetProperty("verdict");
+            Assert.Equal("NotAssessable", verdict.GetProperty("outcome").GetString());
+            Assert.Equal(12, lot.RootElement.GetProperty("withoutSize").GetInt32());
+            // Bubbles are never counted, so the reason names the unsized particles that the networks did not call bubbles.
+            Assert.Contains(verdict.GetProperty("reasons").EnumerateArray(), r => Regex.IsMatch(r.GetString()!, @"^\d+ counted particles? ha(s|ve) no size")
+                && r.GetString()!.Contains("--um-per-pixel"));
+        }
+        var listed = await host.Http.GetFromJsonAsync<JsonElement>("/lots?verdict=NotAssessable");
+        Assert.Contains(listed.EnumerateArray(), l => l.GetProperty("lot").GetString() == "LOT-NOSIZE"
+            && l.GetProperty("verdictReasons").GetArrayLength() > 0);
+        var text = CliProcess.Run(_work.Path, "lot", "LOT-NOSIZE", "--data-dir", DataDirectory);
+        Assert.Contains("Verdict: NOT ASSESSABLE", text.Output);
+
+        // The same folder as a sample of 1 mL: even with all 12 at >= 25 um the lot is within both limits, so it passes and says so.
+        var large = CliProcess.Run(_work.Path, "ingest", run, "--lot", "LOT-NOSIZE-BIG", "--instrument", "FC-1", "--sample", "no-sizes-1ml",
+            "--volume-ml", "1", "--container-ml", "1", "--cluster", gateway);
+        Assert.True(large.ExitCode == 0, large.ToString());
+        Assert.Contains("sizes unknown: give --um-per-pixel", large.Error);
+        var profile = (await host.Grains.GetGrain<ILotGrain>("LOT-NOSIZE-BIG").GetProfile())!;
+        Assert.Equal(VerdictOutcome.Pass, profile.Verdict.Outcome);
+        Assert.Contains(profile.Verdict.Reasons, r => Regex.IsMatch(r, @"^\d+ counted particles? had no size"));
+
+        // With a calibration the particles are sized from their images and nothing is said.
+        var calibrated = CliProcess.Run(_work.Path, "ingest", run, "--lot", "LOT-SIZED", "--instrument", "FC-1", "--sample", "sized",
+            "--um-per-pixel", "0.7", "--volume-ml", "0.01", "--container-ml", "1", "--cluster", gateway);
+        Assert.True(calibrated.ExitCode == 0, calibrated.ToString());
+        Assert.DoesNotContain("sizes unknown", calibrated.Error + calibrated.Output);
+        Assert.Equal(0, (await host.Grains.GetGrain<ILotGrain>("LOT-SIZED").GetProfile())!.WithoutSize);
+    }
+
+    [Fact]
     public async Task Killing_ingest_part_way_and_running_it_again_records_exactly_the_folder()
     {
         await using var host = await StartHostAsync();
@@ -123,6 +173,8 @@ public sealed class IngestTests(TinyModels models) : IDisposable
         var first = CliProcess.Run(_work.Path, arguments);
         Assert.True(first.ExitCode == 0, first.ToString());
         Assert.Contains("needs \"lot\" and \"instrument\"", first.Error);
+        Assert.Contains("mfi-run-1: sizes unknown: give --um-per-pixel", first.Error);     // its run.json has no umPerPixel
+        Assert.DoesNotContain("flowcam-run-1: sizes unknown", first.Error);
         Assert.Equal(18, (await host.Grains.GetGrain<ILotGrain>("LOT-W").GetProfile())!.Particles);
         Assert.Equal(RunState.Unknown, (await host.Grains.GetGrain<IInstrumentRunGrain>("FC-1:still-copying").GetStatus()).State);
 
@@ -138,6 +190,14 @@ public sealed class IngestTests(TinyModels models) : IDisposable
         await using var host = await StartHostAsync();
         var start = await host.Http.PostAsJsonAsync("/runs/http-run-1", new { lotId = "LOT-H", instrumentId = "FC-9", analysedVolumeMl = 0.25, containerVolumeMl = 1.0 });
         Assert.Equal(System.Net.HttpStatusCode.OK, start.StatusCode);
+        using (var started = JsonDocument.Parse(await start.Content.ReadAsStringAsync()))
+        {
+            Assert.Equal("Open", started.RootElement.GetProperty("state").GetString());      // the run's status, as before
+            Assert.StartsWith("sizes unknown: give --um-per-pixel", Assert.Single(started.RootElement.GetProperty("warnings").EnumerateArray()).GetString());
+        }
+        var calibrated = await host.Http.PostAsJsonAsync("/runs/http-run-3", new { lotId = "LOT-H3", instrumentId = "FC-9", micrometresPerPixel = 0.7 });
+        using (var withCalibration = JsonDocument.Parse(await calibrated.Content.ReadAsStringAsync()))
+            Assert.Equal(0, withCalibration.RootElement.GetProperty("warnings").GetArrayLength());
 
         var (png, _) = TinyModels.Particle(ParticleType.Glass, 7);
         var batch = new
@@ -155,6 +215,13 @@ public sealed class IngestTests(TinyModels models) : IDisposable
         var rejected = response.RootElement.GetProperty("rejected").EnumerateArray().ToList();
         Assert.Equal(["2", "3"], rejected.Select(r => r.GetProperty("particleId").GetString()));
         Assert.Equal("CorruptImage", rejected[0].GetProperty("reason").GetString());
+        Assert.Equal(0, response.RootElement.GetProperty("warnings").GetArrayLength());   // the one accepted particle has its size
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await host.Http.PostAsJsonAsync("/runs/http-run-4", new { lotId = "LOT-H4", instrumentId = "FC-9" })).StatusCode);
+        var unsized = await host.Http.PostAsJsonAsync("/runs/http-run-4/batches/b1",
+            new { particles = new object[] { new { particleId = "4", image = Convert.ToBase64String(png) } } });
+        using (var unsizedResponse = JsonDocument.Parse(await unsized.Content.ReadAsStringAsync()))
+            Assert.StartsWith("sizes unknown: give --um-per-pixel (1 of 1 particles", Assert.Single(unsizedResponse.RootElement.GetProperty("warnings").EnumerateArray()).GetString());
 
         var replay = await host.Http.PostAsJsonAsync("/runs/http-run-1/batches/b1", batch);
         using var again = JsonDocument.Parse(await replay.Content.ReadAsStringAsync());

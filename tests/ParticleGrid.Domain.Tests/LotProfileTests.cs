@@ -77,7 +77,7 @@ public class LotProfileTests
     public void Without_volumes_the_lot_is_not_judged_and_says_why(double? analysed, double? container, string reason)
     {
         var profile = LotProfiles.Compute("L1", 1, [P(ParticleType.Glass, 26)], analysed, container);
-        Assert.Equal(VerdictOutcome.NotJudged, profile.Verdict.Outcome);
+        Assert.Equal(VerdictOutcome.NotAssessable, profile.Verdict.Outcome);
         Assert.Contains(reason, profile.Verdict.Reason);
         if (analysed is null) Assert.Null(profile.Types.Single(t => t.Type == "glass").SizeClasses[0].PerMl);
     }

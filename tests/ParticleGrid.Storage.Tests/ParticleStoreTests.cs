@@ -96,6 +96,54 @@ public sealed class ParticleStoreTests : IAsyncLifetime
 
     [SkippableTheory]
     [MemberData(nameof(Backends))]
+    public async Task A_run_is_in_progress_until_completed_and_keeps_its_first_completion(string backend)
+    {
+        using var store = await OpenAsync(backend);
+        await store.SaveLotAsync(new LotRecord("LOT-1", 1, null));
+        await store.SaveRunAsync(new RunRecord("run-1", "LOT-1", "FC-1", 1, null, DateTimeOffset.UtcNow));
+        await store.SaveRunAsync(new RunRecord("run-2", "LOT-1", "FC-1", 1, null, DateTimeOffset.UtcNow));
+        await store.AppendAsync([Particle("run-1", "p1"), Particle("run-2", "p1")]);
+
+        var first = DateTimeOffset.FromUnixTimeMilliseconds(1_790_000_000_000);
+        await store.CompleteRunAsync("run-1", first);
+        await store.CompleteRunAsync("run-1", first.AddHours(1));
+        Assert.Equal(first, (await store.GetRunAsync("run-1"))!.CompletedUtc);
+        Assert.Null((await store.GetRunAsync("run-2"))!.CompletedUtc);
+
+        var profile = (await LotProfileQuery.ComputeAsync(store, "LOT-1", new VerdictPolicy()))!;
+        Assert.Equal(1, profile.RunsInProgress);
+        Assert.Equal(VerdictOutcome.NotAssessable, profile.Verdict.Outcome);
+        Assert.Contains("1 of 2 run(s) still in progress", profile.Verdict.Reason);
+
+        await store.CompleteRunAsync("run-2", first);
+        Assert.Equal(VerdictOutcome.Pass, (await LotProfileQuery.ComputeAsync(store, "LOT-1", new VerdictPolicy()))!.Verdict.Outcome);
+    }
+
+    [Fact]
+    public async Task A_store_written_before_completions_were_kept_gets_the_column_and_reads_its_runs_as_in_progress()
+    {
+        string file = Path.Combine(_folder, "old.db");
+        Directory.CreateDirectory(_folder);
+        await using (var old = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={file};Pooling=false"))
+        {
+            await old.OpenAsync();
+            await using var create = old.CreateCommand();
+            create.CommandText = """
+                CREATE TABLE runs (run_id TEXT PRIMARY KEY, lot_id TEXT NOT NULL, instrument_id TEXT NOT NULL,
+                    analysed_volume_ml DOUBLE PRECISION NULL, expected_particles INTEGER NULL, started_unix_ms BIGINT NOT NULL);
+                INSERT INTO runs VALUES ('run-old', 'LOT-1', 'FC-1', 1, NULL, 1790000000000);
+                """;
+            await create.ExecuteNonQueryAsync();
+        }
+        using var store = SqlParticleStore.Sqlite(file);
+        await store.EnsureCreatedAsync();
+        Assert.Null((await store.GetRunAsync("run-old"))!.CompletedUtc);
+        await store.CompleteRunAsync("run-old", DateTimeOffset.FromUnixTimeMilliseconds(1_790_000_001_000));
+        Assert.NotNull((await store.GetRunAsync("run-old"))!.CompletedUtc);
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Backends))]
     public async Task Concurrent_replays_of_one_batch_record_each_particle_once(string backend)
     {
         using var store = await OpenAsync(backend);

@@ -57,7 +57,7 @@ public static class IngestCommand
             if (stage != "sending") return;
             bar ??= new ConsoleProgressBar($"{settings.RunId} sending", total);
             bar.Report(done, $"{rate:0} particles/s");
-        }, cancellation);
+        }, cancellation, warning => Console.Error.WriteLine($"warning: {settings.RunId}: {warning}"));
         bar?.Finish($"{settings.RunId}: sent {report.Sent} particles");
         return report;
     }
@@ -70,6 +70,7 @@ public static class IngestCommand
         text.AppendLine($"run {report.RunId} ({report.Format}): {report.ParticlesRead} particles read, {report.Rejected.Count} rejected");
         text.AppendLine($"  accepted: {s.Recorded} recorded for the run ({report.Appended} now, {report.AlreadyRecordedBefore} already recorded before)");
         text.AppendLine($"  classified {s.Classified}, uncertain {s.Uncertain}, failed {s.Failed}");
+        foreach (var warning in report.Warnings) text.AppendLine($"  warning: {warning}");
         if (report.Rejected.Count > 0)
         {
             text.AppendLine($"  rejected by reason: {string.Join(", ", report.Rejected.GroupBy(r => r.Reason).OrderBy(g => g.Key).Select(g => $"{g.Key} {g.Count()}"))}");

@@ -1,7 +1,9 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Microsoft.Extensions.Configuration;
 using ParticleGrid.Domain;
+using ParticleGrid.Host.Hosting;
 using ParticleGrid.Storage;
 
 namespace ParticleGrid.Cli.Commands;
@@ -29,12 +31,27 @@ public static class LotCommand
         {
             string lotId = parse.GetValue(lot)!;
             using var store = OpenStore(parse.GetValue(data)!, parse.GetValue(postgres));
-            var profile = await LotProfileQuery.ComputeAsync(store, lotId, cancellation)
+            var profile = await LotProfileQuery.ComputeAsync(store, lotId, SitePolicy(), cancellation)
                 ?? throw new ArgumentException($"lot '{lotId}' is not known in {store}: no run was started for it and it was never described");
             Console.Write(parse.GetValue(json) ? JsonSerializer.Serialize(profile, Json) + Environment.NewLine : LotProfileReport.Format(profile));
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>
+    /// The verdict settings a host on this machine would use (appsettings.json here, PARTICLEGRID__VERDICT__*), so the
+    /// command judges a lot as the API does.
+    /// </summary>
+    private static VerdictPolicy SitePolicy()
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddJsonFile(Path.Combine(Environment.CurrentDirectory, "appsettings.json"), optional: true)
+            .AddEnvironmentVariables()
+            .Build();
+        var policy = configuration.GetSection($"{ParticleGridOptions.Section}:{nameof(ParticleGridOptions.Verdict)}").Get<VerdictPolicy>() ?? new VerdictPolicy();
+        policy.Validate();
+        return policy;
     }
 
     private static SqlParticleStore OpenStore(DirectoryInfo data, string? postgres)

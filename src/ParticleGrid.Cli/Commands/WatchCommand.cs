@@ -68,7 +68,8 @@ public static class WatchCommand
             var reader = ExportReaders.Detect(folder);
             var settings = new IngestSettings(manifest.Lot, manifest.Instrument, RunUploader.RunIdFor(manifest.Instrument, manifest.Sample, folder),
                 manifest.UmPerPixel, manifest.VolumeMl, manifest.ContainerMl);
-            var report = await RunUploader.UploadAsync(connection.Grains, reader, folder, settings, null, cancellation);
+            var report = await RunUploader.UploadAsync(connection.Grains, reader, folder, settings, null, cancellation,
+                warning => Console.Error.WriteLine($"warning: {folder}: {warning}"));
             Console.Write(IngestCommand.Format(report));
             Remember(root, folder, new Ingested(report.RunId, manifestSha, DateTimeOffset.UtcNow));
         }

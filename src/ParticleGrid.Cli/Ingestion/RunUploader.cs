@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using ParticleGrid.Abstractions;
+using ParticleGrid.Domain;
 using ParticleGrid.Ingest;
 
 namespace ParticleGrid.Cli.Ingestion;
@@ -8,9 +9,10 @@ namespace ParticleGrid.Cli.Ingestion;
 public sealed record IngestSettings(string LotId, string InstrumentId, string RunId, double? MicrometresPerPixel,
     double? AnalysedVolumeMl, double? ContainerVolumeMl, int BatchSize = 32, int BatchesInFlight = 4);
 
-/// <summary>What an ingest did: what it read, refused, sent, and how the run stands.</summary>
+/// <summary>What an ingest did: what it read, refused, sent, how the run stands, and what the user should fix.</summary>
+/// <param name="Warnings">Said at the start of the run too, e.g. "sizes unknown: give --um-per-pixel".</param>
 public sealed record IngestReport(string RunId, string Format, int ParticlesRead, int AlreadyRecordedBefore, int Sent, int Appended,
-    IReadOnlyList<ExportRejection> Rejected, RunStatus Status);
+    IReadOnlyList<ExportRejection> Rejected, RunStatus Status, IReadOnlyList<string> Warnings);
 
 /// <summary>
 /// Sends one run folder to a cluster, resumably: it asks the run which particles it has not recorded and sends only
@@ -21,8 +23,9 @@ public static class RunUploader
 {
     private const int IdsPerQuestion = 1000;
 
+    /// <param name="warn">Told each warning when the run starts, before anything is sent.</param>
     public static async Task<IngestReport> UploadAsync(IGrainFactory grains, IExportReader reader, string folder, IngestSettings settings,
-        Action<string, int, int, double>? progress, CancellationToken cancellation)
+        Action<string, int, int, double>? progress, CancellationToken cancellation, Action<string>? warn = null)
     {
         var particles = new List<ExportParticle>();
         var rejected = new List<ExportRejection>();
@@ -32,6 +35,9 @@ public static class RunUploader
             else rejected.Add(entry.Rejection!);
             if ((particles.Count + rejected.Count) % 100 == 0) progress?.Invoke("reading", particles.Count + rejected.Count, 0, 0);
         }
+
+        var warnings = Warnings(particles, settings);
+        foreach (var warning in warnings) warn?.Invoke(warning);
 
         if (settings.ContainerVolumeMl is not null)
             await grains.GetGrain<ILotGrain>(settings.LotId).Describe(new LotDescriptor(settings.ContainerVolumeMl));
@@ -66,7 +72,20 @@ public static class RunUploader
         await Task.WhenAll(sending);
 
         var status = await run.Complete();
-        return new IngestReport(settings.RunId, reader.Format, particles.Count, particles.Count - toSend.Count, sent, appended, rejected, status);
+        return new IngestReport(settings.RunId, reader.Format, particles.Count, particles.Count - toSend.Count, sent, appended, rejected, status, warnings);
+    }
+
+    /// <summary>
+    /// What the user should hear before the run is sent: particles that will have no size, because the export gives
+    /// none and there is no calibration (--um-per-pixel, run.json's umPerPixel, or the list's calibration factor).
+    /// </summary>
+    public static IReadOnlyList<string> Warnings(IReadOnlyList<ExportParticle> particles, IngestSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(particles);
+        ArgumentNullException.ThrowIfNull(settings);
+        if (settings.MicrometresPerPixel is not null) return [];
+        int unsized = particles.Count(p => p.EcdMicrometres is null && p.MicrometresPerPixel is null);
+        return SizeWarnings.ForRun(unsized, particles.Count) is { } warning ? [warning] : [];
     }
 
     private static ParticleImage ToParticleImage(ExportParticle p) => new(p.ParticleId, p.Image, p.EcdMicrometres, p.MicrometresPerPixel,

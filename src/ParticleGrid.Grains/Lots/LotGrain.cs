@@ -7,10 +7,10 @@ namespace ParticleGrid.Grains.Lots;
 
 /// <summary>
 /// A product lot. Holds nothing of its own: the description and every particle are in the store, so the profile
-/// is always rebuilt from the truth, whichever silo computes it.
+/// is always rebuilt from the truth, whichever silo computes it, and judged by the site's verdict settings.
 /// </summary>
 [GatewaySiloPlacement]
-public sealed class LotGrain(IParticleStore store) : Grain, ILotGrain
+public sealed class LotGrain(IParticleStore store, VerdictPolicy verdictPolicy) : Grain, ILotGrain
 {
     private string LotId => this.GetPrimaryKeyString();
 
@@ -21,5 +21,5 @@ public sealed class LotGrain(IParticleStore store) : Grain, ILotGrain
         await store.SaveLotAsync(new LotRecord(LotId, descriptor.ContainerVolumeMl, descriptor.Product));
     }
 
-    public Task<LotProfile?> GetProfile() => LotProfileQuery.ComputeAsync(store, LotId);
+    public Task<LotProfile?> GetProfile() => LotProfileQuery.ComputeAsync(store, LotId, verdictPolicy);
 }

@@ -59,7 +59,7 @@ public sealed class InstrumentRunGrain(
         if (state.State.Descriptor is null && await store.GetRunAsync(RunId, cancellationToken) is { } run)
         {
             state.State.Descriptor = new RunDescriptor(run.LotId, run.InstrumentId, run.AnalysedVolumeMl, run.ExpectedParticles);
-            state.State.State = RunState.Open;
+            state.State.State = run.CompletedUtc is null ? RunState.Open : RunState.Completed;
             state.State.StartedUtc = run.StartedUtc;
         }
     }
@@ -234,6 +234,9 @@ public sealed class InstrumentRunGrain(
     public async Task<RunStatus> Complete()
     {
         if (state.State.Descriptor is null) throw new InvalidOperationException($"run {RunId} was not started");
+        // The store hears it every time (it keeps the first time): lot verdicts read completion from there, and a run
+        // completed before the store kept completions is recorded when it is completed again.
+        await store.CompleteRunAsync(RunId, DateTimeOffset.UtcNow);
         if (state.State.State != RunState.Completed)
         {
             state.State.State = RunState.Completed;

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using ParticleGrid.Abstractions;
+using ParticleGrid.Domain;
 using ParticleGrid.Ingest;
 
 namespace ParticleGrid.Host.Api;
@@ -20,7 +21,19 @@ public sealed record PostedBatch(IReadOnlyList<PostedParticle> Particles);
 /// <summary>A particle the endpoint refused before it reached the run: nothing of it was recorded.</summary>
 public sealed record RejectedParticle(string ParticleId, string Reason, string Message);
 
-public sealed record BatchResponse(BatchReceipt Receipt, IReadOnlyList<RejectedParticle> Rejected);
+/// <param name="Warnings">What the instrument should fix, e.g. particles that will have no size ("sizes unknown: ...").</param>
+public sealed record BatchResponse(BatchReceipt Receipt, IReadOnlyList<RejectedParticle> Rejected, IReadOnlyList<string> Warnings);
+
+/// <summary>
+/// A started run: the run's status, as <c>GET /runs/{run}</c> gives it, and warnings such as "sizes unknown: give
+/// --um-per-pixel" for a run without a calibration (the lot cannot pass on particles that come without a size).
+/// </summary>
+public sealed record StartRunResponse(string RunId, RunState State, RunDescriptor? Descriptor, int Recorded, int Classified, int Uncertain,
+    int Failed, int Rejected, double? Progress, IReadOnlyList<string> Warnings)
+{
+    public StartRunResponse(RunStatus status, IReadOnlyList<string> warnings) : this(status.RunId, status.State, status.Descriptor, status.Recorded,
+        status.Classified, status.Uncertain, status.Failed, status.Rejected, status.Progress, warnings) { }
+}
 
 /// <summary>
 /// The HTTP ingest endpoint: POST /runs/{run} starts a run, POST /runs/{run}/batches/{batch} sends particles,
@@ -39,8 +52,9 @@ public static class IngestApi
         {
             if (request.ContainerVolumeMl is not null)
                 await grains.GetGrain<ILotGrain>(request.LotId ?? "").Describe(new LotDescriptor(request.ContainerVolumeMl));
-            return Results.Ok(await grains.GetGrain<IInstrumentRunGrain>(run).Start(new RunDescriptor(request.LotId!, request.InstrumentId!,
-                request.AnalysedVolumeMl, request.ExpectedParticles, request.MicrometresPerPixel)));
+            var status = await grains.GetGrain<IInstrumentRunGrain>(run).Start(new RunDescriptor(request.LotId!, request.InstrumentId!,
+                request.AnalysedVolumeMl, request.ExpectedParticles, request.MicrometresPerPixel));
+            return Results.Ok(new StartRunResponse(status, SizeWarnings.ForRunWithoutCalibration(request.MicrometresPerPixel) is { } w ? [w] : []));
         }));
 
         runs.MapPost("/{run}/batches/{batch}", async (string run, string batch, HttpContext http, IGrainFactory grains) => await Guarded(async () =>
@@ -53,12 +67,21 @@ public static class IngestApi
             var grain = grains.GetGrain<IInstrumentRunGrain>(run);
             if (rejected.Count > 0) await grain.ReportRejections([.. rejected.Select(r => new RejectedItem($"batch {batch} particle {r.ParticleId}", r.Reason))]);
             var receipt = accepted.Count > 0 ? await grain.SubmitBatch(batch, accepted) : new BatchReceipt(batch, 0, 0, 0, 0);
-            return Results.Ok(new BatchResponse(receipt, rejected));
+            return Results.Ok(new BatchResponse(receipt, rejected, await SizeWarningsAsync(grain, accepted)));
         })).WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(MaxBatchBytes));
 
         runs.MapPost("/{run}/complete", async (string run, IGrainFactory grains) =>
             await Guarded(async () => Results.Ok(await grains.GetGrain<IInstrumentRunGrain>(run).Complete())));
         return runs;
+    }
+
+    /// <summary>"sizes unknown" when particles of the batch came without a size and neither they nor the run have a calibration.</summary>
+    private static async Task<IReadOnlyList<string>> SizeWarningsAsync(IInstrumentRunGrain run, IReadOnlyList<ParticleImage> accepted)
+    {
+        if (accepted.Count == 0 || accepted.All(p => p.EcdMicrometres is not null || p.MicrometresPerPixel is not null)) return [];
+        if ((await run.GetStatus()).Descriptor?.MicrometresPerPixel is not null) return [];
+        int unsized = accepted.Count(p => p.EcdMicrometres is null && p.MicrometresPerPixel is null);
+        return SizeWarnings.ForRun(unsized, accepted.Count) is { } warning ? [warning] : [];
     }
 
     /// <summary>Each particle's image is decoded as the readers decode files; a bad one is rejected alone.</summary>

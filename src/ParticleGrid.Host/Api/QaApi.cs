@@ -15,9 +15,9 @@ using SixLabors.ImageSharp.Processing;
 
 namespace ParticleGrid.Host.Api;
 
-/// <summary>A lot in the lot list.</summary>
+/// <summary>A lot in the lot list: its verdict and the reasons for it (why it is not assessable, say).</summary>
 public sealed record LotListItem(string Lot, string? Product, double? ContainerVolumeMl, int Runs, int Particles,
-    DateTimeOffset? FirstRunUtc, DateTimeOffset? LastRunUtc, VerdictOutcome Verdict);
+    DateTimeOffset? FirstRunUtc, DateTimeOffset? LastRunUtc, VerdictOutcome Verdict, IReadOnlyList<string> VerdictReasons);
 
 /// <summary>A particle as QA sees it: the vote, the reviewer's label if any, every network's opinion, its size and lineage.</summary>
 public sealed record ParticleView(string RunId, string ParticleId, string LotId, string InstrumentId, string? Type, string? ClassifiedType,
@@ -36,7 +36,7 @@ public sealed record ReviewResponse(ReviewEntry Review, ParticleView Particle);
 
 /// <summary>One lot in a product's trend: its verdict and the figures judged.</summary>
 public sealed record TrendPoint(string Lot, DateTimeOffset? FirstRunUtc, VerdictOutcome Verdict, string Unit, double? AtOrAbove10, double? AtOrAbove25,
-    IReadOnlyDictionary<string, int> CountsByType);
+    IReadOnlyDictionary<string, int> CountsByType, IReadOnlyList<string> VerdictReasons);
 
 /// <summary>
 /// What QA queries: lots (list, search, profile, runs, traceability, trend), particles (pages, images, votes), the
@@ -59,19 +59,19 @@ public static class QaApi
             if (runs.Count == 0 && await store.GetLotAsync(lot) is null) return UnknownLot(lot);
             return Results.Ok(await Task.WhenAll(runs.Select(r => grains.GetGrain<IInstrumentRunGrain>(r.RunId).GetStatus())));
         });
-        lots.MapGet("/{lot}/traceability", async (string lot, IParticleStore store) =>
-            await LotProfileQuery.ComputeAsync(store, lot) is { } profile ? Results.Ok(Traceability.Rank(profile)) : UnknownLot(lot));
+        lots.MapGet("/{lot}/traceability", async (string lot, IParticleStore store, VerdictPolicy policy) =>
+            await LotProfileQuery.ComputeAsync(store, lot, policy) is { } profile ? Results.Ok(Traceability.Rank(profile)) : UnknownLot(lot));
         lots.MapGet("/{lot}/particles", (string lot, HttpContext http, IParticleStore store, IGrainFactory grains) =>
             Page(http, store, grains, new ParticleQuery(LotId: lot), lot));
         lots.MapGet("/{lot}/review", (string lot, HttpContext http, IParticleStore store, IGrainFactory grains) =>
             Page(http, store, grains, new ParticleQuery(LotId: lot, UnreviewedUncertainOnly: true), lot));
         lots.MapGet("/{lot}/audit", async (string lot, IParticleStore store) =>
             await LotExistsAsync(store, lot) ? Results.Ok(await store.ReviewsAsync(lot)) : UnknownLot(lot));
-        lots.MapGet("/{lot}/export.json", async (string lot, IParticleStore store) =>
-            await LotProfileQuery.ComputeAsync(store, lot) is { } profile
+        lots.MapGet("/{lot}/export.json", async (string lot, IParticleStore store, VerdictPolicy policy) =>
+            await LotProfileQuery.ComputeAsync(store, lot, policy) is { } profile
                 ? Results.Json(profile, contentType: "application/json", statusCode: 200) : UnknownLot(lot));
-        lots.MapGet("/{lot}/export.csv", async (string lot, IParticleStore store) =>
-            await LotProfileQuery.ComputeAsync(store, lot) is { } profile
+        lots.MapGet("/{lot}/export.csv", async (string lot, IParticleStore store, VerdictPolicy policy) =>
+            await LotProfileQuery.ComputeAsync(store, lot, policy) is { } profile
                 ? Results.Text(Exports.ProfileCsv(profile), "text/csv", Encoding.UTF8) : UnknownLot(lot));
         lots.MapGet("/{lot}/particles.json", async (string lot, IParticleStore store, IGrainFactory grains) =>
             await LotExistsAsync(store, lot) ? Results.Ok(await AllParticlesAsync(store, grains, lot)) : UnknownLot(lot));
@@ -80,17 +80,17 @@ public static class QaApi
         lots.MapGet("/{lot}/training-set.zip", async (string lot, IParticleStore store) =>
             await LotExistsAsync(store, lot) ? Results.File(await Exports.TrainingSetAsync(store, lot), "application/zip", $"{lot}-training-set.zip") : UnknownLot(lot));
 
-        app.MapGet("/products/{product}/trend", async (string product, IParticleStore store) =>
+        app.MapGet("/products/{product}/trend", async (string product, IParticleStore store, VerdictPolicy policy) =>
         {
             var points = new List<TrendPoint>();
             foreach (var lot in (await store.ListLotsAsync()).Where(l => l.Product == product).OrderBy(l => l.FirstRunUtc))
             {
-                var profile = (await LotProfileQuery.ComputeAsync(store, lot.LotId))!;
+                var profile = (await LotProfileQuery.ComputeAsync(store, lot.LotId, policy))!;
                 bool perContainer = profile.ContainerVolumeMl is not null && profile.AnalysedVolumeMl is not null;
                 double? At(double edge) => profile.ParticlesExcludingBubbles.SizeClasses.Single(s => s.AtOrAboveMicrometres == edge) is var s
                     ? (perContainer ? s.PerContainer : s.PerMl) : null;
                 points.Add(new TrendPoint(lot.LotId, lot.FirstRunUtc, profile.Verdict.Outcome, perContainer ? "per container" : "per mL", At(10), At(25),
-                    profile.Types.ToDictionary(t => t.Type, t => t.Count)));
+                    profile.Types.ToDictionary(t => t.Type, t => t.Count), profile.Verdict.Reasons));
             }
             return points.Count > 0 ? Results.Ok(points) : Results.NotFound(new { error = $"no lot of product '{product}' is known" });
         }).RequireAuthorization(Auth.Policies.Read);
@@ -134,7 +134,7 @@ public static class QaApi
 
     public sealed record ModelSetRequest(IReadOnlyList<string>? Directories);
 
-    private static async Task<IResult> ListLots(HttpContext http, IParticleStore store)
+    private static async Task<IResult> ListLots(HttpContext http, IParticleStore store, VerdictPolicy policy)
     {
         string? product = QueryValues.Text(http.Request.Query, "product");
         var verdict = QueryValues.Verdict(http.Request.Query, "verdict");
@@ -146,9 +146,9 @@ public static class QaApi
             if (product is not null && !(lot.Product ?? "").Contains(product, StringComparison.OrdinalIgnoreCase)) continue;
             if (from is not null && (lot.LastRunUtc is null || lot.LastRunUtc < from)) continue;
             if (to is not null && (lot.FirstRunUtc is null || lot.FirstRunUtc >= to.Value.AddDays(1))) continue;
-            var outcome = (await LotProfileQuery.ComputeAsync(store, lot.LotId))!.Verdict.Outcome;
-            if (verdict is not null && outcome != verdict) continue;
-            items.Add(new LotListItem(lot.LotId, lot.Product, lot.ContainerVolumeMl, lot.Runs, lot.Particles, lot.FirstRunUtc, lot.LastRunUtc, outcome));
+            var judged = (await LotProfileQuery.ComputeAsync(store, lot.LotId, policy))!.Verdict;
+            if (verdict is not null && judged.Outcome != verdict) continue;
+            items.Add(new LotListItem(lot.LotId, lot.Product, lot.ContainerVolumeMl, lot.Runs, lot.Particles, lot.FirstRunUtc, lot.LastRunUtc, judged.Outcome, judged.Reasons));
         }
         return Results.Ok(items);
     }
@@ -253,10 +253,16 @@ public static class Exports
                 csv.AppendLine(Row(profile.Lot, row.Type, row.CountsAsParticle ? "true" : "false", Number(size.AtOrAboveMicrometres), size.Count.ToString(CultureInfo.InvariantCulture), Number(size.PerMl), Number(size.PerContainer)));
         }
         csv.AppendLine();
-        csv.AppendLine("verdict,basis,at_or_above_um,limit,unit,measured,passes");
+        csv.AppendLine("verdict,basis,at_or_above_um,limit,unit,measured,passes,worst_case,worst_case_passes");
         foreach (var check in profile.Verdict.Checks)
-            csv.AppendLine(Row(profile.Verdict.Outcome.ToString(), profile.Verdict.Basis, Number(check.SizeMicrometres), Number(check.Limit), check.Unit, Number(check.Measured), check.Passes ? "true" : "false"));
-        if (profile.Verdict.Checks.Count == 0) csv.AppendLine(Row(profile.Verdict.Outcome.ToString(), profile.Verdict.Basis, "", "", "", "", profile.Verdict.Reason));
+            csv.AppendLine(Row(profile.Verdict.Outcome.ToString(), profile.Verdict.Basis, Number(check.SizeMicrometres), Number(check.Limit), check.Unit, Number(check.Measured),
+                check.Passes ? "true" : "false", Number(check.WorstCase), check.WorstCasePasses ? "true" : "false"));
+        if (profile.Verdict.Checks.Count == 0) csv.AppendLine(Row(profile.Verdict.Outcome.ToString(), profile.Verdict.Basis, "", "", "", "", "", "", ""));
+
+        // Every reason on its own line, so a spreadsheet shows why a lot is not assessable (or what a Pass stood despite).
+        csv.AppendLine();
+        csv.AppendLine("verdict,reason");
+        foreach (var reason in profile.Verdict.Reasons) csv.AppendLine(Row(profile.Verdict.Outcome.ToString(), reason));
         return csv.ToString();
     }
 

@@ -72,6 +72,6 @@ public static class QueryValues
         string? value = Text(query, name);
         if (value is null) return null;
         return Enum.TryParse<VerdictOutcome>(value, ignoreCase: true, out var verdict) && Enum.IsDefined(verdict)
-            ? verdict : throw new BadQueryException(name, $"'{value}' is not Pass, Fail or NotJudged");
+            ? verdict : throw new BadQueryException(name, $"'{value}' is not Pass, Fail or NotAssessable");
     }
 }

@@ -1,3 +1,4 @@
+using ParticleGrid.Domain;
 using ParticleGrid.Grains.Runs;
 using ParticleGrid.Grains.Workers;
 
@@ -61,6 +62,9 @@ public sealed class ParticleGridOptions
 
     public RunOptions Runs { get; set; } = new();
 
+    /// <summary>How lots are judged (ParticleGrid:Verdict:MaxFailedShare, PARTICLEGRID__VERDICT__MAXFAILEDSHARE); docs/validation.md.</summary>
+    public VerdictPolicy Verdict { get; set; } = new();
+
     public bool IsWorker => RoleList.Contains(Grains.Placement.SiloRoles.Worker);
 
     public bool IsGateway => RoleList.Contains(Grains.Placement.SiloRoles.Gateway);
@@ -86,5 +90,6 @@ public sealed class ParticleGridOptions
             throw new ArgumentException($"runs send {Runs.ParticlesPerWorkerCall} particles per worker call; it must be 1 to the worker queue capacity ({Worker.QueueCapacity})");
         if (Runs.MaxWorkerFailures < 1) throw new ArgumentException("runs need at least one try per worker call (MaxWorkerFailures >= 1)");
         _ = Worker.CreateVoter();
+        Verdict.Validate();
     }
 }

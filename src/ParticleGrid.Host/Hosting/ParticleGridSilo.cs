@@ -37,6 +37,7 @@ public static class ParticleGridSilo
         services.AddSingleton(options);
         services.AddSingleton(options.Worker);
         services.AddSingleton(options.Runs);
+        services.AddSingleton(options.Verdict);
         services.AddSingleton<WorkerSilos>();
         services.AddSingleton<ParticleGridMetrics>();
         services.AddSingleton<SiloReadiness>();

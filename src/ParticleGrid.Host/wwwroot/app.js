@@ -80,12 +80,13 @@ function plural(n, one, many = `${one}s`) {
   return `${fmtNum(n)} ${n === 1 ? one : many}`;
 }
 
+// Pass, Fail or NotAssessable: the product never says more than its data supports (docs/validation.md).
 function verdictClass(outcome) {
-  return outcome === 'Pass' ? 'pass' : outcome === 'Fail' ? 'fail' : 'notjudged';
+  return outcome === 'Pass' ? 'pass' : outcome === 'Fail' ? 'fail' : 'notassessable';
 }
 
 function verdictText(outcome) {
-  return outcome === 'Pass' ? 'PASS' : outcome === 'Fail' ? 'FAIL' : 'NOT JUDGED';
+  return outcome === 'Pass' ? 'PASS' : outcome === 'Fail' ? 'FAIL' : 'NOT ASSESSABLE';
 }
 
 function typeColour(type, index = 0) {
@@ -333,7 +334,7 @@ async function viewLots(params) {
   const field = (name, label, input) => h('label', null, label, input);
   const product = h('input', { type: 'search', name: 'product', value: params.get('product') ?? '', testid: 'lots-filter-product' });
   const verdict = h('select', { name: 'verdict', testid: 'lots-filter-verdict' },
-    [['', 'Any'], ['Pass', 'Pass'], ['Fail', 'Fail'], ['NotJudged', 'Not judged']].map(([v, t]) =>
+    [['', 'Any'], ['Pass', 'Pass'], ['Fail', 'Fail'], ['NotAssessable', 'Not assessable']].map(([v, t]) =>
       h('option', { value: v, selected: (params.get('verdict') ?? '') === v }, t)));
   const from = h('input', { type: 'date', name: 'from', value: params.get('from') ?? '', testid: 'lots-filter-from' });
   const to = h('input', { type: 'date', name: 'to', value: params.get('to') ?? '', testid: 'lots-filter-to' });
@@ -387,7 +388,10 @@ async function viewLots(params) {
       h('td', { class: 'num' }, fmtNum(lot.particles)),
       h('td', null, fmtDate(lot.firstRunUtc)),
       h('td', null, fmtDate(lot.lastRunUtc)),
-      h('td', null, h('span', { class: `badge ${verdictClass(lot.verdict)}`, testid: 'lot-verdict' }, verdictText(lot.verdict))))))));
+      h('td', null, h('span', {
+        class: `badge ${verdictClass(lot.verdict)}`, testid: 'lot-verdict',
+        title: (lot.verdictReasons ?? []).join('\n') || null,
+      }, verdictText(lot.verdict))))))));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -446,16 +450,20 @@ function fact(label, value, testid) {
 }
 
 function verdictBox(verdict) {
-  const outcome = verdict?.outcome ?? 'NotJudged';
+  const outcome = verdict?.outcome ?? 'NotAssessable';
+  const reasons = verdict?.reasons ?? [];
   const checks = verdict?.checks ?? [];
   return h('section', { class: `verdict ${verdictClass(outcome)}`, testid: 'verdict', 'data-outcome': outcome, 'aria-label': 'Verdict' },
     h('p', { class: 'outcome', testid: 'verdict-outcome' }, verdictText(outcome)),
     verdict?.basis ? h('p', { class: 'basis', testid: 'verdict-basis' }, verdict.basis) : null,
     checks.length ? h('ul', { testid: 'verdict-checks' }, checks.map(c => h('li', {
       class: c.passes ? 'check-pass' : 'check-fail', testid: 'verdict-check', 'data-size': c.sizeMicrometres,
-    }, `≥ ${fmtNum(c.sizeMicrometres)} µm: ${fmtNum(c.measured)} ${c.unit} (limit ${fmtNum(c.limit)}) — `,
-    c.passes ? 'within the limit' : 'LIMIT EXCEEDED'))) : null,
-    verdict?.reason ? h('p', { testid: 'verdict-reason' }, `Not judged: ${verdict.reason}`) : null,
+    }, `≥ ${fmtNum(c.sizeMicrometres)} µm: ${fmtNum(c.measured)} ${c.unit}`,
+    c.worstCase !== c.measured ? ` sized, up to ${fmtNum(c.worstCase)} with every unsized particle at ≥ 25 µm` : '',
+    ` (limit ${fmtNum(c.limit)}) — `,
+    !c.passes ? 'LIMIT EXCEEDED' : c.worstCasePasses ? 'within the limit' : 'worst case over the limit'))) : null,
+    reasons.length ? h('ul', { class: 'reasons', testid: 'verdict-reasons' },
+      reasons.map(r => h('li', { testid: 'verdict-reason' }, r))) : null,
     h('p', { class: 'muted' }, 'Judged on every particle except air bubbles, as light obscuration would count them.'));
 }
 

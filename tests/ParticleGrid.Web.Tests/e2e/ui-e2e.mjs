@@ -167,14 +167,14 @@ let verdictOutcome = '';
 await step('lot page shows the verdict and the chart', async () => {
   const verdict = page.locator(tid('verdict'));
   await expectVisible(verdict, `the lot page of ${LOT} shows no verdict`);
-  const text = await expectText(verdict.locator(tid('verdict-outcome')), /\b(PASS|FAIL|NOT JUDGED)\b/, 'the verdict has no outcome text');
-  verdictOutcome = text.match(/\b(PASS|FAIL|NOT JUDGED)\b/)[1];
+  const text = await expectText(verdict.locator(tid('verdict-outcome')), /\b(PASS|FAIL|NOT ASSESSABLE)\b/, 'the verdict has no outcome text');
+  verdictOutcome = text.match(/\b(PASS|FAIL|NOT ASSESSABLE)\b/)[1];
   const chart = page.locator(`svg${tid('profile-chart')}`);
   await expectVisible(chart, 'the lot page has no SVG chart');
   const bars = await chart.locator(tid('chart-bar')).count();
   check(bars > 0, 'the chart has no bars');
   const limits = await chart.locator(tid('limit-line')).count();
-  if (verdictOutcome !== 'NOT JUDGED') check(limits >= 2, `the chart shows ${limits} limit line(s); expected one at 10 um and one at 25 um`);
+  if (verdictOutcome !== 'NOT ASSESSABLE') check(limits >= 2, `the chart shows ${limits} limit line(s); expected one at 10 um and one at 25 um`);
   check(await page.locator(tid('profile-table')).count() === 1, 'the table of the profile is missing');
   const reviewedText = await page.locator(tid('lot-reviewed-text')).textContent();
   reviewedBefore = Number((reviewedText.match(/reviewed:\s*([\d,]+)/) ?? [])[1]?.replace(/,/g, '') ?? NaN);
