@@ -15,7 +15,8 @@ public sealed record ModelOpinion(
     [property: Id(0)] string Model,
     [property: Id(1)] string Version,
     [property: Id(2)] float[] Probabilities,
-    [property: Id(3)] string Vote);
+    [property: Id(3)] string Vote,
+    [property: Id(4)] double? OutOfScopeRatio = null);
 
 /// <summary>The ensemble's result for one particle, or why there is none (<see cref="Failure"/>).</summary>
 /// <param name="ImageSha256">The hash of the image bytes as received: the particle's lineage to its image.</param>
@@ -23,6 +24,8 @@ public sealed record ModelOpinion(
 /// <param name="UncertainReason">"below_threshold", "disagreement", or null.</param>
 /// <param name="MeasuredEcdMicrometres">ECD measured from the image's mask (null without a calibration or a visible particle).</param>
 /// <param name="MeasuredShape">Shape and brightness measured from the image's mask.</param>
+/// <param name="OutOfScopeRatio">The ensemble's out-of-scope score over its threshold (1: at it; "unknown" from 1 on); null
+/// when the model set has no out-of-scope reference.</param>
 [GenerateSerializer, Immutable]
 public sealed record ParticleVerdict(
     [property: Id(0)] string ParticleId,
@@ -35,7 +38,8 @@ public sealed record ParticleVerdict(
     [property: Id(7)] IReadOnlyList<ModelOpinion> Opinions,
     [property: Id(8)] string? Failure,
     [property: Id(9)] double? MeasuredEcdMicrometres = null,
-    [property: Id(10)] ParticleShape? MeasuredShape = null);
+    [property: Id(10)] ParticleShape? MeasuredShape = null,
+    [property: Id(11)] double? OutOfScopeRatio = null);
 
 /// <summary>What a worker silo computes on and what it holds.</summary>
 [GenerateSerializer, Immutable]

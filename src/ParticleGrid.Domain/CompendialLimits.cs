@@ -51,9 +51,10 @@ public sealed record CompendialVerdict(VerdictOutcome Outcome, string Basis, IRe
 /// <param name="ContainerVolumeMl">The fill volume of one container; null when unknown.</param>
 /// <param name="Runs">The lot's runs.</param>
 /// <param name="RunsInProgress">Of those, the ones not completed yet.</param>
+/// <param name="Unknown">Particles unlike anything the models learned (their out-of-scope score past its threshold), not reviewed since.</param>
 /// <remarks>
-/// Facts still to come (issue 14): the share of "unknown" particles (items 1) and an active domain-shift alarm (item 4).
-/// Each becomes a member here and a rule in <see cref="CompendialLimits.NotAssessableReasons"/>.
+/// A fact still to come (issue 14, item 4): an active domain-shift alarm. It becomes a member here and a rule in
+/// <see cref="CompendialLimits.NotAssessableReasons"/>.
 /// </remarks>
 public sealed record LotFacts(
     int ParticleImages,
@@ -64,7 +65,8 @@ public sealed record LotFacts(
     double? AnalysedVolumeMl,
     double? ContainerVolumeMl,
     int Runs,
-    int RunsInProgress);
+    int RunsInProgress,
+    int Unknown = 0);
 
 /// <summary>
 /// The site's settings for the verdict (appsettings <c>ParticleGrid:Verdict:...</c>, <c>PARTICLEGRID__VERDICT__...</c>).
@@ -78,13 +80,21 @@ public sealed class VerdictPolicy
     /// </summary>
     public double MaxFailedShare { get; set; } = 0.01;
 
-    // The share of "unknown" particles allowed (issue 14, item 1) goes here, beside MaxFailedShare.
+    /// <summary>
+    /// The largest share (0..1) of a lot's particle images the models may call "unknown" before the lot is not
+    /// assessable. Unknown particles are counted as particles, so the limits see them; what they are is for a reviewer.
+    /// 10 %: the out-of-scope threshold is set to keep 95 % of in-scope images per network, so a lot of in-scope
+    /// particles shows a few percent by chance, and more than twice that says the lot holds something else.
+    /// </summary>
+    public double MaxUnknownShare { get; set; } = 0.10;
 
     /// <summary>Says what is wrong, so a host refuses to start with one clear line.</summary>
     public void Validate()
     {
         if (!(MaxFailedShare is >= 0 and <= 1))
             throw new ArgumentException($"verdict: MaxFailedShare {MaxFailedShare} must be a share between 0 and 1 (0.01 is 1 %)");
+        if (!(MaxUnknownShare is >= 0 and <= 1))
+            throw new ArgumentException($"verdict: MaxUnknownShare {MaxUnknownShare} must be a share between 0 and 1 (0.1 is 10 %)");
     }
 }
 
@@ -175,8 +185,12 @@ public static class CompendialLimits
                     .Select(c => Invariant($"the >= {c.SizeMicrometres} um limit ({c.WorstCase:0.#} > {c.Limit:0} {c.Unit})")));
             reasons.Add(Invariant($"{Particles(facts.Unsized)} {(facts.Unsized == 1 ? "has" : "have")} no size (no instrument size and no calibration); {effect}: {GiveSizes}"));
         }
-        // Issue 14, items 1 and 4, add their rules here: "unknown" particles above the policy's share, and an active
-        // domain-shift alarm on the lot's runs. Each is one more reason; a Fail on sized particles still stands.
+        if (UnknownShare(facts) > policy.MaxUnknownShare)
+        {
+            reasons.Add(Invariant($"{facts.Unknown} of {facts.ParticleImages} particle images ({Percent(UnknownShare(facts))}) are unlike anything the models learned (\"unknown\"), more than the {Percent(policy.MaxUnknownShare)} allowed (ParticleGrid:Verdict:MaxUnknownShare): review them"));
+        }
+        // Issue 14, item 4, adds its rule here: an active domain-shift alarm on the lot's runs. A Fail on sized
+        // particles still stands.
         return reasons;
     }
 
@@ -205,6 +219,8 @@ public static class CompendialLimits
         new(size, limit, unit, measured, measured <= limit, worstCase, worstCase <= limit);
 
     private static double FailedShare(LotFacts facts) => facts.ParticleImages == 0 ? 0 : (double)facts.Failed / facts.ParticleImages;
+
+    private static double UnknownShare(LotFacts facts) => facts.ParticleImages == 0 ? 0 : (double)facts.Unknown / facts.ParticleImages;
 
     private static string Percent(double share) => (share * 100).ToString("0.##", CultureInfo.InvariantCulture) + " %";
 

@@ -65,8 +65,12 @@ public static class LotProfiles
         if (containerVolumeMl is <= 0 || containerVolumeMl is double c && !double.IsFinite(c)) containerVolumeMl = null;
 
         var list = particles as IReadOnlyCollection<CountedParticle> ?? [.. particles];
+        // The four types, any other a reviewer named (fibre), then always "unknown" and "unclassified": QA reads how
+        // many particles the models could not place even when there are none.
         var typeNames = ParticleTypes.StudyTypes.Select(ParticleTypes.FolderName)
-            .Concat(list.Where(p => p.Type is { } t && !ParticleTypes.StudyTypes.Contains(t)).Select(p => ParticleTypes.FolderName(p.Type!.Value)).Distinct().Order())
+            .Concat(list.Where(p => p.Type is { } t && !ParticleTypes.StudyTypes.Contains(t) && t != ParticleType.Unknown)
+                .Select(p => ParticleTypes.FolderName(p.Type!.Value)).Distinct().Order())
+            .Append(ParticleTypes.FolderName(ParticleType.Unknown))
             .Append(Unclassified)
             .ToList();
 
@@ -94,7 +98,7 @@ public static class LotProfiles
             allParticles.SizeClasses.Single(s => s.AtOrAboveMicrometres == 10).Count,
             allParticles.SizeClasses.Single(s => s.AtOrAboveMicrometres == 25).Count,
             list.Count(p => p.Type != ParticleType.Bubble && p.EcdMicrometres is null),
-            analysedVolumeMl, containerVolumeMl, runs, runsInProgress);
+            analysedVolumeMl, containerVolumeMl, runs, runsInProgress, list.Count(p => p.Type == ParticleType.Unknown));
         var verdict = CompendialLimits.Judge(facts, policy ?? new VerdictPolicy());
 
         return new LotProfile(lot, runs, analysedVolumeMl, containerVolumeMl, list.Count,

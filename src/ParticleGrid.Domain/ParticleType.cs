@@ -20,6 +20,12 @@ public enum ParticleType
 
     /// <summary>Fibre (extrinsic); not one of the study's four classes.</summary>
     Fibre,
+
+    /// <summary>
+    /// Unlike anything the models learned (their out-of-scope score is past its threshold): a particle, counted in the
+    /// totals, but never attributed to protein, glass or silicone oil, and queued for review, where it can be named.
+    /// </summary>
+    Unknown,
 }
 
 /// <summary>Names of the particle types as they appear in class folders and reports.</summary>
@@ -29,7 +35,7 @@ public static class ParticleTypes
     public static IReadOnlyList<ParticleType> StudyTypes { get; } =
         [ParticleType.Bubble, ParticleType.SiliconeOil, ParticleType.Glass, ParticleType.Protein];
 
-    /// <summary>The folder name of a type: "bubble", "silicone_oil", "glass", "protein", "fibre".</summary>
+    /// <summary>The folder name of a type: "bubble", "silicone_oil", "glass", "protein", "fibre", "unknown".</summary>
     public static string FolderName(ParticleType type) => type switch
     {
         ParticleType.Bubble => "bubble",
@@ -37,6 +43,7 @@ public static class ParticleTypes
         ParticleType.Glass => "glass",
         ParticleType.Protein => "protein",
         ParticleType.Fibre => "fibre",
+        ParticleType.Unknown => "unknown",
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, "Not a particle type."),
     };
 

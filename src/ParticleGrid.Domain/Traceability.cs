@@ -35,6 +35,7 @@ public static class Traceability
         "silicone_oil" => (ParticleCategory.Intrinsic, ["siliconised syringe barrels and plungers", "siliconised stoppers", "pumps and filling equipment"]),
         "glass" => (ParticleCategory.Intrinsic, ["vial breakage or chipping on the line", "glass delamination (formulation pH, terminal sterilisation)"]),
         "fibre" => (ParticleCategory.Extrinsic, ["garments, wipes and filters", "the filling environment"]),
+        "unknown" => (ParticleCategory.Unknown, ["unlike the particles the models were trained on (a fibre, schlieren, rubber, steel, an agglomerate?): review the particle images"]),
         "bubble" => (ParticleCategory.Artefact, ["air drawn in while pipetting, shaking or filling the sample (handling, not the product)"]),
         _ => (ParticleCategory.Unknown, ["not classified: review the particle images"]),
     };

@@ -7,7 +7,9 @@ namespace ParticleGrid.Storage;
 /// <param name="Version">The model's version (architecture@weights-sha).</param>
 /// <param name="Probabilities">Softmax probabilities in the model set's class order.</param>
 /// <param name="Vote">The class the network alone would pick (folder name).</param>
-public sealed record ModelVote(string Model, string Version, IReadOnlyList<float> Probabilities, string Vote);
+/// <param name="OutOfScopeRatio">The network's out-of-scope score over its threshold (null: a model without a reference, or
+/// a particle recorded before the score existed). Kept with the vote, so a lot's shift can be measured from the ledger.</param>
+public sealed record ModelVote(string Model, string Version, IReadOnlyList<float> Probabilities, string Vote, double? OutOfScopeRatio = null);
 
 /// <summary>
 /// One particle's result with its lineage: which instrument, run and lot it came from, which image (by hash), what

@@ -138,7 +138,7 @@ public sealed class ClusterTests(TinyModels models) : IDisposable
             Assert.Equal(64, p.ImageSha256.Length);
             Assert.Equal(set.Members.Select(m => m.Version), p.Votes.Select(v => v.Version));
             Assert.All(p.Votes, v => Assert.Equal(4, v.Probabilities.Count));
-            Assert.Contains(p.Type, set.Classes);
+            Assert.Contains(p.Type, (IEnumerable<string?>)[.. set.Classes, "unknown"]);   // unknown: past the out-of-scope threshold
             Assert.Equal(p.IsUncertain, p.UncertainReason is not null);
         }
 
@@ -153,6 +153,49 @@ public sealed class ClusterTests(TinyModels models) : IDisposable
         // A run id names one run: starting it again for another lot is refused.
         var moved = await Assert.ThrowsAsync<ArgumentException>(() => run.Start(new RunDescriptor("LOT-10", "MFI-5200", 0.25)));
         Assert.Contains("LOT-9", moved.Message);
+    }
+
+    /// <summary>
+    /// Issue 14: a particle past the out-of-scope threshold is "unknown": its own type in the lot profile, counted as
+    /// a particle, never attributed to a known type, queued for review; too many make the lot not assessable.
+    /// </summary>
+    [Fact]
+    public async Task Particles_unlike_the_training_data_are_unknown_counted_never_attributed_and_queued_for_review()
+    {
+        await using var cluster = await TestClusters.StartAsync(_data.Path, ["gateway,worker"]);
+        var strict = await TestClusters.ActivateAsync(cluster.Client, models.WithOutOfScopeThreshold(1e-9)); // nothing is close enough
+        var run = cluster.Client.GetGrain<IInstrumentRunGrain>("run-unknown");
+        await run.Start(new RunDescriptor("LOT-U", "FC-1", 0.5));
+        await cluster.Client.GetGrain<ILotGrain>("LOT-U").Describe(new LotDescriptor(1.0, "mAb-1"));
+        await SimulatedInstrument.SubmitAsync(run, SimulatedInstrument.Particles("u", 8, 3), batchSize: 4);
+        await run.Complete();
+
+        using var store = Store();
+        var stored = await store.ParticlesOfRunAsync("run-unknown");
+        Assert.Equal(8, stored.Count);
+        Assert.All(stored, p =>
+        {
+            Assert.Equal(("unknown", true, "out_of_scope", strict.Version), (p.Type, p.IsUncertain, p.UncertainReason, p.ModelSetVersion));
+            Assert.All(p.Votes, v => Assert.True(v.OutOfScopeRatio > 1, $"{v.Model}: ratio {v.OutOfScopeRatio}"));
+        });
+
+        var profile = (await cluster.Client.GetGrain<ILotGrain>("LOT-U").GetProfile())!;
+        var unknown = Assert.Single(profile.Types, t => t.Type == "unknown");
+        Assert.Equal(8, unknown.Count);
+        Assert.True(unknown.CountsAsParticle);
+        Assert.Equal(8, profile.ParticlesExcludingBubbles.Count);
+        Assert.All(profile.Types.Where(t => t.Type is "protein" or "glass" or "silicone_oil"), t => Assert.Equal(0, t.Count));
+        Assert.Equal(Domain.VerdictOutcome.NotAssessable, profile.Verdict.Outcome);
+        Assert.Contains(profile.Verdict.Reasons, r => r.Contains("unknown", StringComparison.Ordinal) && r.Contains("MaxUnknownShare", StringComparison.Ordinal));
+        var queue = await store.QueryParticlesAsync(new ParticleQuery(LotId: "LOT-U", UnreviewedUncertainOnly: true));
+        Assert.Equal(8, queue.Total);
+
+        // With a threshold nothing reaches, the same particles get the networks' own types again.
+        await TestClusters.ActivateAsync(cluster.Client, models.WithOutOfScopeThreshold(1e12));
+        var lenient = cluster.Client.GetGrain<IInstrumentRunGrain>("run-known");
+        await lenient.Start(new RunDescriptor("LOT-K", "FC-1", 0.5));
+        await SimulatedInstrument.SubmitAsync(lenient, SimulatedInstrument.Particles("k", 8, 3), batchSize: 4);
+        Assert.All(await store.ParticlesOfRunAsync("run-known"), p => Assert.NotEqual("unknown", p.Type));
     }
 
     [Fact]

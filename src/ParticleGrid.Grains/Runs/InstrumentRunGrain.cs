@@ -134,7 +134,7 @@ public sealed class InstrumentRunGrain(
         var shape = (sent.Shape ?? new ParticleShape(null, null, null, null)).Or(v.MeasuredShape);
         return new ParticleRecord(RunId, v.ParticleId, run.LotId, run.InstrumentId, v.ImageSha256, ecd,
             v.Type, v.Probability, v.IsUncertain, v.UncertainReason, v.ModelSetVersion,
-            [.. v.Opinions.Select(o => new ModelVote(o.Model, o.Version, o.Probabilities, o.Vote))], v.Failure, now,
+            [.. v.Opinions.Select(o => new ModelVote(o.Model, o.Version, o.Probabilities, o.Vote, o.OutOfScopeRatio))], v.Failure, now,
             sizeSource, shape.AreaSquareMicrometres, shape.AspectRatio, shape.Circularity, shape.MeanIntensity, sent.Image);
     }
 

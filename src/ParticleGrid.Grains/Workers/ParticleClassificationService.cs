@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using ParticleGrid.Abstractions;
 using ParticleGrid.Domain;
+using ParticleGrid.Domain.Confidence;
 using ParticleGrid.Imaging;
 using ParticleGrid.Inference.Engines;
 using ParticleGrid.Inference.Serving;
@@ -27,7 +28,8 @@ public class ParticleClassificationService : IDisposable
     private readonly Dictionary<string, EnsembleModelSet> _prepared = [];
     private EnsembleModelSet? _active;
 
-    private sealed record EnsembleResult(EnsembleDecision Decision, IReadOnlyList<float[]> PerModel, EnsembleModelSet Set);
+    private sealed record EnsembleResult(EnsembleDecision Decision, IReadOnlyList<float[]> PerModel, IReadOnlyList<double?> OutOfScopeRatios,
+        EnsembleModelSet Set);
 
     private readonly ParticleGridMetrics _metrics;
     private readonly string _deviceName;
@@ -227,11 +229,11 @@ public class ParticleClassificationService : IDisposable
             using var step = NativeSteps.Begin($"classifying particles with model set {set.Version} ({Engine} on {_deviceName})");
             // A set activated after these particles were decoded may want another input size: preprocess again.
             var planes = batch.Select(p => set.InputSizes.All(p.Planes.ContainsKey) ? p.Planes : Redecode(p, set)).ToList();
-            var perModel = set.Probabilities(planes, (network, took) => _metrics.NetworkRan(network, _deviceName, Engine, took));
+            var outputs = set.Run(planes, (network, took) => _metrics.NetworkRan(network, _deviceName, Engine, took));
             return [.. Enumerable.Range(0, batch.Count).Select(i =>
             {
-                var rows = perModel.Select(model => model[i]).ToList();
-                return new EnsembleResult(_voter.Decide([.. rows.Select(r => (IReadOnlyList<float>)r)]), rows, set);
+                var rows = outputs.Probabilities.Select(model => model[i]).ToList();
+                return new EnsembleResult(_voter.Decide([.. rows.Select(r => (IReadOnlyList<float>)r)]), rows, outputs.RatiosOf(i), set);
             })];
         }
     }
@@ -246,8 +248,13 @@ public class ParticleClassificationService : IDisposable
     {
         var set = result.Set;
         var decision = result.Decision;
-        var opinions = set.Members.Zip(result.PerModel, (member, probabilities) => new ModelOpinion(
-            member.Name, member.Manifest.Version, probabilities, set.Classes[ClassificationReport.ArgMax(probabilities)])).ToList();
+        var opinions = set.Members.Select((member, m) => new ModelOpinion(member.Name, member.Manifest.Version, result.PerModel[m],
+            set.Classes[ClassificationReport.ArgMax(result.PerModel[m])], result.OutOfScopeRatios[m])).ToList();
+        // Unlike anything the networks learned: its own type, never one of theirs, and queued for review.
+        double? outOfScope = OutOfScopeVote.Combine(result.OutOfScopeRatios);
+        if (OutOfScopeVote.IsUnknown(outOfScope))
+            return new ParticleVerdict(particle.ParticleId, sha256, ParticleTypes.FolderName(ParticleType.Unknown), decision.Probability,
+                true, UnknownReason, set.Version, opinions, null, OutOfScopeRatio: outOfScope);
         string? reason = decision.Reason switch
         {
             UncertainReason.BelowThreshold => "below_threshold",
@@ -255,8 +262,11 @@ public class ParticleClassificationService : IDisposable
             _ => null,
         };
         return new ParticleVerdict(particle.ParticleId, sha256, set.Classes[decision.ClassIndex], decision.Probability,
-            decision.IsUncertain, reason, set.Version, opinions, null);
+            decision.IsUncertain, reason, set.Version, opinions, null, OutOfScopeRatio: outOfScope);
     }
+
+    /// <summary>The uncertain reason of an unknown particle: its out-of-scope score is past the threshold.</summary>
+    public const string UnknownReason = "out_of_scope";
 
     private static ParticleVerdict Failed(ParticleImage particle, string sha256, string error) =>
         new(particle.ParticleId, sha256, null, null, false, null, null, [], error);

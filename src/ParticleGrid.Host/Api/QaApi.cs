@@ -206,9 +206,15 @@ public static class QaApi
     private static async Task<IReadOnlyDictionary<string, IReadOnlyList<string>>> ClassesAsync(IGrainFactory grains) =>
         (await grains.GetGrain<IModelRegistryGrain>(ModelRegistryKeys.Site).List()).ToDictionary(s => s.Version, s => s.Classes);
 
+    /// <summary>
+    /// What a reviewer may name a particle: its model set's classes, and the product's other types (fibre: what an
+    /// "unknown" often turns out to be). Not "unknown" itself: a review says what the particle is.
+    /// </summary>
     private static IReadOnlyList<string> ClassesOf(ParticleRecord particle, IReadOnlyDictionary<string, IReadOnlyList<string>> classes) =>
-        particle.ModelSetVersion is { } version && classes.TryGetValue(version, out var known)
-            ? known : [.. ParticleTypes.StudyTypes.Select(ParticleTypes.FolderName)];
+        [.. (particle.ModelSetVersion is { } version && classes.TryGetValue(version, out var known)
+                ? known : ParticleTypes.StudyTypes.Select(ParticleTypes.FolderName))
+            .Concat(Enum.GetValues<ParticleType>().Where(t => t != ParticleType.Unknown).Select(ParticleTypes.FolderName))
+            .Distinct()];
 
     private static ParticleView View(ReviewedParticle reviewed, IReadOnlyDictionary<string, IReadOnlyList<string>> classes)
     {

@@ -116,17 +116,7 @@ public static class ModelDirectory
         if (!string.Equals(actual, manifest.WeightsSha256, StringComparison.OrdinalIgnoreCase))
             throw new ModelDirectoryException($"{weights}: SHA-256 {actual[..12]}… does not match the manifest's {manifest.WeightsSha256[..12]}…; the weights were changed or damaged");
 
-        Domain.Confidence.FeatureReference? reference = null;
-        if (manifest.OutOfScope is { } outOfScope)
-        {
-            string file = Path.Combine(directory, outOfScope.ReferenceFile);
-            if (!File.Exists(file)) throw new ModelDirectoryException($"{file}: out-of-scope reference missing");
-            if (!string.Equals(Sha256Of(file), outOfScope.ReferenceSha256, StringComparison.OrdinalIgnoreCase))
-                throw new ModelDirectoryException($"{file}: SHA-256 does not match the manifest's; the reference was changed or damaged");
-            try { reference = Domain.Confidence.FeatureReference.FromBytes(File.ReadAllBytes(file)); }
-            catch (InvalidDataException e) { throw new ModelDirectoryException($"{file}: {e.Message}"); }
-        }
-
+        var reference = LoadOutOfScopeReference(directory, manifest);
         var network = ParticleNetworks.Create(manifest.Architecture, manifest.Classes.Count);
         try
         {
@@ -140,6 +130,18 @@ public static class ModelDirectory
             throw;
         }
         return new LoadedModel(manifest, directory, network, device, reference);
+    }
+
+    /// <summary>The model's out-of-scope reference, checked against the manifest's SHA-256; null for a model without one.</summary>
+    public static Domain.Confidence.FeatureReference? LoadOutOfScopeReference(string directory, ModelManifest manifest)
+    {
+        if (manifest.OutOfScope is not { } outOfScope) return null;
+        string file = Path.Combine(directory, outOfScope.ReferenceFile);
+        if (!File.Exists(file)) throw new ModelDirectoryException($"{file}: out-of-scope reference missing");
+        if (!string.Equals(Sha256Of(file), outOfScope.ReferenceSha256, StringComparison.OrdinalIgnoreCase))
+            throw new ModelDirectoryException($"{file}: SHA-256 does not match the manifest's; the reference was changed or damaged");
+        try { return Domain.Confidence.FeatureReference.FromBytes(File.ReadAllBytes(file)); }
+        catch (InvalidDataException e) { throw new ModelDirectoryException($"{file}: {e.Message}"); }
     }
 
     public static string Sha256Of(string file)

@@ -44,6 +44,27 @@ public sealed class TinyModels : IDisposable
 
     public string Root { get; }
 
+    /// <summary>
+    /// Copies of the three models whose out-of-scope threshold is set to <paramref name="threshold"/> (their versions
+    /// change with it): a tiny threshold makes every particle "unknown", a huge one none.
+    /// </summary>
+    public IReadOnlyList<string> WithOutOfScopeThreshold(double threshold)
+    {
+        string root = Path.Combine(Root, $"threshold-{threshold:R}");
+        return [.. Directories.Select(directory =>
+        {
+            string copy = Path.Combine(root, Path.GetFileName(directory));
+            if (Directory.Exists(copy)) return copy;
+            Directory.CreateDirectory(copy);
+            foreach (var file in Directory.GetFiles(directory)) File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+            string manifestPath = Path.Combine(copy, "manifest.json");
+            var manifest = JsonNode.Parse(File.ReadAllText(manifestPath))!;
+            manifest["outOfScope"]!["threshold"] = threshold;
+            File.WriteAllText(manifestPath, manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            return copy;
+        })];
+    }
+
     public IReadOnlyList<string> Directories { get; }
 
     public string MismatchedDirectory { get; }

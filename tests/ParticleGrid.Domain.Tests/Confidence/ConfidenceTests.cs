@@ -106,3 +106,37 @@ public sealed class ConfidenceTests
         Assert.Throws<ArgumentException>(() => reference.Score([1, 2]));
     }
 }
+
+/// <summary>"Unknown" particles in lot verdicts and traceability.</summary>
+public sealed class UnknownParticleTests
+{
+    static LotFacts Facts(int images, int unknown) => new(images, 0, 10, 2, 0, 1.0, 1.0, 1, 0, unknown);
+
+    [Fact]
+    public void A_lot_with_more_unknown_particles_than_allowed_is_not_assessable_and_says_so()
+    {
+        var policy = new VerdictPolicy(); // 10 %
+        Assert.Equal(VerdictOutcome.Pass, CompendialLimits.Judge(Facts(100, 10), policy).Outcome);
+        var verdict = CompendialLimits.Judge(Facts(100, 11), policy);
+        Assert.Equal(VerdictOutcome.NotAssessable, verdict.Outcome);
+        Assert.Contains(verdict.Reasons, r => r.Contains("11 of 100") && r.Contains("MaxUnknownShare") && r.Contains("review them"));
+        Assert.Throws<ArgumentException>(() => new VerdictPolicy { MaxUnknownShare = 1.5 }.Validate());
+    }
+
+    [Fact]
+    public void Unknown_is_a_type_of_its_own_counted_as_a_particle_and_pointing_to_review()
+    {
+        Assert.True(ParticleTypes.TryParse("unknown", out var type));
+        Assert.Equal(ParticleType.Unknown, type);
+        var profile = LotProfiles.Compute("L", 1,
+            [new CountedParticle(ParticleType.Unknown, 30, true), new CountedParticle(ParticleType.Protein, 12, false)], 1.0, 1.0);
+        var unknown = Assert.Single(profile.Types, t => t.Type == "unknown");
+        Assert.True(unknown.CountsAsParticle);
+        Assert.Equal(1, unknown.Count);
+        Assert.Equal(2, profile.ParticlesExcludingBubbles.Count);
+        Assert.Equal(1, Assert.Single(profile.Types, t => t.Type == "protein").Count);
+        var (category, sources) = Traceability.Of("unknown");
+        Assert.Equal(ParticleCategory.Unknown, category);
+        Assert.Contains("review", sources[0]);
+    }
+}
