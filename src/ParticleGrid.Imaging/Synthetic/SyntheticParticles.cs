@@ -253,19 +253,13 @@ public static class SyntheticParticles
         RefuseToMix(root, inScope: true);
         foreach (ParticleType type in classes) PrepareClassFolder(root, ParticleTypes.FolderName(type), perClass);
 
-        var ecd = new double[classes.Count * perClass];
-        var seeds = new int[ecd.Length];
-        var encoder = new PngEncoder { ColorType = PngColorType.Grayscale, BitDepth = PngBitDepth.Bit8 };
-        int written = 0;
-        Parallel.For(0, ecd.Length, item =>
+        var (ecd, seeds) = DrawAll(root, classes.Count * perClass, progress, item =>
         {
             ParticleType type = classes[item / perClass];
             int index = item % perClass + 1;
-            seeds[item] = ImageSeed(seed, type, index);
-            using SyntheticParticle particle = Draw(type, imageSize, scale, seeds[item], look, artefact);
-            particle.Image.Save(Path.Combine(root, RelativePath(type, index)), encoder);
-            ecd[item] = particle.EcdMicrometres;
-            progress?.Report(Interlocked.Increment(ref written));
+            int imageSeed = ImageSeed(seed, type, index);
+            var particle = Draw(type, imageSize, scale, imageSeed, look, artefact);
+            return (particle, particle.Image, particle.EcdMicrometres, imageSeed, RelativePath(type, index));
         });
 
         // The default look and no artefact keep the note exactly as it was (the demo's data is pinned byte for byte).
@@ -279,6 +273,28 @@ public static class SyntheticParticles
         }, scale);
 
         return new SyntheticDatasetSummary(root, classes.ToDictionary(t => t, _ => perClass), seed, imageSize, scale, look, artefact);
+    }
+
+    /// <summary>
+    /// Draws <paramref name="count"/> images in parallel and saves each as an 8-bit grey PNG under <paramref name="root"/>;
+    /// returns each one's ECD and seed for the CSV. <paramref name="draw"/> gives the drawing (disposed here), its image,
+    /// ECD, seed and path relative to the root.
+    /// </summary>
+    private static (double[] Ecd, int[] Seeds) DrawAll(string root, int count, IProgress<int>? progress,
+        Func<int, (IDisposable Owner, Image<L8> Image, double Ecd, int Seed, string RelativePath)> draw)
+    {
+        var ecd = new double[count];
+        var seeds = new int[count];
+        var encoder = new PngEncoder { ColorType = PngColorType.Grayscale, BitDepth = PngBitDepth.Bit8 };
+        int written = 0;
+        Parallel.For(0, count, item =>
+        {
+            var drawn = draw(item);
+            using (drawn.Owner) drawn.Image.Save(Path.Combine(root, drawn.RelativePath), encoder);
+            (ecd[item], seeds[item]) = (drawn.Ecd, drawn.Seed);
+            progress?.Report(Interlocked.Increment(ref written));
+        });
+        return (ecd, seeds);
     }
 
     /// <summary>
@@ -310,19 +326,13 @@ public static class SyntheticParticles
         RefuseToMix(root, inScope: false);
         foreach (OutOfScopeKind kind in kinds) PrepareClassFolder(root, OutOfScopeKinds.FolderName(kind), perKind);
 
-        var ecd = new double[kinds.Count * perKind];
-        var seeds = new int[ecd.Length];
-        var encoder = new PngEncoder { ColorType = PngColorType.Grayscale, BitDepth = PngBitDepth.Bit8 };
-        int written = 0;
-        Parallel.For(0, ecd.Length, item =>
+        var (ecd, seeds) = DrawAll(root, kinds.Count * perKind, progress, item =>
         {
             OutOfScopeKind kind = kinds[item / perKind];
             int index = item % perKind + 1;
-            seeds[item] = OutOfScopeSeed(seed, kind, index);
-            using OutOfScopeParticle particle = DrawOutOfScope(kind, imageSize, scale, seeds[item], look);
-            particle.Image.Save(Path.Combine(root, OutOfScopeRelativePath(kind, index)), encoder);
-            ecd[item] = particle.EcdMicrometres;
-            progress?.Report(Interlocked.Increment(ref written));
+            int imageSeed = OutOfScopeSeed(seed, kind, index);
+            var particle = DrawOutOfScope(kind, imageSize, scale, imageSeed, look);
+            return (particle, particle.Image, particle.EcdMicrometres, imageSeed, OutOfScopeRelativePath(kind, index));
         });
 
         string note = look.IsDefault ? OutOfScopeNote : $"{OutOfScopeNote}; instrument look {look.Name} ({look.Summary})";
