@@ -238,7 +238,7 @@ public sealed class CommandLineTests(TrainedModelFixture trained) : IClassFixtur
         var result = ParticleGridProcess.Run("train", "--data", trained.Data, "--arch", "shufflenet_v2", "--out", again,
             "--epochs", "1", "--input-size", "32", "--batch", "8");
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Equal(["manifest.json", "weights.pth"], Directory.GetFiles(Path.Combine(scratch, "again")).Select(Path.GetFileName).Order());
+        Assert.Equal(["manifest.json", "out-of-scope-reference.bin", "weights.pth"], Directory.GetFiles(Path.Combine(scratch, "again")).Select(Path.GetFileName).Order());
         Assert.Equal(["again"], Directory.GetFileSystemEntries(scratch).Select(Path.GetFileName)); // no staging folder left
     }
 
