@@ -39,6 +39,9 @@ public sealed class DomainShiftTests
         Assert.True(check.PValue < 1e-6);
         Assert.Contains(DomainShift.Message, check.Detail, StringComparison.Ordinal);
         Assert.True(Check(classified: 50, unknown: 50).Alarm); // a run of nothing but unknown particles, at the minimum
+        // The edges docs/validation.md gives for the defaults at 5 % expected.
+        Assert.Equal((false, true), (Check(50, 8).Alarm, Check(50, 9).Alarm));
+        Assert.Equal((false, true), (Check(200, 21).Alarm, Check(200, 22).Alarm));
     }
 
     [Fact]
