@@ -81,6 +81,8 @@ public enum RunState
 }
 
 /// <summary>A run's progress as the store counts it.</summary>
+/// <param name="DomainShift">The run compared with the training data of each model set that classified it (one check per
+/// set); empty before anything was classified.</param>
 [GenerateSerializer, Immutable]
 public sealed record RunStatus(
     [property: Id(0)] string RunId,
@@ -90,8 +92,12 @@ public sealed record RunStatus(
     [property: Id(4)] int Classified,
     [property: Id(5)] int Uncertain,
     [property: Id(6)] int Failed,
-    [property: Id(7)] int Rejected = 0)
+    [property: Id(7)] int Rejected = 0,
+    [property: Id(8)] IReadOnlyList<ParticleGrid.Domain.DomainShiftCheck>? DomainShift = null)
 {
+    /// <summary>The domain-shift message while any check of the run is in alarm, else null.</summary>
+    public string? DomainShiftAlarm => DomainShift?.Any(c => c.Alarm) == true ? ParticleGrid.Domain.DomainShift.Message : null;
+
     /// <summary>Recorded particles as a share of those expected (0..1), when the run said how many to expect.</summary>
     public double? Progress => Descriptor?.ExpectedParticles is > 0 and var expected ? Math.Min(1.0, (double)Recorded / expected) : null;
 }

@@ -52,10 +52,8 @@ public sealed record CompendialVerdict(VerdictOutcome Outcome, string Basis, IRe
 /// <param name="Runs">The lot's runs.</param>
 /// <param name="RunsInProgress">Of those, the ones not completed yet.</param>
 /// <param name="Unknown">Particles unlike anything the models learned (their out-of-scope score past its threshold), not reviewed since.</param>
-/// <remarks>
-/// A fact still to come (issue 14, item 4): an active domain-shift alarm. It becomes a member here and a rule in
-/// <see cref="CompendialLimits.NotAssessableReasons"/>.
-/// </remarks>
+/// <param name="RunsInShiftAlarm">Of the runs, those whose images are unlike their model set's training data (an active
+/// domain-shift alarm, <see cref="DomainShift"/>).</param>
 public sealed record LotFacts(
     int ParticleImages,
     int Failed,
@@ -66,7 +64,8 @@ public sealed record LotFacts(
     double? ContainerVolumeMl,
     int Runs,
     int RunsInProgress,
-    int Unknown = 0);
+    int Unknown = 0,
+    int RunsInShiftAlarm = 0);
 
 /// <summary>
 /// The site's settings for the verdict (appsettings <c>ParticleGrid:Verdict:...</c>, <c>PARTICLEGRID__VERDICT__...</c>).
@@ -88,6 +87,9 @@ public sealed class VerdictPolicy
     /// </summary>
     public double MaxUnknownShare { get; set; } = 0.10;
 
+    /// <summary>When a run's images count as unlike its model set's training data (<c>ParticleGrid:Verdict:DomainShift:...</c>).</summary>
+    public DomainShiftPolicy DomainShift { get; set; } = new();
+
     /// <summary>Says what is wrong, so a host refuses to start with one clear line.</summary>
     public void Validate()
     {
@@ -95,6 +97,8 @@ public sealed class VerdictPolicy
             throw new ArgumentException($"verdict: MaxFailedShare {MaxFailedShare} must be a share between 0 and 1 (0.01 is 1 %)");
         if (!(MaxUnknownShare is >= 0 and <= 1))
             throw new ArgumentException($"verdict: MaxUnknownShare {MaxUnknownShare} must be a share between 0 and 1 (0.1 is 10 %)");
+        ArgumentNullException.ThrowIfNull(DomainShift);
+        DomainShift.Validate();
     }
 }
 
@@ -189,8 +193,13 @@ public static class CompendialLimits
         {
             reasons.Add(Invariant($"{facts.Unknown} of {facts.ParticleImages} particle images ({Percent(UnknownShare(facts))}) are unlike anything the models learned (\"unknown\"), more than the {Percent(policy.MaxUnknownShare)} allowed (ParticleGrid:Verdict:MaxUnknownShare): review them"));
         }
-        // Issue 14, item 4, adds its rule here: an active domain-shift alarm on the lot's runs. A Fail on sized
-        // particles still stands.
+        // The counts may be right and still mean nothing: the models were never shown images like these, so their types
+        // (and the unknown share above) are not validated. A Fail on sized particles still stands: sizes come from the
+        // instrument or the image's mask, not from the models.
+        if (facts.RunsInShiftAlarm > 0)
+        {
+            reasons.Add(Invariant($"{facts.RunsInShiftAlarm} of {facts.Runs} run(s): {DomainShift.Message}; see the runs' domain-shift checks"));
+        }
         return reasons;
     }
 

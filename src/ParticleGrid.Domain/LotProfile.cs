@@ -40,7 +40,12 @@ public sealed record LotProfile(
     TypeProfile ParticlesExcludingBubbles,
     TypeProfile ParticlesExcludingBubblesAndSiliconeOil,
     CompendialVerdict Verdict,
-    int RunsInProgress = 0);
+    int RunsInProgress = 0,
+    IReadOnlyList<DomainShiftCheck>? DomainShift = null)
+{
+    /// <summary><see cref="Domain.DomainShift.Message"/> while any run of the lot is in alarm, else null.</summary>
+    public string? DomainShiftAlarm => DomainShift?.Any(c => c.Alarm) == true ? Domain.DomainShift.Message : null;
+}
 
 /// <summary>Builds <see cref="LotProfile"/>s from classified particles. Pure: the same particles give the same profile.</summary>
 public static class LotProfiles
@@ -57,9 +62,12 @@ public static class LotProfiles
     /// <param name="containerVolumeMl">The fill volume of one container (null: unknown).</param>
     /// <param name="runsInProgress">Of the runs, how many are not completed yet (their counts are not final).</param>
     /// <param name="policy">The site's verdict settings (null: the defaults).</param>
+    /// <param name="shift">Each run's particles per model set, to compare with the set's training data (null: none known).</param>
     public static LotProfile Compute(string lot, int runs, IEnumerable<CountedParticle> particles, double? analysedVolumeMl, double? containerVolumeMl,
-        int runsInProgress = 0, VerdictPolicy? policy = null)
+        int runsInProgress = 0, VerdictPolicy? policy = null, IEnumerable<DomainShiftCounts>? shift = null)
     {
+        policy ??= new VerdictPolicy();
+        var checks = (shift ?? []).Select(c => Domain.DomainShift.Assess(c, policy.DomainShift)).ToList();
         ArgumentNullException.ThrowIfNull(particles);
         if (analysedVolumeMl is <= 0 || analysedVolumeMl is double a && !double.IsFinite(a)) analysedVolumeMl = null;
         if (containerVolumeMl is <= 0 || containerVolumeMl is double c && !double.IsFinite(c)) containerVolumeMl = null;
@@ -98,12 +106,13 @@ public static class LotProfiles
             allParticles.SizeClasses.Single(s => s.AtOrAboveMicrometres == 10).Count,
             allParticles.SizeClasses.Single(s => s.AtOrAboveMicrometres == 25).Count,
             list.Count(p => p.Type != ParticleType.Bubble && p.EcdMicrometres is null),
-            analysedVolumeMl, containerVolumeMl, runs, runsInProgress, list.Count(p => p.Type == ParticleType.Unknown));
-        var verdict = CompendialLimits.Judge(facts, policy ?? new VerdictPolicy());
+            analysedVolumeMl, containerVolumeMl, runs, runsInProgress, list.Count(p => p.Type == ParticleType.Unknown),
+            checks.Where(c => c.Alarm).Select(c => c.RunId).Distinct().Count());
+        var verdict = CompendialLimits.Judge(facts, policy);
 
         return new LotProfile(lot, runs, analysedVolumeMl, containerVolumeMl, list.Count,
             list.Count(p => p.IsUncertain), failed, list.Count(p => p.EcdMicrometres is null),
-            list.Count(p => p.IsReviewed), types, allParticles, exceptOil, verdict, runsInProgress);
+            list.Count(p => p.IsReviewed), types, allParticles, exceptOil, verdict, runsInProgress, checks);
     }
 
     private static string NameOf(CountedParticle particle) =>

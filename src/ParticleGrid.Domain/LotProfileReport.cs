@@ -42,6 +42,13 @@ public static class LotProfileReport
         Row(profile.ParticlesExcludingBubbles, "all particles (bubbles excluded)");
         Row(profile.ParticlesExcludingBubblesAndSiliconeOil, "  of which not silicone oil");
 
+        // The alarm goes above the verdict: it says the counts themselves are not validated.
+        if (profile.DomainShiftAlarm is { } alarm)
+        {
+            text.AppendLine(inv, $"  DOMAIN SHIFT: {alarm}");
+            foreach (var check in profile.DomainShift!.Where(c => c.Alarm)) text.AppendLine(inv, $"    run {check.RunId}: {check.Detail}");
+        }
+
         var verdict = profile.Verdict;
         text.AppendLine(inv, $"  Verdict: {Outcome(verdict.Outcome)} ({verdict.Basis})");
         foreach (var check in verdict.Checks)

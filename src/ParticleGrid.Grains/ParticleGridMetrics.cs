@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 
 namespace ParticleGrid.Grains;
@@ -15,6 +16,9 @@ public sealed class ParticleGridMetrics : IDisposable
     private readonly Histogram<int> _batchSize;
     private readonly Histogram<double> _queueDelay, _inference;
 
+    /// <summary>Runs of this silo in domain-shift alarm → the model sets they are in alarm for.</summary>
+    private readonly ConcurrentDictionary<string, IReadOnlyList<string>> _shiftAlarms = new();
+
     public ParticleGridMetrics()
     {
         _ingested = _meter.CreateCounter<long>("particlegrid.particles.ingested", "{particle}", "Particles recorded for a run (replays not counted)");
@@ -28,6 +32,25 @@ public sealed class ParticleGridMetrics : IDisposable
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
         _inference = _meter.CreateHistogram<double>("particlegrid.inference.duration", "s", "Forward pass of one batch through one network",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
+        // Labelled by model set only: the alarm is about what the set was trained on, and lots are unbounded in number
+        // (a label per lot would grow the series without end); the run and lot pages name the runs.
+        _meter.CreateObservableGauge("particlegrid.domain_shift.alarms", () =>
+            _shiftAlarms.Values.SelectMany(sets => sets).GroupBy(set => set)
+                .Select(g => new Measurement<int>(g.Count(), new KeyValuePair<string, object?>("model_set", g.Key))).ToList(),
+            "{run}", "Runs whose images are unlike their model set's training data (domain-shift alarm), by model set");
+    }
+
+    /// <summary>Notes the model sets a run is in domain-shift alarm for (none: not in alarm). True when an alarm started.</summary>
+    public bool RunShift(string run, IReadOnlyList<string> modelSetsInAlarm)
+    {
+        if (modelSetsInAlarm.Count == 0)
+        {
+            _shiftAlarms.TryRemove(run, out _);
+            return false;
+        }
+        var before = _shiftAlarms.TryGetValue(run, out var known) ? known : [];
+        _shiftAlarms[run] = modelSetsInAlarm;
+        return modelSetsInAlarm.Except(before).Any();
     }
 
     public void Ingested(string instrument, string lot, int count) =>

@@ -39,6 +39,19 @@ public interface IParticleStore
 
     Task<RunCounts> CountRunAsync(string runId, CancellationToken cancellation = default);
 
+    /// <summary>
+    /// Keeps a model set's reference of its training data for the domain-shift alarm (the unknown share its validation
+    /// split showed; null when it has none). In the store, not only in the registry, so that every reader of a lot (the
+    /// CLI too) compares runs alike.
+    /// </summary>
+    Task SaveModelSetReferenceAsync(string modelSetVersion, double? expectedUnknownShare, CancellationToken cancellation = default);
+
+    /// <summary>A run's classified and unknown particles per model set, with each set's reference.</summary>
+    Task<IReadOnlyList<DomainShiftCounts>> DomainShiftCountsOfRunAsync(string runId, CancellationToken cancellation = default);
+
+    /// <summary>The same for every run of a lot.</summary>
+    Task<IReadOnlyList<DomainShiftCounts>> DomainShiftCountsOfLotAsync(string lotId, CancellationToken cancellation = default);
+
     /// <summary>Every particle of a lot, as its profile counts them.</summary>
     Task<IReadOnlyList<CountedParticle>> CountedParticlesOfLotAsync(string lotId, CancellationToken cancellation = default);
 

@@ -127,6 +127,10 @@ public sealed partial class SqlParticleStore : IParticleStore, IDisposable
             mean_intensity DOUBLE PRECISION NULL,
             PRIMARY KEY (run_id, particle_id));
         CREATE INDEX IF NOT EXISTS particles_by_lot ON particles (lot_id);
+        CREATE TABLE IF NOT EXISTS model_set_references (
+            model_set_version TEXT PRIMARY KEY,
+            expected_unknown_share DOUBLE PRECISION NULL,
+            recorded_unix_ms BIGINT NOT NULL);
         """;
 
     public async Task<int> AppendAsync(IReadOnlyList<ParticleRecord> particles, CancellationToken cancellation = default, Action<ParticleRecord>? onAppended = null)
@@ -322,6 +326,59 @@ public sealed partial class SqlParticleStore : IParticleStore, IDisposable
             Convert.ToInt32(reader.GetValue(2)), Convert.ToInt32(reader.GetValue(3)));
     }
 
+    public async Task SaveModelSetReferenceAsync(string modelSetVersion, double? expectedUnknownShare, CancellationToken cancellation = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(modelSetVersion);
+        await WriteAsync(async (connection, transaction) =>
+        {
+            await using var upsert = connection.CreateCommand();
+            upsert.Transaction = transaction;
+            upsert.CommandText = """
+                INSERT INTO model_set_references (model_set_version, expected_unknown_share, recorded_unix_ms) VALUES (@set, @share, @at)
+                ON CONFLICT (model_set_version) DO UPDATE SET expected_unknown_share = excluded.expected_unknown_share, recorded_unix_ms = excluded.recorded_unix_ms
+                """;
+            Add(upsert, "set", modelSetVersion);
+            Add(upsert, "share", expectedUnknownShare);
+            Add(upsert, "at", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            return await upsert.ExecuteNonQueryAsync(cancellation);
+        }, cancellation);
+    }
+
+    public Task<IReadOnlyList<DomainShiftCounts>> DomainShiftCountsOfRunAsync(string runId, CancellationToken cancellation = default) =>
+        DomainShiftCountsAsync("p.run_id = @key", runId, cancellation);
+
+    public Task<IReadOnlyList<DomainShiftCounts>> DomainShiftCountsOfLotAsync(string lotId, CancellationToken cancellation = default) =>
+        DomainShiftCountsAsync("p.lot_id = @key", lotId, cancellation);
+
+    /// <summary>
+    /// Per run and model set, the classified and unknown particles with the set's reference: one grouped query, so a
+    /// run is compared after every batch without reading its particles. The vote's type, not a reviewer's label, counts.
+    /// </summary>
+    private async Task<IReadOnlyList<DomainShiftCounts>> DomainShiftCountsAsync(string where, string key, CancellationToken cancellation)
+    {
+        await using var connection = await OpenAsync(cancellation);
+        await using var query = connection.CreateCommand();
+        query.CommandText = $"""
+            SELECT p.run_id, p.model_set_version, COUNT(*),
+                   COALESCE(SUM(CASE WHEN p.particle_type = @unknown THEN 1 ELSE 0 END), 0),
+                   MAX(r.expected_unknown_share)
+            FROM particles p LEFT JOIN model_set_references r ON r.model_set_version = p.model_set_version
+            WHERE {where} AND p.failure IS NULL AND p.model_set_version IS NOT NULL
+            GROUP BY p.run_id, p.model_set_version
+            ORDER BY p.run_id, p.model_set_version
+            """;
+        Add(query, "key", key);
+        Add(query, "unknown", ParticleTypes.FolderName(ParticleType.Unknown));
+        var counts = new List<DomainShiftCounts>();
+        await using var reader = await query.ExecuteReaderAsync(cancellation);
+        while (await reader.ReadAsync(cancellation))
+        {
+            counts.Add(new DomainShiftCounts(reader.GetString(0), reader.GetString(1), Convert.ToInt32(reader.GetValue(2)),
+                Convert.ToInt32(reader.GetValue(3)), NullableDouble(reader, 4)));
+        }
+        return counts;
+    }
+
     public async Task<IReadOnlyList<CountedParticle>> CountedParticlesOfLotAsync(string lotId, CancellationToken cancellation = default)
     {
         await using var connection = await OpenAsync(cancellation);
@@ -412,7 +469,7 @@ public sealed partial class SqlParticleStore : IParticleStore, IDisposable
         parameter.Value = value ?? DBNull.Value;
         if (value is null && parameter is NpgsqlParameter npgsql) npgsql.NpgsqlDbType = name switch
         {
-            "ecd" or "probability" or "volume" or "area" or "aspect" or "circularity" or "intensity" => NpgsqlTypes.NpgsqlDbType.Double,
+            "ecd" or "probability" or "volume" or "area" or "aspect" or "circularity" or "intensity" or "share" => NpgsqlTypes.NpgsqlDbType.Double,
             "expected" => NpgsqlTypes.NpgsqlDbType.Integer,
             "image" => NpgsqlTypes.NpgsqlDbType.Bytea,
             _ => NpgsqlTypes.NpgsqlDbType.Text,

@@ -198,6 +198,69 @@ public sealed class ClusterTests(TinyModels models) : IDisposable
         Assert.All(await store.ParticlesOfRunAsync("run-known"), p => Assert.NotEqual("unknown", p.Type));
     }
 
+    /// <summary>
+    /// A shifted synthetic run: with a threshold no particle is close enough to, every particle of the run is unknown, far
+    /// above the few percent the set's validation data showed, so the run is in alarm while its particles arrive, its lot
+    /// is not assessable and the metric counts it under the model set. A threshold nothing reaches raises no alarm.
+    /// </summary>
+    [Fact]
+    public async Task A_run_unlike_the_training_data_raises_the_domain_shift_alarm_on_the_run_its_lot_and_the_metric()
+    {
+        await using var cluster = await TestClusters.StartAsync(_data.Path, ["gateway,worker"],
+            configure: o => o.Verdict.DomainShift.MinParticles = 8); // the tiny runs below; the site default is 50
+        var strict = await TestClusters.ActivateAsync(cluster.Client, models.WithOutOfScopeThreshold(1e-9));
+        var run = cluster.Client.GetGrain<IInstrumentRunGrain>("run-shifted");
+        await run.Start(new RunDescriptor("LOT-S", "FC-9", 0.5));
+        await cluster.Client.GetGrain<ILotGrain>("LOT-S").Describe(new LotDescriptor(1.0, "mAb-1"));
+
+        await SimulatedInstrument.SubmitAsync(run, SimulatedInstrument.Particles("s", 4, 3), batchSize: 4);
+        Assert.Null((await run.GetStatus()).DomainShiftAlarm); // 4 particles: too few to tell
+        await SimulatedInstrument.SubmitAsync(run, SimulatedInstrument.Particles("t", 4, 4), batchSize: 4);
+        var status = await run.GetStatus(); // still open: the alarm comes as the particles arrive, not at completion
+        Assert.Equal(RunState.Open, status.State);
+        Assert.Equal(Domain.DomainShift.Message, status.DomainShiftAlarm);
+        var check = Assert.Single(status.DomainShift!);
+        Assert.Equal((strict.Version, 8, 8, true), (check.ModelSet, check.Classified, check.Unknown, check.Alarm));
+        Assert.InRange(check.ExpectedUnknownShare!.Value, 0, 0.5);
+        Assert.Equal(1, ShiftAlarmsGauge(strict.Version));
+
+        await run.Complete();
+        var profile = (await cluster.Client.GetGrain<ILotGrain>("LOT-S").GetProfile())!;
+        Assert.Equal(Domain.DomainShift.Message, profile.DomainShiftAlarm);
+        Assert.Equal(Domain.VerdictOutcome.NotAssessable, profile.Verdict.Outcome);
+        Assert.Contains(profile.Verdict.Reasons, r => r.Contains(Domain.DomainShift.Message, StringComparison.Ordinal));
+        Assert.Contains("DOMAIN SHIFT", Domain.LotProfileReport.Format(profile), StringComparison.Ordinal);
+
+        // The same kind of particles with a threshold nothing reaches: none unknown, no alarm, and the gauge has no run for it.
+        var lenientSet = await TestClusters.ActivateAsync(cluster.Client, models.WithOutOfScopeThreshold(1e12));
+        var lenient = cluster.Client.GetGrain<IInstrumentRunGrain>("run-in-scope");
+        await lenient.Start(new RunDescriptor("LOT-I", "FC-9", 0.5));
+        await SimulatedInstrument.SubmitAsync(lenient, SimulatedInstrument.Particles("i", 8, 3), batchSize: 4);
+        var calm = await lenient.GetStatus();
+        Assert.Null(calm.DomainShiftAlarm);
+        Assert.Equal((8, 0, false), (calm.DomainShift![0].Classified, calm.DomainShift[0].Unknown, calm.DomainShift[0].Alarm));
+        Assert.Equal(0, ShiftAlarmsGauge(lenientSet.Version));
+        Assert.Null((await cluster.Client.GetGrain<ILotGrain>("LOT-I").GetProfile())!.DomainShiftAlarm);
+    }
+
+    /// <summary>What <c>particlegrid_domain_shift_alarms{model_set}</c> reads now for one model set.</summary>
+    private static int ShiftAlarmsGauge(string modelSet)
+    {
+        int total = 0;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == Grains.ParticleGridMetrics.MeterName && instrument.Name == "particlegrid.domain_shift.alarms") l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<int>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags) if (tag.Key == "model_set" && (string?)tag.Value == modelSet) total += value;
+        });
+        listener.Start();
+        listener.RecordObservableInstruments();
+        return total;
+    }
+
     [Fact]
     public async Task A_worker_that_throws_is_replaced_and_when_all_throw_the_particles_are_failed_with_the_cause()
     {

@@ -217,6 +217,19 @@ public sealed class IngestTests(TinyModels models) : IDisposable
         Assert.Equal("CorruptImage", rejected[0].GetProperty("reason").GetString());
         Assert.Equal(0, response.RootElement.GetProperty("warnings").GetArrayLength());   // the one accepted particle has its size
 
+        // The run's status carries its comparison with the model set's training data: one particle is too few to tell.
+        using (var runJson = JsonDocument.Parse(await host.Http.GetStringAsync("/runs/http-run-1")))
+        {
+            var shift = Assert.Single(runJson.RootElement.GetProperty("domainShift").EnumerateArray());
+            Assert.Equal((1, false), (shift.GetProperty("classified").GetInt32(), shift.GetProperty("alarm").GetBoolean()));
+            Assert.Equal(JsonValueKind.Null, runJson.RootElement.GetProperty("domainShiftAlarm").ValueKind);
+        }
+        using (var lot = JsonDocument.Parse(await host.Http.GetStringAsync("/lots/LOT-H")))
+        {
+            Assert.Equal(JsonValueKind.Null, lot.RootElement.GetProperty("domainShiftAlarm").ValueKind);
+            Assert.Single(lot.RootElement.GetProperty("domainShift").EnumerateArray());
+        }
+
         Assert.Equal(System.Net.HttpStatusCode.OK, (await host.Http.PostAsJsonAsync("/runs/http-run-4", new { lotId = "LOT-H4", instrumentId = "FC-9" })).StatusCode);
         var unsized = await host.Http.PostAsJsonAsync("/runs/http-run-4/batches/b1",
             new { particles = new object[] { new { particleId = "4", image = Convert.ToBase64String(png) } } });

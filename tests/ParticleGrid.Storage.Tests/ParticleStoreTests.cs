@@ -119,6 +119,35 @@ public sealed class ParticleStoreTests : IAsyncLifetime
         Assert.Equal(VerdictOutcome.Pass, (await LotProfileQuery.ComputeAsync(store, "LOT-1", new VerdictPolicy()))!.Verdict.Outcome);
     }
 
+    [SkippableTheory]
+    [MemberData(nameof(Backends))]
+    public async Task Domain_shift_counts_are_per_run_and_model_set_with_the_sets_reference_and_a_lot_in_alarm_is_not_assessable(string backend)
+    {
+        using var store = await OpenAsync(backend);
+        await store.SaveLotAsync(new LotRecord("LOT-1", 1, null));
+        await store.SaveRunAsync(new RunRecord("run-1", "LOT-1", "FC-1", 1, null, DateTimeOffset.UtcNow));
+        await store.SaveRunAsync(new RunRecord("run-2", "LOT-1", "FC-2", 1, null, DateTimeOffset.UtcNow));
+        // run-1: 60 particles, 54 unknown (90 %); run-2: 60 particles, 2 unknown; failed particles have no score and are left out.
+        await store.AppendAsync([.. Enumerable.Range(0, 60).Select(i => Particle("run-1", $"p{i}", i < 54 ? "unknown" : "protein")),
+            .. Enumerable.Range(0, 60).Select(i => Particle("run-2", $"p{i}", i < 2 ? "unknown" : "protein")), Particle("run-2", "broken", failure: "corrupt image")]);
+        await store.CompleteRunAsync("run-1", DateTimeOffset.UtcNow);
+        await store.CompleteRunAsync("run-2", DateTimeOffset.UtcNow);
+
+        Assert.Equal([new DomainShiftCounts("run-1", "set-0123456789ab", 60, 54, null)], await store.DomainShiftCountsOfRunAsync("run-1"));
+        // Without a reference the runs cannot be compared: no alarm, and the lot is judged on its counts alone.
+        Assert.Null((await LotProfileQuery.ComputeAsync(store, "LOT-1", new VerdictPolicy { MaxUnknownShare = 1 }))!.DomainShiftAlarm);
+
+        await store.SaveModelSetReferenceAsync("set-0123456789ab", 0.05);
+        await store.SaveModelSetReferenceAsync("set-0123456789ab", 0.04); // registered again: the latest reference holds
+        Assert.Equal([new DomainShiftCounts("run-1", "set-0123456789ab", 60, 54, 0.04), new DomainShiftCounts("run-2", "set-0123456789ab", 60, 2, 0.04)],
+            await store.DomainShiftCountsOfLotAsync("LOT-1"));
+        var profile = (await LotProfileQuery.ComputeAsync(store, "LOT-1", new VerdictPolicy { MaxUnknownShare = 1 }))!;
+        Assert.Equal(DomainShift.Message, profile.DomainShiftAlarm);
+        Assert.Equal(["run-1"], profile.DomainShift!.Where(c => c.Alarm).Select(c => c.RunId));
+        Assert.Equal(VerdictOutcome.NotAssessable, profile.Verdict.Outcome);
+        Assert.Contains("1 of 2 run(s): " + DomainShift.Message, profile.Verdict.Reason, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_store_written_before_completions_were_kept_gets_the_column_and_reads_its_runs_as_in_progress()
     {

@@ -1,7 +1,9 @@
 using Microsoft.Extensions.Logging;
 using ParticleGrid.Abstractions;
+using ParticleGrid.Domain;
 using ParticleGrid.Grains.Placement;
 using ParticleGrid.Inference.Serving;
+using ParticleGrid.Storage;
 
 namespace ParticleGrid.Grains.Models;
 
@@ -22,6 +24,7 @@ public sealed class ModelRegistryState
 public sealed class ModelRegistryGrain(
     [PersistentState("registry", StorageNames.Grains)] IPersistentState<ModelRegistryState> state,
     WorkerSilos workers,
+    IParticleStore store,
     ILogger<ModelRegistryGrain> logger) : Grain, IModelRegistryGrain
 {
     public async Task<ModelSetInfo> Register(IReadOnlyList<string> modelDirectories)
@@ -36,6 +39,11 @@ public sealed class ModelRegistryGrain(
             throw new ModelSetRefusedException($"model set refused: {e.Message}");
         }
         string version = ModelSets.VersionOf(members);
+        // The set's reference of its training data, for the domain-shift alarm: kept in the store (every reader of a lot
+        // compares runs with it), and written again when a set is registered again, so a set registered before the store
+        // kept references gets one.
+        double? expectedUnknown = DomainShift.ExpectedUnknownShare([.. members.Select(m => m.Manifest.OutOfScope?.ValidationKeptShare)]);
+        await store.SaveModelSetReferenceAsync(version, expectedUnknown);
         var existing = state.State.Sets.FirstOrDefault(s => s.Version == version);
         if (existing is not null) return existing;
 

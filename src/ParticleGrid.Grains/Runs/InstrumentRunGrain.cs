@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 using ParticleGrid.Abstractions;
+using ParticleGrid.Domain;
 using ParticleGrid.Grains.Placement;
 using ParticleGrid.Storage;
 
@@ -48,6 +49,7 @@ public sealed class InstrumentRunGrain(
     WorkerSilos workers,
     RunOptions options,
     ParticleGridMetrics metrics,
+    VerdictPolicy verdictPolicy,
     ILogger<InstrumentRunGrain> logger) : Grain, IInstrumentRunGrain
 {
     private string RunId => this.GetPrimaryKeyString();
@@ -120,6 +122,7 @@ public sealed class InstrumentRunGrain(
             else metrics.Classified(record.Type ?? "unclassified", record.InstrumentId, record.LotId, record.IsUncertain);
         });
         metrics.Ingested(run.InstrumentId, run.LotId, appended);
+        if (appended > 0) await CompareWithTrainingDataAsync();
         return new BatchReceipt(batchId, particles.Count, appended, particles.Count - appended, verdicts.Count(v => v.Failure is not null));
     }
 
@@ -250,6 +253,21 @@ public sealed class InstrumentRunGrain(
         if (state.State.Descriptor is null) return new RunStatus(RunId, RunState.Unknown, null, 0, 0, 0, 0);
         var counts = await store.CountRunAsync(RunId);
         return new RunStatus(RunId, state.State.State, state.State.Descriptor, counts.Recorded, counts.Classified, counts.Uncertain, counts.Failed,
-            state.State.Rejected.Count);
+            state.State.Rejected.Count, await CompareWithTrainingDataAsync());
+    }
+
+    /// <summary>
+    /// The run against each model set's training data, from the store's counts (the truth, whichever silo recorded them);
+    /// the metric hears which model sets this run is in alarm for, and the log says when an alarm starts.
+    /// </summary>
+    private async Task<IReadOnlyList<DomainShiftCheck>> CompareWithTrainingDataAsync()
+    {
+        var checks = (await store.DomainShiftCountsOfRunAsync(RunId)).Select(c => DomainShift.Assess(c, verdictPolicy.DomainShift)).ToList();
+        var inAlarm = checks.Where(c => c.Alarm).Select(c => c.ModelSet).ToList();
+        if (metrics.RunShift(RunId, inAlarm))
+        {
+            foreach (var check in checks.Where(c => c.Alarm)) logger.LogWarning("Run {Run}: {Detail}", RunId, check.Detail);
+        }
+        return checks;
     }
 }

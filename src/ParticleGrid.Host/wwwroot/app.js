@@ -424,6 +424,7 @@ async function viewLot(lot) {
       fact('Reviewed', fmtNum(reviewed), 'lot-reviewed'),
       fact('Failed', fmtNum(profile.failed)),
       fact('Without size', fmtNum(profile.withoutSize))),
+    shiftAlarm(profile.domainShiftAlarm, (profile.domainShift ?? []).filter(c => c.alarm).map(c => `run ${c.runId}: ${c.detail}`)),
     verdictBox(profile.verdict),
     h('p', { class: 'actions' },
       h('a', { class: 'button', href: `#/lots/${enc(lot)}/review`, testid: 'review-link' },
@@ -443,6 +444,14 @@ async function viewLot(lot) {
     .catch(e => showError(runsBox, e, 'The runs could not be loaded: '));
   api(`lots/${enc(lot)}/traceability`).then(rows => { if (ctx.alive) traceBox.replaceChildren(traceabilityTable(rows)); })
     .catch(e => showError(traceBox, e, 'Traceability could not be loaded: '));
+}
+
+/** The domain-shift alarm: above everything else, as it says the results themselves are not validated. */
+function shiftAlarm(message, details) {
+  if (!message) return null;
+  return h('section', { class: 'shift-alarm', role: 'alert', testid: 'domain-shift-alarm', 'aria-label': 'Domain-shift alarm' },
+    h('p', { class: 'outcome' }, `Domain shift: ${message}`),
+    details.length ? h('ul', null, details.map(d => h('li', { testid: 'domain-shift-detail' }, d))) : null);
 }
 
 function fact(label, value, testid) {
@@ -669,7 +678,8 @@ function runsTable(runs) {
     h('tbody', null, runs.map(r => h('tr', null,
       h('th', { scope: 'row' }, h('a', { href: `#/runs/${enc(r.runId)}`, testid: 'run-link', 'data-run': r.runId }, r.runId)),
       h('td', null, r.descriptor?.instrumentId ?? '—'),
-      h('td', null, h('span', { class: `badge ${String(r.state).toLowerCase()}` }, r.state)),
+      h('td', null, h('span', { class: `badge ${String(r.state).toLowerCase()}` }, r.state),
+        r.domainShiftAlarm ? [' ', h('span', { class: 'badge notassessable', testid: 'run-shift-badge', title: r.domainShiftAlarm }, 'domain shift')] : null),
       h('td', { class: 'num' }, fmtMl(r.descriptor?.analysedVolumeMl)),
       h('td', { class: 'num' }, r.descriptor?.expectedParticles != null ? `${fmtNum(r.recorded)} / ${fmtNum(r.descriptor.expectedParticles)}` : fmtNum(r.recorded)),
       h('td', { class: 'num' }, fmtNum(r.classified)),
@@ -1083,7 +1093,8 @@ async function viewRun(runId) {
   const counts = h('dl', { class: 'facts', testid: 'run-counts' });
   const typesBox = h('div', { class: 'table-wrap' });
   const pollNote = h('p', { class: 'muted', testid: 'run-poll', 'aria-live': 'off' });
-  main.append(header, h('div', { class: 'progress-wrap' }, progress, progressText), counts, pollNote,
+  const shiftBox = h('div', { testid: 'run-shift' });
+  main.append(header, shiftBox, h('div', { class: 'progress-wrap' }, progress, progressText), counts, pollNote,
     h('h2', null, 'Particles per type'), typesBox);
 
   let typeNames = null;
@@ -1148,6 +1159,8 @@ async function viewRun(runId) {
       progress.removeAttribute('value'); // indeterminate
       progressText.textContent = `${fmtNum(st.recorded)} particles recorded so far (the run did not say how many to expect)`;
     }
+    // Checked again on every refresh: a run's alarm can start as its particles arrive.
+    shiftBox.replaceChildren(...[shiftAlarm(st.domainShiftAlarm, (st.domainShift ?? []).filter(c => c.alarm).map(c => c.detail))].filter(Boolean));
     counts.replaceChildren(fact('Recorded', fmtNum(st.recorded)), fact('Classified', fmtNum(st.classified)),
       fact('Uncertain', fmtNum(st.uncertain)), fact('Failed', fmtNum(st.failed)));
 
