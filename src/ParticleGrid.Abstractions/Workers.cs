@@ -41,6 +41,12 @@ public sealed record ParticleVerdict(
     [property: Id(10)] ParticleShape? MeasuredShape = null,
     [property: Id(11)] double? OutOfScopeRatio = null);
 
+/// <summary>What the active set and the candidate said about one reviewed particle's image.</summary>
+[GenerateSerializer, Immutable]
+public sealed record GateAnswers(
+    [property: Id(0)] Domain.GatedAnswer Active,
+    [property: Id(1)] Domain.GatedAnswer Candidate);
+
 /// <summary>What a worker silo computes on and what it holds.</summary>
 [GenerateSerializer, Immutable]
 public sealed record WorkerInfo(
@@ -67,6 +73,13 @@ public interface IEnsembleWorkerGrain : IGrainWithStringKey
 
     /// <summary>Loads (and warms) a model set beside the active one; the active one keeps serving.</summary>
     Task Prepare(ModelSetInfo set);
+
+    /// <summary>
+    /// The gate's evaluation: runs both sets (the candidate loaded beside the active one, as activation does) on each
+    /// image and gives both answers; null for an image that cannot be decoded. Lives on workers because gateways
+    /// need not hold the networks.
+    /// </summary>
+    Task<IReadOnlyList<GateAnswers?>> AnswerForGate(ModelSetInfo active, ModelSetInfo candidate, IReadOnlyList<byte[]> images);
 
     /// <summary>Switches to a prepared set and unloads the previous one.</summary>
     Task Activate(string version);

@@ -191,7 +191,9 @@ public sealed class ClusterTests(TinyModels models) : IDisposable
         Assert.Equal(8, queue.Total);
 
         // With a threshold nothing reaches, the same particles get the networks' own types again.
-        await TestClusters.ActivateAsync(cluster.Client, models.WithOutOfScopeThreshold(1e12));
+        // Nobody reviewed anything here, so the gate cannot judge the swap: an admin's override, as on a real site.
+        var lenientSet = await cluster.Client.GetGrain<IModelRegistryGrain>(ModelRegistryKeys.Site).Register(models.WithOutOfScopeThreshold(1e12));
+        await cluster.Client.GetGrain<IModelRegistryGrain>(ModelRegistryKeys.Site).ActivateOverridingGate(lenientSet.Version, "test", "no reviewed particles in this test");
         var lenient = cluster.Client.GetGrain<IInstrumentRunGrain>("run-known");
         await lenient.Start(new RunDescriptor("LOT-K", "FC-1", 0.5));
         await SimulatedInstrument.SubmitAsync(lenient, SimulatedInstrument.Particles("k", 8, 3), batchSize: 4);
@@ -323,7 +325,8 @@ public sealed class ClusterTests(TinyModels models) : IDisposable
         var run = cluster.Client.GetGrain<IInstrumentRunGrain>("run-swap");
         await run.Start(new RunDescriptor("LOT-S", "FC-1", 1));
         var submitting = SimulatedInstrument.SubmitAsync(run, SimulatedInstrument.Particles("p", 48, 9), batchSize: 8, inFlight: 3);
-        await registry.Activate(second.Version);
+        // This test is about the two-phase switch, not the gate: nothing is reviewed, so the swap is an admin's override.
+        await registry.ActivateOverridingGate(second.Version, "test", "two-phase switch test; no reviewed particles");
         await submitting;
 
         var status = await run.GetStatus();

@@ -264,6 +264,31 @@ public sealed class QaApiTests(TinyModels models) : IAsyncLifetime
         }
     }
 
+    /// <summary>Issue 14: activation over HTTP goes through the gate; an admin's override needs a reason and names the admin.</summary>
+    [Fact]
+    public async Task Activation_over_HTTP_is_gated_shows_its_report_and_an_admin_override_needs_a_reason()
+    {
+        var store = (IParticleStore)_host.App.Services.GetService(typeof(IParticleStore))!;
+        using var admin = _host.ClientWith((await AccessTokens.CreateAsync(store, Roles.Admin, "Site admin")).Token);
+        var set = await Json(await admin.PostAsJsonAsync("/models", new { directories = models.WithOutOfScopeThreshold(1e-9) }));
+        string version = set.GetProperty("version").GetString()!;
+
+        // Nothing here is reviewed: too few to tell, refused, and the report is kept with the set.
+        var refused = await Json(await admin.PostAsync($"/models/{version}/activate", null), HttpStatusCode.BadRequest);
+        Assert.Contains("refused by the gate: refused: too few reviewed particles", refused.GetProperty("error").GetString());
+        var gate = await Json(await admin.GetAsync($"/models/{version}/gate"));
+        Assert.Equal("RefuseTooFewReviewed", gate.GetProperty("comparison").GetProperty("decision").GetString());
+        Assert.Equal(20, gate.GetProperty("comparison").GetProperty("minReviewedPerClass").GetInt32());
+        Assert.Equal(HttpStatusCode.Forbidden, (await Qa.GetAsync($"/models/{version}/gate")).StatusCode);
+
+        await Json(await admin.PostAsJsonAsync($"/models/{version}/activate", new { @override = true }), HttpStatusCode.BadRequest);
+        var overridden = await Json(await admin.PostAsJsonAsync($"/models/{version}/activate", new { @override = true, reason = "validated offline, CR-7" }));
+        Assert.Equal("Site admin", overridden.GetProperty("gate").GetProperty("override").GetProperty("admin").GetString());
+        var audit = (await Json(await admin.GetAsync("/models/gate/overrides"))).EnumerateArray().Single();
+        Assert.Equal(("Site admin", "validated offline, CR-7"), (audit.GetProperty("admin").GetString(), audit.GetProperty("reason").GetString()));
+        Assert.Equal(version, (await Json(await admin.GetAsync("/models"))).GetProperty("active").GetString());
+    }
+
     public async Task DisposeAsync()
     {
         await _host.DisposeAsync();

@@ -34,6 +34,9 @@ public sealed class EnsembleWorkerGrain(ParticleClassificationService ensemble, 
 
     public Task Prepare(ModelSetInfo set) => ensemble.PrepareAsync(set);
 
+    public Task<IReadOnlyList<GateAnswers?>> AnswerForGate(ModelSetInfo active, ModelSetInfo candidate, IReadOnlyList<byte[]> images) =>
+        ensemble.AnswerForGateAsync(active, candidate, images);
+
     public Task Activate(string version)
     {
         ensemble.Activate(version);

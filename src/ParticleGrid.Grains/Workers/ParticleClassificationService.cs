@@ -121,6 +121,67 @@ public class ParticleClassificationService : IDisposable
         _logger.LogInformation("Model set {Version} active", version);
     }
 
+    /// <summary>
+    /// The gate's evaluation: both sets' answers on each image (null for an image that cannot be decoded). The
+    /// candidate is loaded beside the active set if it is not already. The networks run under the same lock as the
+    /// batch loop (a set is not thread-safe), so callers send a few dozen images at a time and classification waits
+    /// at most one such call.
+    /// </summary>
+    public virtual async Task<IReadOnlyList<GateAnswers?>> AnswerForGateAsync(ModelSetInfo active, ModelSetInfo candidate, IReadOnlyList<byte[]> images)
+    {
+        await PrepareAsync(active);
+        await PrepareAsync(candidate);
+        return await Task.Run(() =>
+        {
+            var decoded = new (IReadOnlyDictionary<int, float[]> Active, IReadOnlyDictionary<int, float[]> Candidate)?[images.Count];
+            EnsembleModelSet activeSet, candidateSet;
+            lock (_modelGate)
+            {
+                activeSet = Loaded(active.Version);
+                candidateSet = Loaded(candidate.Version);
+            }
+            // Decoding and preprocessing only read the sets' input sizes: no lock needed.
+            Parallel.For(0, images.Count, i =>
+            {
+                try
+                {
+                    using var image = ParticleImageDecoder.Load(new MemoryStream(images[i], writable: false), $"reviewed particle {i}");
+                    decoded[i] = (activeSet.Preprocess(image), candidateSet.Preprocess(image));
+                }
+                catch (ParticleImageException) { decoded[i] = null; }
+            });
+            var good = Enumerable.Range(0, images.Count).Where(i => decoded[i] is not null).ToList();
+            var answers = new GateAnswers?[images.Count];
+            if (good.Count == 0) return answers;
+            lock (_modelGate)
+            {
+                using var step = NativeSteps.Begin($"evaluating model set {candidate.Version} beside {active.Version} for the gate");
+                var activeAnswers = Answer(Loaded(active.Version), [.. good.Select(i => decoded[i]!.Value.Active)]);
+                var candidateAnswers = Answer(Loaded(candidate.Version), [.. good.Select(i => decoded[i]!.Value.Candidate)]);
+                for (int k = 0; k < good.Count; k++) answers[good[k]] = new GateAnswers(activeAnswers[k], candidateAnswers[k]);
+            }
+            return answers;
+        });
+    }
+
+    /// <summary>A loaded set by version (active or prepared); the caller holds <see cref="_modelGate"/>.</summary>
+    private EnsembleModelSet Loaded(string version) =>
+        _active?.Version == version ? _active
+        : _prepared.TryGetValue(version, out var set) ? set
+        : throw new ModelSetRefusedException($"model set {version} was unloaded on this worker while the gate evaluated it; try again");
+
+    /// <summary>One set's answers as the vote gives them: the voted class, the combined probabilities, and unknown or not.</summary>
+    private List<Domain.GatedAnswer> Answer(EnsembleModelSet set, IReadOnlyList<IReadOnlyDictionary<int, float[]>> planes)
+    {
+        var outputs = set.Run(planes);
+        return [.. Enumerable.Range(0, planes.Count).Select(i =>
+        {
+            var decision = _voter.Decide([.. outputs.Probabilities.Select(model => (IReadOnlyList<float>)model[i])]);
+            return new Domain.GatedAnswer(decision.ClassIndex, [.. decision.Probabilities.Select(p => (float)p)],
+                OutOfScopeVote.IsUnknown(OutOfScopeVote.Combine(outputs.RatiosOf(i))));
+        })];
+    }
+
     /// <summary>Classifies a run's particles: unreadable images fail on their own, the rest go through the batcher.</summary>
     /// <exception cref="NoModelSetException">No set is active.</exception>
     /// <exception cref="WorkerBusyException">The queue is full; nothing was taken.</exception>

@@ -125,14 +125,34 @@ public static class QaApi
         });
         admin.MapPost("/models", async (ModelSetRequest request, IGrainFactory grains) =>
             Results.Ok(await grains.GetGrain<IModelRegistryGrain>(ModelRegistryKeys.Site).Register(request.Directories ?? [])));
-        admin.MapPost("/models/{version}/activate", async (string version, IGrainFactory grains) =>
-            Results.Ok(await grains.GetGrain<IModelRegistryGrain>(ModelRegistryKeys.Site).Activate(version)));
+        admin.MapPost("/models/{version}/activate", async (string version, HttpContext http, ClaimsPrincipal user, IGrainFactory grains) =>
+        {
+            // The body is optional: a plain activation is gated; {"override": true, "reason": "..."} is an admin's audited decision.
+            var request = http.Request.ContentLength is > 0 || http.Request.Headers.TransferEncoding.Count > 0
+                ? await http.Request.ReadFromJsonAsync<ActivationRequest>() : null;
+            var registry = grains.GetGrain<IModelRegistryGrain>(ModelRegistryKeys.Site);
+            if (request?.Override != true) return Results.Ok(await registry.Activate(version));
+            if (string.IsNullOrWhiteSpace(request.Reason)) throw new ArgumentException("an override of the gate needs a reason; it is audited");
+            var set = await registry.ActivateOverridingGate(version, user.Identity?.Name ?? "admin", request.Reason);
+            return Results.Ok(new { set, gate = await registry.GetGate(version) });
+        });
+        admin.MapGet("/models/{version}/gate", async (string version, IGrainFactory grains) =>
+            await grains.GetGrain<IModelRegistryGrain>(ModelRegistryKeys.Site).GetGate(version) is { } report
+                ? Results.Ok(report)
+                : Results.NotFound(new { error = $"model set {version} has not been through the gate; POST /models/{version}/gate evaluates it" }));
+        admin.MapPost("/models/{version}/gate", async (string version, IGrainFactory grains) =>
+            Results.Ok(await grains.GetGrain<IModelRegistryGrain>(ModelRegistryKeys.Site).EvaluateGate(version)));
+        admin.MapGet("/models/gate/overrides", async (IGrainFactory grains) =>
+            Results.Ok(await grains.GetGrain<IModelRegistryGrain>(ModelRegistryKeys.Site).GetGateAudit()));
         return app;
     }
 
     public sealed record TokenRequest(string? Role, string? Name);
 
     public sealed record ModelSetRequest(IReadOnlyList<string>? Directories);
+
+    /// <summary>An activation's optional body: an admin overriding the gate, and why.</summary>
+    public sealed record ActivationRequest(bool? Override, string? Reason);
 
     private static async Task<IResult> ListLots(HttpContext http, IParticleStore store, VerdictPolicy policy)
     {

@@ -65,6 +65,12 @@ public sealed class ParticleGridOptions
     /// <summary>How lots are judged (ParticleGrid:Verdict:MaxFailedShare, PARTICLEGRID__VERDICT__MAXFAILEDSHARE); docs/validation.md.</summary>
     public VerdictPolicy Verdict { get; set; } = new();
 
+    /// <summary>
+    /// When a new model set may go live (ParticleGrid:Gate:Margin, :RecallMargin, :MinReviewedPerClass,
+    /// :MaxReviewedPerClass; PARTICLEGRID__GATE__MARGIN...); docs/validation.md.
+    /// </summary>
+    public ModelGatePolicy Gate { get; set; } = new();
+
     public bool IsWorker => RoleList.Contains(Grains.Placement.SiloRoles.Worker);
 
     public bool IsGateway => RoleList.Contains(Grains.Placement.SiloRoles.Gateway);
@@ -91,5 +97,6 @@ public sealed class ParticleGridOptions
         if (Runs.MaxWorkerFailures < 1) throw new ArgumentException("runs need at least one try per worker call (MaxWorkerFailures >= 1)");
         _ = Worker.CreateVoter();
         Verdict.Validate();
+        Gate.Validate();
     }
 }

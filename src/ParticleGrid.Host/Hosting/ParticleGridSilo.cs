@@ -38,6 +38,7 @@ public static class ParticleGridSilo
         services.AddSingleton(options.Worker);
         services.AddSingleton(options.Runs);
         services.AddSingleton(options.Verdict);
+        services.AddSingleton(options.Gate);
         services.AddSingleton<WorkerSilos>();
         services.AddSingleton<ParticleGridMetrics>();
         services.AddSingleton<SiloReadiness>();

@@ -295,6 +295,7 @@ function newView() {
 }
 
 const ROUTES = [
+  [/^#\/models\/?$/, () => viewModels()],
   [/^#\/lots\/?(?:\?(.*))?$/, m => viewLots(new URLSearchParams(m[1] ?? ''))],
   [/^#\/lots\/([^/?]+)\/review\/?$/, m => viewReview(decodeURIComponent(m[1]))],
   [/^#\/lots\/([^/?]+)\/?$/, m => viewLot(decodeURIComponent(m[1]))],
@@ -322,6 +323,80 @@ function route() {
 
 function setTitle(text) {
   document.title = `${text} · ParticleGrid QA`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// #/models (admins): the registered model sets, which is active, and each set's gate report
+
+const GATE_TEXT = {
+  Accept: 'Accepted', RefuseWorse: 'Refused: worse than the active set',
+  RefuseTooFewReviewed: 'Refused: too few reviewed particles', FirstSet: 'First set: not gated',
+};
+
+function fmtShare(v) {
+  return v == null ? '–' : v.toFixed(3);
+}
+
+/** One set's gate report: the decision, the figures of both sets side by side, and an override if there was one. */
+function gateReport(report) {
+  const c = report.comparison;
+  const rows = [['Accuracy', s => s?.accuracy], ['Unknown rate', s => s?.unknownRate], ['ECE (15 bins)', s => s?.ece],
+    ...Object.keys(c.support ?? {}).map(k => [`Recall ${k} (${c.support[k]} reviewed)`, s => s?.recall?.[k]])];
+  const worse = new Set((c.worse ?? []).map(w => w.metric));
+  return h('div', { class: 'gate', testid: 'gate-report' },
+    h('p', { testid: 'gate-decision' }, h('strong', null, GATE_TEXT[c.decision] ?? c.decision), ` · ${fmtDate(report.evaluatedUtc)}`),
+    h('p', { testid: 'gate-summary' }, c.summary),
+    c.active ? h('table', null,
+      h('thead', null, h('tr', null, h('th', null, 'On the reviewed particles'), h('th', null, `Active ${c.activeVersion}`), h('th', null, `New ${c.candidateVersion}`))),
+      h('tbody', null, ...rows.map(([label, get]) => {
+        const metric = label === 'Accuracy' ? 'accuracy' : label === 'Unknown rate' ? 'unknown rate' : label.startsWith('ECE') ? 'ECE'
+          : `recall ${label.split(' ')[1]}`;
+        return h('tr', { class: worse.has(metric) ? 'worse' : null }, h('th', { scope: 'row' }, label),
+          h('td', null, fmtShare(get(c.active))), h('td', null, fmtShare(get(c.candidate))));
+      }))) : null,
+    report.override ? h('p', { class: 'notice', testid: 'gate-override' },
+      `Overridden by ${report.override.admin} on ${fmtDate(report.override.atUtc)}: ${report.override.reason}`) : null);
+}
+
+async function viewModels() {
+  const ctx = view;
+  const main = $('main');
+  setTitle('Model sets');
+  const models = await api('models');
+  if (!ctx.alive) return;
+  main.replaceChildren(h('h1', null, 'Model sets'),
+    h('p', null, 'A new set goes live only when the gate finds it no worse than the active set on the reviewed particles; an admin may override it with a reason, which is kept.'));
+  for (const set of models.sets) {
+    const status = h('p', { role: 'status' });
+    const section = h('section', { class: 'model-set', testid: 'model-set', 'data-version': set.version },
+      h('h2', null, set.version, set.version === models.active ? ' (active)' : ''),
+      h('p', null, `${set.members.map(m => m.name).join(', ')} · classes ${set.classes.join(', ')}`));
+    const report = h('div');
+    section.append(report, status);
+    main.append(section);
+    const show = r => report.replaceChildren(r ? gateReport(r) : h('p', null, 'Not yet through the gate.'));
+    api(`models/${enc(set.version)}/gate`).then(show).catch(e => e.status === 404 ? show(null) : showError(report, e));
+    if (set.version === models.active) continue;
+    const act = async (body, button) => {
+      button.disabled = true;
+      status.textContent = 'Evaluating beside the active set…';
+      try {
+        await api(`models/${enc(set.version)}/activate`, { method: 'POST', body });
+        route();
+      } catch (e) {
+        status.textContent = e.message;
+        api(`models/${enc(set.version)}/gate`).then(show).catch(() => {});
+      } finally { button.disabled = false; }
+    };
+    const reason = h('input', { type: 'text', name: 'reason', placeholder: 'Reason (kept in the audit)', testid: 'override-reason' });
+    const activate = h('button', { type: 'button', class: 'primary', testid: 'activate' }, 'Activate');
+    const override = h('button', { type: 'button', testid: 'override' }, 'Override the gate and activate');
+    activate.addEventListener('click', () => act(undefined, activate));
+    override.addEventListener('click', () => reason.value.trim()
+      ? act({ override: true, reason: reason.value.trim() }, override)
+      : (status.textContent = 'An override needs a reason.'));
+    section.append(h('p', null, activate, ' ', reason, ' ', override));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
