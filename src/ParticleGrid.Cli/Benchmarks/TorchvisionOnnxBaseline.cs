@@ -8,7 +8,7 @@ namespace ParticleGrid.Cli.Benchmarks;
 /// The alternative a platform engineer would weigh ParticleGrid against: the same network and weights in torchvision,
 /// exported by PyTorch's ONNX exporter (<c>bench/torchvision_onnx.py</c>) and run by ONNX Runtime with its defaults
 /// (every graph optimisation, its own thread pool with <c>threads</c> threads, spinning on), as an ONNX inference
-/// server would. The softmax is applied here, on the logits.
+/// server would. The softmax is applied here, on the logits (the product's own, at temperature 1).
 /// </summary>
 public sealed class TorchvisionOnnxBaseline : INetworkEngine
 {
@@ -69,18 +69,8 @@ public sealed class TorchvisionOnnxBaseline : INetworkEngine
         return new NetworkOutputs(rows, [.. rows.Select(_ => Array.Empty<float>())]);
     }
 
-    public IReadOnlyList<float[]> Probabilities(IReadOnlyList<float[]> planes) => [.. Run(planes).Logits.Select(l => Softmax(l))];
-
-    static float[] Softmax(ReadOnlySpan<float> logits)
-    {
-        float max = float.NegativeInfinity;
-        foreach (float l in logits) max = Math.Max(max, l);
-        var p = new float[logits.Length];
-        double sum = 0;
-        for (int i = 0; i < p.Length; i++) sum += p[i] = MathF.Exp(logits[i] - max);
-        for (int i = 0; i < p.Length; i++) p[i] = (float)(p[i] / sum);
-        return p;
-    }
+    public IReadOnlyList<float[]> Probabilities(IReadOnlyList<float[]> planes) =>
+        [.. Run(planes).Logits.Select(l => Domain.Confidence.TemperatureScaling.Softmax(l))];
 
     public void Dispose()
     {

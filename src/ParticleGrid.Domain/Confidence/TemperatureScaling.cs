@@ -19,10 +19,11 @@ public static class TemperatureScaling
             throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "The temperature must be a positive number.");
         double max = double.NegativeInfinity;
         foreach (float l in logits) max = Math.Max(max, l / temperature);
-        var result = new float[logits.Length];
+        var exponentials = new double[logits.Length];
         double sum = 0;
-        for (int i = 0; i < logits.Length; i++) sum += Math.Exp(logits[i] / temperature - max);
-        for (int i = 0; i < logits.Length; i++) result[i] = (float)(Math.Exp(logits[i] / temperature - max) / sum);
+        for (int i = 0; i < logits.Length; i++) sum += exponentials[i] = Math.Exp(logits[i] / temperature - max);
+        var result = new float[logits.Length];
+        for (int i = 0; i < logits.Length; i++) result[i] = (float)(exponentials[i] / sum);
         return result;
     }
 

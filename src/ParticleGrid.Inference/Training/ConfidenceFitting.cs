@@ -1,9 +1,8 @@
 using ParticleGrid.Domain;
 using ParticleGrid.Domain.Confidence;
 using ParticleGrid.Imaging;
-using ParticleGrid.Inference.Data;
 using ParticleGrid.Inference.Models;
-using ParticleGrid.Inference.Networks;
+using ParticleGrid.Inference.Prediction;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -35,10 +34,10 @@ public static class ConfidenceFitting
     public static Fitted Fit(Module<Tensor, Tensor> network, IReadOnlyList<int> train, IReadOnlyList<int> validation, float[][] planes,
         int[] labels, int classCount, int inputSize, ChannelNormalization normalization, Device device)
     {
-        if (network is not IParticleNetwork split) throw new ArgumentException($"{network.GetName()} does not expose its features");
-        network.eval();
-        var (trainFeatures, _) = Outputs(network, split, train, planes, inputSize, normalization, device);
-        var (validationFeatures, validationLogits) = Outputs(network, split, validation, planes, inputSize, normalization, device);
+        // The same forward the engines run at inference: eval mode, no augmentation.
+        var classifier = new ParticleClassifier(network, inputSize, normalization, device);
+        var trainFeatures = classifier.Outputs([.. train.Select(i => planes[i])]).Features;
+        var (validationLogits, validationFeatures) = classifier.Outputs([.. validation.Select(i => planes[i])]);
         var validationLabels = validation.Select(i => labels[i]).ToList();
 
         double temperature = TemperatureScaling.Fit(validationLogits, validationLabels);
@@ -56,33 +55,6 @@ public static class ConfidenceFitting
         var outOfScope = new OutOfScopeDetection(Method, ModelDirectory.OutOfScopeReferenceFileName, reference.Sha256(),
             reference.FeatureDimensions, reference.Components, threshold, KeptShareTarget, kept, train.Count, validation.Count);
         return new Fitted(calibration, outOfScope, reference);
-    }
-
-    /// <summary>Features and logits of these images, in eval mode, without augmentation.</summary>
-    static (List<float[]> Features, List<float[]> Logits) Outputs(Module<Tensor, Tensor> network, IParticleNetwork split, IReadOnlyList<int> images,
-        float[][] planes, int inputSize, ChannelNormalization normalization, Device device)
-    {
-        var features = new List<float[]>(images.Count);
-        var logits = new List<float[]>(images.Count);
-        using var noGrad = torch.no_grad();
-        foreach (var chunk in images.Chunk(32))
-        {
-            using var scope = torch.NewDisposeScope();
-            var input = InputBatches.ToTensor(chunk.Select(i => planes[i]).ToList(), inputSize, normalization, device);
-            var pooled = split.PooledFeatures(input);
-            var classScores = split.Classify(pooled);
-            features.AddRange(Rows(pooled));
-            logits.AddRange(Rows(classScores));
-        }
-        return (features, logits);
-    }
-
-    static IEnumerable<float[]> Rows(Tensor batch)
-    {
-        var cpu = batch.detach().cpu().contiguous();
-        int rows = (int)cpu.shape[0], columns = (int)cpu.shape[1];
-        var values = cpu.data<float>().ToArray();
-        for (int r = 0; r < rows; r++) yield return values.AsSpan(r * columns, columns).ToArray();
     }
 
     /// <summary>
