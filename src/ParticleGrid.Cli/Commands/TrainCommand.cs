@@ -50,7 +50,7 @@ public static class TrainCommand
                                   $"NLL {calibration.NllBefore:F4} -> {calibration.NllAfter:F4}");
             if (manifest.OutOfScope is { } unknown)
                 Console.WriteLine($"out-of-scope: threshold {unknown.Threshold:G4} keeps {unknown.ValidationKeptShare:P1} of in-scope validation images " +
-                                  $"(target {unknown.KeptShareTarget:P0}); {unknown.Components} components of {unknown.FeatureDimensions} features");
+                                  $"(target {unknown.KeptShareTarget:P0}); {unknown.StageWidths?.Count ?? 1} network stages, {unknown.FeatureDimensions} features");
             return 0;
         }));
         return command;

@@ -4,10 +4,10 @@ using System.Security.Cryptography;
 namespace ParticleGrid.Domain.Confidence;
 
 /// <summary>
-/// What one network's in-scope training images look like to it, and how far a new image is from that: the product's
-/// out-of-scope ("unknown") score.
+/// What one stage of a network makes of its in-scope training images, and how far a new image is from that: one part
+/// of the product's out-of-scope ("unknown") score, which <see cref="OutOfScopeReference"/> combines over the stages.
 /// <para>The method is class-conditional Gaussians with one shared covariance on the network's pooled features
-/// (Lee et al. 2018, "Mahalanobis"), fitted on the training split only. The features have more dimensions (1024-2048)
+/// (Lee et al. 2018, "Mahalanobis"), fitted on the training split only. The features have more dimensions (up to 2048)
 /// than a site has training images, so the covariance is modelled as probabilistic PCA: full in the leading principal
 /// components, one variance for everything else. The score is the squared Mahalanobis distance to the nearest class
 /// centre under that model. Why not the top probability: a network forced to choose one of four gives a fibre or a

@@ -14,7 +14,7 @@ public interface INetworkEngine : IDisposable
 
     int InputSize { get; }
 
-    /// <summary>Class logits and the pooled features they come from, one array each per image.</summary>
+    /// <summary>Class logits and the stage features (see <see cref="Networks.IParticleNetwork.StageFeatures"/>), one array each per image.</summary>
     /// <param name="planes">CHW planes in [0, 1] at <see cref="InputSize"/> (as <c>ParticlePreprocessor.ToPlanes</c> gives them); never changed.</param>
     NetworkOutputs Run(IReadOnlyList<float[]> planes);
 
@@ -23,5 +23,5 @@ public interface INetworkEngine : IDisposable
         [.. Run(planes).Logits.Select(logits => Domain.Confidence.TemperatureScaling.Softmax(logits))];
 }
 
-/// <summary>What a network gives for a batch: class logits [N][classes] and pooled penultimate features [N][D].</summary>
+/// <summary>What a network gives for a batch: class logits [N][classes] and every stage's pooled output, side by side [N][D].</summary>
 public sealed record NetworkOutputs(IReadOnlyList<float[]> Logits, IReadOnlyList<float[]> Features);

@@ -13,10 +13,10 @@ public sealed class ModelDirectoryException(string message) : Exception(message)
 
 /// <summary>A network loaded from a model folder, in evaluation mode on its device.</summary>
 public sealed class LoadedModel(ModelManifest manifest, string directory, Module<Tensor, Tensor> network, Device device,
-    Domain.Confidence.FeatureReference? outOfScopeReference = null) : IDisposable
+    Domain.Confidence.OutOfScopeReference? outOfScopeReference = null) : IDisposable
 {
     /// <summary>The in-scope feature reference the out-of-scope score is measured against (null: a model trained without one).</summary>
-    public Domain.Confidence.FeatureReference? OutOfScopeReference { get; } = outOfScopeReference;
+    public Domain.Confidence.OutOfScopeReference? OutOfScopeReference { get; } = outOfScopeReference;
 
     public ModelManifest Manifest { get; } = manifest;
     public string Directory { get; } = directory;
@@ -41,7 +41,7 @@ public static class ModelDirectory
     public const string OutOfScopeReferenceFileName = "out-of-scope-reference.bin";
 
     public static void Save(string directory, Module<Tensor, Tensor> network, Func<string, ModelManifest> manifestForWeightsSha256,
-        Domain.Confidence.FeatureReference? outOfScopeReference = null)
+        Domain.Confidence.OutOfScopeReference? outOfScopeReference = null)
     {
         // "models/r50/" (as shells complete it) names the folder r50, not an empty name inside it.
         directory = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory));
@@ -133,15 +133,22 @@ public static class ModelDirectory
     }
 
     /// <summary>The model's out-of-scope reference, checked against the manifest's SHA-256; null for a model without one.</summary>
-    public static Domain.Confidence.FeatureReference? LoadOutOfScopeReference(string directory, ModelManifest manifest)
+    public static Domain.Confidence.OutOfScopeReference? LoadOutOfScopeReference(string directory, ModelManifest manifest)
     {
         if (manifest.OutOfScope is not { } outOfScope) return null;
         string file = Path.Combine(directory, outOfScope.ReferenceFile);
         if (!File.Exists(file)) throw new ModelDirectoryException($"{file}: out-of-scope reference missing");
         if (!string.Equals(Sha256Of(file), outOfScope.ReferenceSha256, StringComparison.OrdinalIgnoreCase))
             throw new ModelDirectoryException($"{file}: SHA-256 does not match the manifest's; the reference was changed or damaged");
-        try { return Domain.Confidence.FeatureReference.FromBytes(File.ReadAllBytes(file)); }
+        Domain.Confidence.OutOfScopeReference reference;
+        try { reference = Domain.Confidence.OutOfScopeReference.FromBytes(File.ReadAllBytes(file)); }
         catch (InvalidDataException e) { throw new ModelDirectoryException($"{file}: {e.Message}"); }
+        // Refused here, where the model set is loaded, rather than on the first particle a worker scores.
+        var widths = Networks.ParticleNetworks.StageWidths(manifest.Architecture);
+        if (!reference.Stages.Select(s => s.Width).SequenceEqual(widths))
+            throw new ModelDirectoryException($"{file}: fitted on stages of {string.Join(" + ", reference.Stages.Select(s => s.Width))} features; " +
+                                              $"{manifest.Architecture} gives {string.Join(" + ", widths)}");
+        return reference;
     }
 
     public static string Sha256Of(string file)

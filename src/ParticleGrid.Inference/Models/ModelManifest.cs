@@ -37,9 +37,11 @@ public sealed record ConfidenceCalibration(double Temperature, int ValidationIma
 /// How the network says "unknown": the method, the reference of in-scope training features it is measured against
 /// (a file beside the weights, named by its SHA-256), and the threshold, set on the validation split so that
 /// <see cref="KeptShareTarget"/> of in-scope images stay below it (<see cref="ValidationKeptShare"/> is what it kept).
+/// <see cref="StageWidths"/> are the widths of the network stages the reference reads, side by side.
 /// </summary>
 public sealed record OutOfScopeDetection(string Method, string ReferenceFile, string ReferenceSha256, int FeatureDimensions,
-    int Components, double Threshold, double KeptShareTarget, double ValidationKeptShare, int TrainingImages, int ValidationImages);
+    int Components, double Threshold, double KeptShareTarget, double ValidationKeptShare, int TrainingImages, int ValidationImages,
+    IReadOnlyList<int>? StageWidths = null);
 
 /// <summary>
 /// <c>manifest.json</c> beside a model's weights: what the network is, what it was trained on and how, and how well

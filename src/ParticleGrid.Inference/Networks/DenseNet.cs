@@ -82,20 +82,28 @@ public sealed class DenseNet : Module<Tensor, Tensor>, IParticleNetwork
     public override Tensor forward(Tensor images)
     {
         using var scope = NewDisposeScope();
-        return scope.MoveToOuter(classifier.call(PooledFeatures(images)));
+        var activated = functional.relu(features.call(images), inplace: true);
+        return scope.MoveToOuter(classifier.call(functional.adaptive_avg_pool2d(activated, [1, 1]).flatten(1)));
     }
 
     /// <inheritdoc/>
-    public Tensor PooledFeatures(Tensor images)
+    /// <remarks>The stages end after each transition (its pooled, halved maps) and after <c>norm5</c> with its ReLU.</remarks>
+    public Tensor StageFeatures(Tensor images)
     {
         using var scope = NewDisposeScope();
-        var featureMaps = features.call(images);
-        var activated = functional.relu(featureMaps, inplace: true);
-        return scope.MoveToOuter(functional.adaptive_avg_pool2d(activated, [1, 1]).flatten(1));
+        var x = images;
+        var pooled = new List<Tensor>(4);
+        foreach (var (name, module) in features.named_children())
+        {
+            x = ((Module<Tensor, Tensor>)module).call(x);
+            if (name.StartsWith("transition", StringComparison.Ordinal)) pooled.Add(x.mean([2, 3]));
+        }
+        pooled.Add(functional.relu(x).mean([2, 3]));
+        return scope.MoveToOuter(torch.cat(pooled, 1));
     }
 
     /// <inheritdoc/>
-    public Tensor Classify(Tensor pooledFeatures) => classifier.call(pooledFeatures);
+    public Tensor Classify(Tensor stageFeatures) => classifier.call(ParticleNetworks.LastStage(stageFeatures, classifier.in_features));
 
     /// <summary>Between dense blocks: halve the channels (1×1 conv) and the resolution (2×2 average pool).</summary>
     static Sequential Transition(long inputChannels, long outputChannels) => Sequential(

@@ -37,6 +37,20 @@ public static class ParticleNetworks
     }
 
     /// <summary>
+    /// The widths of each stage's pooled output in <see cref="IParticleNetwork.StageFeatures"/>, in order; the last is
+    /// the classifier's input.
+    /// </summary>
+    public static IReadOnlyList<int> StageWidths(string architecture) => RequireKnown(architecture) switch
+    {
+        ResNet50Name => [256, 512, 1024, 2048],
+        DenseNet201Name => [128, 256, 896, 1920],
+        _ => [116, 232, 464, 1024],
+    };
+
+    /// <summary>The last <paramref name="width"/> columns of stage features [N, D]: the pooled features the classifier reads.</summary>
+    public static Tensor LastStage(Tensor stageFeatures, long width) => stageFeatures.narrow(1, stageFeatures.shape[1] - width, width);
+
+    /// <summary>
     /// The state_dict prefix of the architecture's final linear layer (the class head):
     /// <c>fc</c> for resnet50 and shufflenet_v2, <c>classifier</c> for densenet201.
     /// </summary>

@@ -80,20 +80,27 @@ public sealed class ResNet50 : Module<Tensor, Tensor>, IParticleNetwork
     public override Tensor forward(Tensor images)
     {
         using var scope = NewDisposeScope();
-        return scope.MoveToOuter(fc.call(PooledFeatures(images)));
+        var x = maxpool.call(relu.call(bn1.call(conv1.call(images))));
+        x = layer4.call(layer3.call(layer2.call(layer1.call(x))));
+        return scope.MoveToOuter(fc.call(avgpool.call(x).flatten(1)));
     }
 
     /// <inheritdoc/>
-    public Tensor PooledFeatures(Tensor images)
+    public Tensor StageFeatures(Tensor images)
     {
         using var scope = NewDisposeScope();
         var x = maxpool.call(relu.call(bn1.call(conv1.call(images))));
-        x = layer4.call(layer3.call(layer2.call(layer1.call(x))));
-        return scope.MoveToOuter(avgpool.call(x).flatten(1));
+        var pooled = new List<Tensor>(4);
+        foreach (var layer in new[] { layer1, layer2, layer3, layer4 })
+        {
+            x = layer.call(x);
+            pooled.Add(avgpool.call(x).flatten(1));
+        }
+        return scope.MoveToOuter(torch.cat(pooled, 1));
     }
 
     /// <inheritdoc/>
-    public Tensor Classify(Tensor pooledFeatures) => fc.call(pooledFeatures);
+    public Tensor Classify(Tensor stageFeatures) => fc.call(ParticleNetworks.LastStage(stageFeatures, fc.in_features));
 
     /// <summary>1×1 reduce, 3×3 (carrying the stride), 1×1 expand ×4, plus the shortcut, then ReLU.</summary>
     sealed class Bottleneck : Module<Tensor, Tensor>

@@ -74,20 +74,27 @@ public sealed class ShuffleNetV2 : Module<Tensor, Tensor>, IParticleNetwork
     public override Tensor forward(Tensor images)
     {
         using var scope = NewDisposeScope();
-        return scope.MoveToOuter(fc.call(PooledFeatures(images)));
+        var x = maxpool.call(conv1.call(images));
+        x = stage4.call(stage3.call(stage2.call(x)));
+        return scope.MoveToOuter(fc.call(conv5.call(x).mean([2, 3])));
     }
 
     /// <inheritdoc/>
-    public Tensor PooledFeatures(Tensor images)
+    public Tensor StageFeatures(Tensor images)
     {
         using var scope = NewDisposeScope();
         var x = maxpool.call(conv1.call(images));
-        x = stage4.call(stage3.call(stage2.call(x)));
-        return scope.MoveToOuter(conv5.call(x).mean([2, 3]));
+        var pooled = new List<Tensor>(4);
+        foreach (var stage in new[] { stage2, stage3, stage4, conv5 })
+        {
+            x = stage.call(x);
+            pooled.Add(x.mean([2, 3]));
+        }
+        return scope.MoveToOuter(torch.cat(pooled, 1));
     }
 
     /// <inheritdoc/>
-    public Tensor Classify(Tensor pooledFeatures) => fc.call(pooledFeatures);
+    public Tensor Classify(Tensor stageFeatures) => fc.call(ParticleNetworks.LastStage(stageFeatures, fc.in_features));
 
     /// <summary>
     /// Interleaves the channels of <paramref name="groups"/> equal groups ([g0c0, g1c0, g0c1, g1c1, …]),

@@ -30,7 +30,7 @@ public sealed class ParticleClassifier(Module<Tensor, Tensor> network, int input
         return result;
     }
 
-    /// <summary>Class logits and pooled features, one array each per image (the network must expose its features).</summary>
+    /// <summary>Class logits and stage features, one array each per image (the network must expose its features).</summary>
     public Engines.NetworkOutputs Outputs(IReadOnlyList<float[]> planes)
     {
         if (network is not Networks.IParticleNetwork split) throw new InvalidOperationException($"{network.GetName()} does not expose its features");
@@ -42,9 +42,9 @@ public sealed class ParticleClassifier(Module<Tensor, Tensor> network, int input
         {
             using var scope = torch.NewDisposeScope();
             var batch = planes.Skip(start).Take(batchSize).ToList();
-            var pooled = split.PooledFeatures(InputBatches.ToTensor(batch, inputSize, normalization, device));
-            features.AddRange(Rows(pooled));
-            logits.AddRange(Rows(split.Classify(pooled)));
+            var stages = split.StageFeatures(InputBatches.ToTensor(batch, inputSize, normalization, device));
+            features.AddRange(Rows(stages));
+            logits.AddRange(Rows(split.Classify(stages)));
         }
         return new Engines.NetworkOutputs(logits, features);
     }

@@ -64,10 +64,10 @@ public sealed record EnsembleOutputs(IReadOnlyList<IReadOnlyList<float[]>> Proba
 /// </summary>
 public sealed class EnsembleModelSet : IDisposable
 {
-    private readonly IReadOnlyList<(ModelSetMember Member, INetworkEngine Engine, Domain.Confidence.FeatureReference? Reference)> _models;
+    private readonly IReadOnlyList<(ModelSetMember Member, INetworkEngine Engine, Domain.Confidence.OutOfScopeReference? Reference)> _models;
 
     private EnsembleModelSet(string version, EngineSelection selection,
-        IReadOnlyList<(ModelSetMember, INetworkEngine, Domain.Confidence.FeatureReference?)> models)
+        IReadOnlyList<(ModelSetMember, INetworkEngine, Domain.Confidence.OutOfScopeReference?)> models)
     {
         Version = version;
         Selection = selection;
@@ -92,13 +92,13 @@ public sealed class EnsembleModelSet : IDisposable
     public static EnsembleModelSet Load(IReadOnlyList<string> directories, EngineSelection selection, int threads = 0, int warmUpBatch = 2)
     {
         var members = ModelSets.Read(directories);
-        var loaded = new List<(ModelSetMember, INetworkEngine, Domain.Confidence.FeatureReference?)>();
+        var loaded = new List<(ModelSetMember, INetworkEngine, Domain.Confidence.OutOfScopeReference?)>();
         try
         {
             foreach (var member in members)
             {
                 INetworkEngine engine;
-                Domain.Confidence.FeatureReference? reference;
+                Domain.Confidence.OutOfScopeReference? reference;
                 try
                 {
                     reference = ModelDirectory.LoadOutOfScopeReference(member.Directory, member.Manifest);

@@ -11,7 +11,8 @@ namespace ParticleGrid.Inference.Training;
 
 /// <summary>
 /// After training, with the kept weights: fits the temperature on the validation split, and the out-of-scope reference
-/// on the training split's features, then sets its threshold on the validation split so that
+/// on the training split's stage features (its standardisation on the validation split's), then sets its threshold on
+/// the validation split so that
 /// <see cref="KeptShareTarget"/> of in-scope images stay in scope. Nothing here sees an out-of-scope image: the method,
 /// its settings and its threshold come from in-scope data alone, so a held-out out-of-scope set measures it honestly.
 /// </summary>
@@ -26,13 +27,14 @@ public static class ConfidenceFitting
     /// <summary>Shrinkage of the within-class covariance towards its mean variance: a few hundred images estimate it poorly.</summary>
     public const double Shrinkage = 0.1;
 
-    public const string Method = "class-conditional Gaussians, shared covariance (probabilistic PCA, 64 components, shrinkage 0.1), " +
-                                 "on pooled penultimate features of the training split; squared Mahalanobis distance to the nearest class";
+    public const string Method = "per network stage, class-conditional Gaussians with a shared covariance (probabilistic PCA, 64 components, " +
+                                 "shrinkage 0.1) on the stage's globally pooled output, fitted on the training split; squared Mahalanobis " +
+                                 "distance to the nearest class, its logarithm standardised on the validation split; score: exp of the mean over stages";
 
-    public sealed record Fitted(ConfidenceCalibration Calibration, OutOfScopeDetection OutOfScope, FeatureReference Reference);
+    public sealed record Fitted(ConfidenceCalibration Calibration, OutOfScopeDetection OutOfScope, OutOfScopeReference Reference);
 
-    public static Fitted Fit(Module<Tensor, Tensor> network, IReadOnlyList<int> train, IReadOnlyList<int> validation, float[][] planes,
-        int[] labels, int classCount, int inputSize, ChannelNormalization normalization, Device device)
+    public static Fitted Fit(Module<Tensor, Tensor> network, string architecture, IReadOnlyList<int> train, IReadOnlyList<int> validation,
+        float[][] planes, int[] labels, int classCount, int inputSize, ChannelNormalization normalization, Device device)
     {
         // The same forward the engines run at inference: eval mode, no augmentation.
         var classifier = new ParticleClassifier(network, inputSize, normalization, device);
@@ -48,12 +50,22 @@ public static class ConfidenceFitting
             TemperatureScaling.NegativeLogLikelihood(validationLogits, validationLabels, temperature),
             CalibrationError.Of(before, validationLabels).Value, CalibrationError.Of(after, validationLabels).Value);
 
-        var reference = FitReference(trainFeatures, [.. train.Select(i => labels[i])], classCount);
+        var widths = Networks.ParticleNetworks.StageWidths(architecture);
+        var trainLabels = train.Select(i => labels[i]).ToList();
+        var stages = new List<FeatureReference>(widths.Count);
+        int offset = 0;
+        foreach (int width in widths)
+        {
+            int at = offset;
+            stages.Add(FitReference([.. trainFeatures.Select(f => f[at..(at + width)])], trainLabels, classCount));
+            offset += width;
+        }
+        var reference = OutOfScopeReference.Standardise(stages, validationFeatures);
         var scores = validationFeatures.Select(f => reference.Score(f)).Order().ToList();
         double threshold = scores[Math.Clamp((int)Math.Ceiling(KeptShareTarget * scores.Count) - 1, 0, scores.Count - 1)];
         double kept = (double)scores.Count(s => s <= threshold) / scores.Count;
         var outOfScope = new OutOfScopeDetection(Method, ModelDirectory.OutOfScopeReferenceFileName, reference.Sha256(),
-            reference.FeatureDimensions, reference.Components, threshold, KeptShareTarget, kept, train.Count, validation.Count);
+            reference.FeatureDimensions, reference.Components, threshold, KeptShareTarget, kept, train.Count, validation.Count, widths);
         return new Fitted(calibration, outOfScope, reference);
     }
 

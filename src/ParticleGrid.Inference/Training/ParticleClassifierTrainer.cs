@@ -154,7 +154,7 @@ public sealed class ParticleClassifierTrainer(TrainingOptions options, ITraining
             using (torch.NewDisposeScope()) network.load_state_dict(best!);
             ConfidenceFitting.Fitted confidence;
             using (NativeSteps.Begin($"fitting the calibration and out-of-scope reference of {options.Architecture}"))
-                confidence = ConfidenceFitting.Fit(network, train, validation, planes, labels, folder.Classes.Count, options.InputSize, normalization, device);
+                confidence = ConfidenceFitting.Fit(network, options.Architecture, train, validation, planes, labels, folder.Classes.Count, options.InputSize, normalization, device);
             observer?.Calibrated(confidence.Calibration, confidence.OutOfScope);
             var data = new TrainingData(Path.GetFullPath(options.DataDirectory), folder.ContentHash(), folder.Images.Count,
                 folder.Classes.Select((c, i) => (c, folder.CountOf(i))).ToDictionary(p => p.c, p => p.Item2), train.Length, validation.Length);

@@ -105,6 +105,38 @@ public sealed class ConfidenceTests
         Assert.Throws<InvalidDataException>(() => FeatureReference.FromBytes([.. reference.ToBytes().Take(30)]));
         Assert.Throws<ArgumentException>(() => reference.Score([1, 2]));
     }
+
+    /// <summary>
+    /// Two stages, each standardised on its own in-scope validation distances: an image as far as the validation images
+    /// typically are scores about exp(0) = 1 whatever each stage's scale, one far off at either stage scores high.
+    /// </summary>
+    [Fact]
+    public void An_out_of_scope_reference_weighs_every_stage_on_its_own_in_scope_spread_and_survives_its_bytes()
+    {
+        static FeatureReference Line(float scale) => new(mean: [0, 0], components: [1, 0], centres: [0], precision: [1 / (scale * scale)],
+            residualVariance: 0.25 * scale * scale);
+        var early = Line(1);     // stage 1: features [0..2)
+        var late = Line(100);    // stage 2: features [2..4), a hundred times the scale
+        float[][] validation = [[1, 0, 100, 0], [2, 0, 200, 0], [0.5f, 0.25f, 50, 25], [1.5f, 0, 150, 0]];
+        var reference = OutOfScopeReference.Standardise([early, late], validation);
+
+        Assert.Equal(4, reference.FeatureDimensions);
+        Assert.Equal(new[] { 2, 2 }, reference.Stages.Select(s => s.Width));
+        double typical = Math.Exp(validation.Average(f => Math.Log(reference.Score(f))));
+        Assert.Equal(1, typical, 6);                          // standardised: the validation images' mean log score is 0
+        Assert.True(reference.Score([1, 0, 100, 0]) < 2);
+        Assert.True(reference.Score([1, 5, 100, 0]) > 5);     // far off in the early stage alone
+        Assert.True(reference.Score([1, 0, 100, 500]) > 5);   // far off in the late stage alone, whatever its scale
+
+        var copy = OutOfScopeReference.FromBytes(reference.ToBytes());
+        Assert.Equal(reference.Score([1.2f, 0.1f, 90, 10]), copy.Score([1.2f, 0.1f, 90, 10]), 9);
+        Assert.Equal(reference.Sha256(), copy.Sha256());
+        Assert.Throws<InvalidDataException>(() => OutOfScopeReference.FromBytes([.. reference.ToBytes().SkipLast(1)]));
+        Assert.Throws<InvalidDataException>(() => OutOfScopeReference.FromBytes([.. reference.ToBytes(), 0]));
+        var layoutOne = Assert.Throws<InvalidDataException>(() => OutOfScopeReference.FromBytes(early.ToBytes()));
+        Assert.Contains("train the model again", layoutOne.Message);
+        Assert.Throws<ArgumentException>(() => reference.Score([1, 2]));
+    }
 }
 
 /// <summary>"Unknown" particles in lot verdicts and traceability.</summary>

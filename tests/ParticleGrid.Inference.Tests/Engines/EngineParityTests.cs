@@ -51,6 +51,20 @@ public sealed class EngineParityTests(ITestOutputHelper output)
         }
         // Neither flat nor saturated, or the comparison would prove little.
         Assert.All(expected, p => Assert.InRange(p.Max(), 0.3f, 0.99f));
+
+        // The features the out-of-scope score reads: every stage's pooled output, the same on both engines.
+        var expectedFeatures = reference.Run(images).Features;
+        var actualFeatures = onnx.Run(images).Features;
+        int width = ParticleNetworks.StageWidths(architecture).Sum();
+        for (int i = 0; i < ImageCount; i++)
+        {
+            Assert.Equal(width, expectedFeatures[i].Length);
+            Assert.Equal(width, actualFeatures[i].Length);
+            float scale = Math.Max(1, expectedFeatures[i].Max(Math.Abs));
+            float difference = expectedFeatures[i].Zip(actualFeatures[i], (e, a) => Math.Abs(e - a)).Max();
+            output.WriteLine($"{architecture} image {i}: {width} stage features up to {scale:G3}, max |Δ| {difference:E2}");
+            Assert.True(difference <= 1e-4f * scale, $"{architecture} image {i}: stage features differ by {difference:E2} (scale {scale:G3})");
+        }
     }
 
     [Theory]

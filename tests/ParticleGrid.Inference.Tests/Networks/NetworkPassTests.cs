@@ -28,6 +28,39 @@ public sealed class NetworkPassTests
         Assert.True(logits.isfinite().all().item<bool>());
     }
 
+    /// <summary>
+    /// The out-of-scope score reads every stage; the classifier must still read exactly what the plain forward gives it,
+    /// so the logits through the split equal the forward's, and the stage widths are the ones a reference is fitted on.
+    /// </summary>
+    [Theory]
+    [InlineData("resnet50")]
+    [InlineData("densenet201")]
+    [InlineData("shufflenet_v2")]
+    public void Stage_features_have_the_stated_widths_and_their_last_block_is_what_the_classifier_reads(string architecture)
+    {
+        using var model = ParticleNetworks.Create(architecture, ClassCount);
+        model.eval();
+        using var noGrad = no_grad();
+        using var images = randn(BatchSize, 3, ImageSize, ImageSize);
+        var split = Assert.IsAssignableFrom<IParticleNetwork>(model);
+
+        using var stages = split.StageFeatures(images);
+        using var throughSplit = split.Classify(stages);
+        using var forward = model.call(images);
+
+        Assert.Equal([BatchSize, (long)ParticleNetworks.StageWidths(architecture).Sum()], stages.shape);
+        Assert.True(stages.isfinite().all().item<bool>());
+        Assert.True(throughSplit.allclose(forward, rtol: 1e-5, atol: 1e-6), $"{architecture}: logits through the stage features differ from the forward's");
+        // Every stage carries signal: a block of zeros would make its Gaussians degenerate.
+        int offset = 0;
+        foreach (int width in ParticleNetworks.StageWidths(architecture))
+        {
+            using var block = stages.narrow(1, offset, width);
+            Assert.True(block.abs().sum().item<float>() > 0, $"{architecture}: stage at {offset} (+{width}) is all zeros");
+            offset += width;
+        }
+    }
+
     [Theory]
     [InlineData("resnet50")]
     [InlineData("densenet201")]

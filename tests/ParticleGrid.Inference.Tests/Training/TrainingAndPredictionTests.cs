@@ -75,7 +75,8 @@ public sealed class TrainingAndPredictionTests : IDisposable
         var outOfScope = Assert.IsType<Models.OutOfScopeDetection>(manifest.OutOfScope);
         Assert.Equal(ConfidenceFitting.KeptShareTarget, outOfScope.KeptShareTarget);
         Assert.InRange(outOfScope.ValidationKeptShare, 0.9, 1.0);
-        Assert.Equal(1024, outOfScope.FeatureDimensions);
+        Assert.Equal(new[] { 116, 232, 464, 1024 }, outOfScope.StageWidths);
+        Assert.Equal(116 + 232 + 464 + 1024, outOfScope.FeatureDimensions);
         Assert.NotEqual($"shufflenet_v2@{manifest.WeightsSha256[..12]}", manifest.Version);
         Assert.Equal(manifest.Version, (manifest with { }).Version);
         Assert.NotEqual(manifest.Version, (manifest with { Calibration = calibration with { Temperature = calibration.Temperature + 0.01 } }).Version);

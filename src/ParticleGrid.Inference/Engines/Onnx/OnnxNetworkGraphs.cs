@@ -15,13 +15,14 @@ namespace ParticleGrid.Inference.Engines.Onnx;
 ///   64 px) is one matrix product (<c>OnnxGraphBuilder.SmallMapConvolution</c>).</item>
 /// </list>
 /// The input is the normalised image batch <c>images</c> [N, 3, S, S]; the outputs are the class scores <c>logits</c>
-/// [N, classes] and the pooled penultimate <c>features</c> [N, D] they are computed from (the out-of-scope score reads
-/// them). The softmax, with the model's calibrated temperature, is applied by the caller.
+/// [N, classes] and the stage <c>features</c> [N, D] (each stage's output globally average-pooled, side by side, as
+/// <see cref="Networks.IParticleNetwork.StageFeatures"/>; the out-of-scope score reads them, the classifier the last
+/// block). The softmax, with the model's calibrated temperature, is applied by the caller.
 /// </summary>
 public static class OnnxNetworkGraphs
 {
     /// <summary>Changes whenever the graphs change, so a cached graph written by an older build is not reused.</summary>
-    public const string GraphFormat = "particlegrid-onnx/3";
+    public const string GraphFormat = "particlegrid-onnx/4";
 
     public const string InputName = "images";
     public const string LogitsName = "logits";
@@ -34,33 +35,32 @@ public static class OnnxNetworkGraphs
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentOutOfRangeException.ThrowIfLessThan(inputSize, 32);
         var builder = new OnnxGraphBuilder(weights);
-        string pooled = architecture switch
+        List<string> stages = architecture switch
         {
             "resnet50" => ResNet50(builder, InputName, inputSize),
             "densenet201" => DenseNet201(builder, InputName, inputSize),
             "shufflenet_v2" => ShuffleNetV2(builder, InputName, inputSize),
             _ => throw new OnnxExportException($"no ONNX graph for architecture '{architecture}'"),
         };
-        builder.NameOutput(pooled, FeaturesName);
-        builder.NameOutput(builder.Linear(FeaturesName, Networks.ParticleNetworks.ClassifierPrefix(architecture)), LogitsName);
+        var pooled = stages.Select(builder.GlobalAveragePoolFlat).ToList();
+        builder.NameOutput(builder.Linear(pooled[^1], Networks.ParticleNetworks.ClassifierPrefix(architecture)), LogitsName);
+        builder.NameOutput(builder.Concat(pooled), FeaturesName);
         return builder.Model(architecture, InputName, [(LogitsName, classCount), (FeaturesName, FeatureWidth(architecture))], inputSize,
             $"{architecture} for {inputSize} px particle images, written by ParticleGrid ({GraphFormat})");
     }
 
-    /// <summary>The width of the pooled features the classifier reads.</summary>
-    public static long FeatureWidth(string architecture) => architecture switch
-    {
-        "resnet50" => 2048,
-        "densenet201" => 1920,
-        "shufflenet_v2" => 1024,
-        _ => throw new OnnxExportException($"no ONNX graph for architecture '{architecture}'"),
-    };
+    /// <summary>The width of the stage features: every stage's pooled output.</summary>
+    public static long FeatureWidth(string architecture) => Networks.ParticleNetworks.Architectures.Contains(architecture)
+        ? Networks.ParticleNetworks.StageWidths(architecture).Sum()
+        : throw new OnnxExportException($"no ONNX graph for architecture '{architecture}'");
 
     /// <summary>The model as the bytes of a <c>.onnx</c> file.</summary>
     public static byte[] Serialize(ModelProto model) => model.ToByteArray();
 
-    static string ResNet50(OnnxGraphBuilder g, string images, int inputSize)
+    /// <summary>Writes the network up to its last stage; returns each stage's output map, in order.</summary>
+    static List<string> ResNet50(OnnxGraphBuilder g, string images, int inputSize)
     {
+        List<string> stages = [];
         var x = g.MaxPool(g.ConvolutionWithBatchNorm(images, "conv1", "bn1", stride: 2, padding: 3, relu: true), kernel: 3, stride: 2, padding: 1);
         long side = OutputSide(OutputSide(inputSize, kernel: 7, stride: 2, padding: 3), kernel: 3, stride: 2, padding: 1);
         int[] blocks = [3, 4, 6, 3];
@@ -79,12 +79,15 @@ public static class OnnxNetworkGraphs
                     : x;
                 x = g.Relu(g.Add(y, shortcut));
             }
+            stages.Add(x);
         }
-        return g.GlobalAveragePoolFlat(x);
+        return stages;
     }
 
-    static string DenseNet201(OnnxGraphBuilder g, string images, int inputSize)
+    /// <summary>Writes the network up to its last stage; returns each stage's output map, in order.</summary>
+    static List<string> DenseNet201(OnnxGraphBuilder g, string images, int inputSize)
     {
+        List<string> stages = [];
         var x = g.ConvolutionWithBatchNorm(images, "features.conv0", "features.norm0", stride: 2, padding: 3, relu: true);
         x = g.MaxPool(x, kernel: 3, stride: 2, padding: 1);
         long side = OutputSide(OutputSide(inputSize, kernel: 7, stride: 2, padding: 3), kernel: 3, stride: 2, padding: 1);
@@ -106,14 +109,18 @@ public static class OnnxNetworkGraphs
                 x = g.Relu(g.BatchNorm(x, $"{t}.norm"));
                 x = g.Convolution(g.AveragePool(x, kernel: 2, stride: 2), $"{t}.conv", stride: 1, padding: 0);
                 side /= 2;
+                stages.Add(x);
             }
         }
         x = g.Relu(g.BatchNorm(x, "features.norm5"));
-        return g.GlobalAveragePoolFlat(x);
+        stages.Add(x);
+        return stages;
     }
 
-    static string ShuffleNetV2(OnnxGraphBuilder g, string images, int inputSize)
+    /// <summary>Writes the network up to its last stage; returns each stage's output map, in order.</summary>
+    static List<string> ShuffleNetV2(OnnxGraphBuilder g, string images, int inputSize)
     {
+        List<string> stages = [];
         var x = g.ConvolutionWithBatchNorm(images, "conv1.0", "conv1.1", stride: 2, padding: 1, relu: true);
         x = g.MaxPool(x, kernel: 3, stride: 2, padding: 1);
         long size = OutputSide(OutputSide(inputSize, kernel: 3, stride: 2, padding: 1), kernel: 3, stride: 2, padding: 1);
@@ -141,9 +148,11 @@ public static class OnnxNetworkGraphs
                 }
                 x = g.ChannelShuffle(joined, channels, size, size);
             }
+            stages.Add(x);
         }
         x = g.ConvolutionWithBatchNorm(x, "conv5.0", "conv5.1", stride: 1, padding: 0, relu: true);
-        return g.GlobalAveragePoolFlat(x);
+        stages.Add(x);
+        return stages;
     }
 
     /// <summary>1×1 conv, 3×3 depthwise (carrying the stride), 1×1 conv, each with its BatchNorm folded in.</summary>
