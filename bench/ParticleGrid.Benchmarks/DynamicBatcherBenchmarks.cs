@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using ParticleGrid.Grains.Workers;
+using ParticleGrid.Serving;
 
 namespace ParticleGrid.Benchmarks;
 

@@ -1,4 +1,4 @@
-using ParticleGrid.Inference.NativeLibraries;
+using ParticleGrid.NativeLibraryPatch;
 
 // Usage: NativeLibraryPatch LIBRARY.so...
 // For each library, marks weak the libstdc++ symbol versions this host's libstdc++ does not define.

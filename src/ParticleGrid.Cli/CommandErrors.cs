@@ -1,8 +1,10 @@
 using ParticleGrid.Imaging;
 using ParticleGrid.Inference.Data;
+using ParticleGrid.Training.Data;
 using ParticleGrid.Inference.Models;
+using ParticleGrid.ModelRepository;
 using ParticleGrid.Inference.Networks;
-using ParticleGrid.Inference.Training;
+using ParticleGrid.Training;
 
 namespace ParticleGrid.Cli;
 

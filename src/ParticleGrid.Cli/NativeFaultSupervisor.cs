@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using ParticleGrid.Inference.Native;
+using ParticleGrid.Training.Native;
 
 namespace ParticleGrid.Cli;
 

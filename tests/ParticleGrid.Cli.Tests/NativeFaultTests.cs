@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using ParticleGrid.Inference.Native;
+using ParticleGrid.Training.Native;
 
 namespace ParticleGrid.Cli.Tests;
 

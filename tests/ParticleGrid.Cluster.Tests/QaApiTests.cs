@@ -6,7 +6,7 @@ using Microsoft.Data.Sqlite;
 using ParticleGrid.Abstractions;
 using ParticleGrid.Cluster.Tests.Support;
 using ParticleGrid.Host.Auth;
-using ParticleGrid.Inference.Training;
+using ParticleGrid.Training;
 using ParticleGrid.Storage;
 using SixLabors.ImageSharp;
 

@@ -53,7 +53,7 @@ public sealed class DockerfileTests
     public void The_inference_switch_selects_onnx_runtime_with_its_cuda_execution_provider()
     {
         // -p:InferenceDevice=cuda must swap ONNX Runtime's CPU package for the one carrying the CUDA and TensorRT providers.
-        var project = System.Xml.Linq.XDocument.Load(Repository.PathOf("src", "ParticleGrid.Inference", "ParticleGrid.Inference.csproj"));
+        var project = System.Xml.Linq.XDocument.Load(Repository.PathOf("src", "ParticleGrid.Serving", "ParticleGrid.Serving.csproj"));
         string[] Packages(string device) => [.. project.Descendants("ItemGroup")
             .Where(g => ((string?)g.Attribute("Condition"))?.Replace(" ", "") == $"'$(InferenceDevice)'=='{device}'")
             .SelectMany(g => g.Elements("PackageReference")).Select(r => (string)r.Attribute("Include")!)];

@@ -1,4 +1,5 @@
 using ParticleGrid.Grains.Workers;
+using ParticleGrid.Serving;
 
 namespace ParticleGrid.Grains.Tests;
 

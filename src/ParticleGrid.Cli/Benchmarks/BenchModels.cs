@@ -1,6 +1,7 @@
 using ParticleGrid.Domain;
 using ParticleGrid.Imaging;
 using ParticleGrid.Inference.Models;
+using ParticleGrid.ModelRepository;
 using ParticleGrid.Inference.Networks;
 
 namespace ParticleGrid.Cli.Benchmarks;
@@ -30,7 +31,7 @@ public static class BenchModels
             var recipe = new TrainingRecipe(0, 0, 0, 0, 0, "cpu", "none", "none", "none", null);
             var validation = new ValidationMetrics(0, 0, 0, [], []);
             ModelDirectory.Save(directory, network, sha => new ModelManifest(ModelManifest.CurrentFormat, architecture, Classes, inputSize,
-                new NormalizationSpec([.. ChannelNormalization.ImageNet.Mean], [.. ChannelNormalization.ImageNet.Std]), ModelDirectory.WeightsFileName, sha,
+                new NormalizationSpec([.. ChannelNormalization.ImageNet.Mean], [.. ChannelNormalization.ImageNet.Std]), ModelFolder.WeightsFileName, sha,
                 data, recipe, validation, [], DateTimeOffset.UtcNow));
         }
         return directories;

@@ -31,7 +31,8 @@ public static class EndToEndBenchmark
             o.GatewayPort = ports[1];
             o.Worker.Device = "auto";
             o.CreateFirstAdminToken = false;
-        }, $"http://127.0.0.1:{ports[2]}", builder => { builder.Logging.SetMinimumLevel(LogLevel.Warning); builder.Logging.AddFilter("Orleans", LogLevel.Error); });
+        }, $"http://127.0.0.1:{ports[2]}", builder => { builder.Logging.SetMinimumLevel(LogLevel.Warning); builder.Logging.AddFilter("Orleans", LogLevel.Error); },
+            new Serving.WorkerRuntime());
         await app.StartAsync(cancellation);
         var grains = app.Services.GetRequiredService<IGrainFactory>();
         var registry = grains.GetGrain<IModelRegistryGrain>(ModelRegistryKeys.Site);

@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json;
-using ParticleGrid.Inference.Engines;
+using ParticleGrid.Serving.Engines;
 using ParticleGrid.Inference.Networks;
+using ParticleGrid.ModelRepository;
 
 namespace ParticleGrid.Cli.Benchmarks;
 
@@ -40,7 +41,7 @@ public static class EngineBenchmark
                     : TorchvisionOnnxBaseline.Export(exportScript, folder, architecture, BenchModels.Classes.Count, size, progress);
                 var present = engines.Where(e => e != TorchvisionOnnxBaseline.Name || baselineGraph is not null).ToList();
                 // Written once, outside any measured process: the graph a worker would find cached.
-                if (present.Contains(InferenceEngines.OnnxRuntime)) Inference.Engines.Onnx.OnnxGraphCache.Read(folder, Inference.Models.ModelDirectory.ReadManifest(folder));
+                if (present.Contains(InferenceEngines.OnnxRuntime)) Serving.Engines.Onnx.OnnxGraphCache.Read(folder, ModelRepository.ModelFolder.ReadManifest(folder));
                 foreach (int batch in batches)
                 {
                     int count = imagesFor(batch);

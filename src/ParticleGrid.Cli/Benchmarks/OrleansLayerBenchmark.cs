@@ -8,6 +8,7 @@ using ParticleGrid.Grains;
 using ParticleGrid.Grains.Placement;
 using ParticleGrid.Grains.Workers;
 using ParticleGrid.Host.Hosting;
+using ParticleGrid.Serving;
 
 namespace ParticleGrid.Cli.Benchmarks;
 
@@ -91,14 +92,20 @@ public static class OrleansLayerBenchmark
         builder.UseOrleans(silo =>
         {
             silo.UseLocalhostClustering(siloPort, gatewayPort, primary, options.ServiceId, options.ClusterId);
-            silo.AddParticleGrid(options, configureClustering: false);
-            if (options.IsWorker)
-                silo.Services.AddSingleton<ParticleClassificationService>(sp => new StandInWorker(options.Worker, sp.GetRequiredService<ParticleGridMetrics>(),
-                    sp.GetRequiredService<ILogger<ParticleClassificationService>>(), batchLatency));
+            silo.AddParticleGrid(options, new StandInRuntime(batchLatency), configureClustering: false);
         });
         var host = builder.Build();
         await host.StartAsync(cancellation);
         return host;
+    }
+
+    /// <summary>Puts a <see cref="StandInWorker"/> in a worker silo in place of the networks.</summary>
+    private sealed class StandInRuntime(TimeSpan batchLatency) : IWorkerRuntimeFactory
+    {
+        public string DescribeDevice(WorkerOptions options) => "cpu";
+
+        public void AddTo(IServiceCollection services) => services.AddSingleton<IWorkerRuntime>(sp => new StandInWorker(
+            sp.GetRequiredService<WorkerOptions>(), sp.GetRequiredService<ParticleGridMetrics>(), sp.GetRequiredService<ILogger<ParticleClassificationService>>(), batchLatency));
     }
 
     /// <summary>A worker whose "device" takes a fixed time per batch and calls every particle protein.</summary>

@@ -1,6 +1,7 @@
 using Microsoft.ML.OnnxRuntime;
 using ParticleGrid.Imaging;
-using ParticleGrid.Inference.Engines;
+using ParticleGrid.Serving.Engines;
+using ParticleGrid.Inference.Prediction;
 
 namespace ParticleGrid.Cli.Benchmarks;
 

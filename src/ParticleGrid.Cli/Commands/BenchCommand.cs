@@ -1,10 +1,11 @@
 using ParticleGrid.Inference.Native;
+using ParticleGrid.Training.Native;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using ParticleGrid.Imaging;
 using ParticleGrid.Inference.Networks;
-using ParticleGrid.Inference.Engines;
+using ParticleGrid.Serving.Engines;
 
 namespace ParticleGrid.Cli.Commands;
 

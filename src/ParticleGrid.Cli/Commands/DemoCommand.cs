@@ -4,7 +4,8 @@ using ParticleGrid.Abstractions;
 using ParticleGrid.Domain;
 using ParticleGrid.Imaging;
 using ParticleGrid.Inference.Models;
-using ParticleGrid.Inference.Training;
+using ParticleGrid.ModelRepository;
+using ParticleGrid.Training;
 using ParticleGrid.Storage;
 
 namespace ParticleGrid.Cli.Commands;
@@ -99,7 +100,7 @@ public static class DemoCommand
         var directories = Architectures.Select(a => Path.Combine(root, "models", a)).ToList();
         bool cached = directories.All(d =>
         {
-            try { return ModelDirectory.ReadManifest(d) is { InputSize: InputSize } m && m.Data.ImageCount == ImagesPerClass * 4; }
+            try { return ModelFolder.ReadManifest(d) is { InputSize: InputSize } m && m.Data.ImageCount == ImagesPerClass * 4; }
             catch (ModelDirectoryException) { return false; }
         });
         if (cached)

@@ -1,12 +1,14 @@
 using ParticleGrid.Inference.Native;
+using ParticleGrid.Training.Native;
 using System.CommandLine;
 using System.Text.Json;
 using ParticleGrid.Domain;
 using ParticleGrid.Imaging;
 using ParticleGrid.Inference;
-using ParticleGrid.Inference.Evaluation;
+using ParticleGrid.Training.Evaluation;
 using ParticleGrid.Inference.Models;
-using ParticleGrid.Inference.Training;
+using ParticleGrid.ModelRepository;
+using ParticleGrid.Training;
 
 namespace ParticleGrid.Cli.Commands;
 
@@ -93,13 +95,13 @@ public static class EvaluateCommand
     static IEnumerable<(string Name, ClassificationReport Report)> Reports(EvaluationResult result)
     {
         foreach (var model in result.Models) yield return (model.Name, model.Report);
-        if (result.Ensemble is not null) yield return (ModelEvaluator.EnsembleName, result.Ensemble.Report);
+        if (result.Ensemble is not null) yield return (ModelSets.EnsembleName, result.Ensemble.Report);
     }
 
     static IEnumerable<(string Name, CalibrationScore Calibration)> Calibrations(EvaluationResult result)
     {
         foreach (var model in result.Models) yield return (model.Name, model.Calibration);
-        if (result.Ensemble is not null) yield return (ModelEvaluator.EnsembleName, result.Ensemble.Calibration);
+        if (result.Ensemble is not null) yield return (ModelSets.EnsembleName, result.Ensemble.Calibration);
     }
 
     static void Print(EvaluationResult result)
@@ -120,7 +122,7 @@ public static class EvaluateCommand
         foreach (var (name, c) in Calibrations(result))
             Console.WriteLine($"  {name,-16} ECE {c.EceBefore:F4} -> {c.EceAfter:F4}{(double.IsNaN(c.Temperature) ? "" : $"  (T {c.Temperature:F3})")}");
         var outOfScope = result.Models.Select(m => (m.Name, m.OutOfScope))
-            .Concat(result.Ensemble is { } ens ? [(ModelEvaluator.EnsembleName, ens.OutOfScope)] : []).ToList();
+            .Concat(result.Ensemble is { } ens ? [(ModelSets.EnsembleName, ens.OutOfScope)] : []).ToList();
         if (outOfScope.All(o => o.OutOfScope is null))
         {
             Console.WriteLine("out-of-scope: these models carry no out-of-scope reference (trained before calibration); retrain to get 'unknown'");
@@ -140,6 +142,6 @@ public static class EvaluateCommand
     }
 
     static int CountImages(string directory) => Directory.Exists(directory)
-        ? Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories).Count(f => Inference.Data.LabelledImageFolder.ImageExtensions.Contains(Path.GetExtension(f)))
+        ? Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories).Count(f => Training.Data.LabelledImageFolder.ImageExtensions.Contains(Path.GetExtension(f)))
         : 0;
 }

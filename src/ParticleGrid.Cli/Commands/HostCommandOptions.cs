@@ -24,7 +24,7 @@ public sealed class HostCommandOptions
     {
         DataDirectory.DefaultValueFactory = _ => new DirectoryInfo(defaultDataDirectory);
         Device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
-        Engine.AcceptOnlyFromAmong([.. Inference.Engines.InferenceEngines.Choices]);
+        Engine.AcceptOnlyFromAmong([.. Serving.Engines.InferenceEngines.Choices]);
     }
 
     public void AddTo(Command command)
@@ -66,5 +66,5 @@ public sealed class HostCommandOptions
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
             builder.Logging.AddFilter("Orleans", LogLevel.Error);
         }
-    });
+    }, new Serving.WorkerRuntime());
 }

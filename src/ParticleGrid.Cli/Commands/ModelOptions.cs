@@ -1,6 +1,7 @@
 using System.CommandLine;
 using ParticleGrid.Inference;
 using ParticleGrid.Inference.Models;
+using ParticleGrid.ModelRepository;
 using TorchSharp;
 
 namespace ParticleGrid.Cli.Commands;

@@ -1,4 +1,5 @@
 using ParticleGrid.Inference.Native;
+using ParticleGrid.Training.Native;
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -6,8 +7,10 @@ using ParticleGrid.Domain;
 using ParticleGrid.Imaging;
 using ParticleGrid.Inference;
 using ParticleGrid.Inference.Data;
-using ParticleGrid.Inference.Evaluation;
+using ParticleGrid.Training.Data;
+using ParticleGrid.Training.Evaluation;
 using ParticleGrid.Inference.Models;
+using ParticleGrid.ModelRepository;
 using ParticleGrid.Inference.Networks;
 using ParticleGrid.Inference.Prediction;
 using TorchSharp;
@@ -58,7 +61,7 @@ public static class PredictCommand
             {
                 var predictors = bare is not null
                     ? [bare.Value.Predictor]
-                    : loaded.Zip(ModelEvaluator.UniqueNames(loaded.Select(m => m.Name).ToList()), (m, name) => new Predictor(name, m.Manifest.Classes,
+                    : loaded.Zip(ModelSets.UniqueNames(loaded.Select(m => m.Name).ToList()), (m, name) => new Predictor(name, m.Manifest.Classes,
                         new ParticleClassifier(m.Network, m.Manifest.InputSize, m.Normalization, m.Device))).ToList();
                 var classes = predictors[0].Classes;
                 var odd = predictors.FirstOrDefault(p => !p.Classes.SequenceEqual(classes));

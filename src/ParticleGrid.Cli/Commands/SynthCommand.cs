@@ -1,7 +1,7 @@
 using System.CommandLine;
 using ParticleGrid.Domain;
 using ParticleGrid.Imaging;
-using ParticleGrid.Inference.Training;
+using ParticleGrid.Training;
 
 namespace ParticleGrid.Cli.Commands;
 

@@ -1,8 +1,9 @@
 using System.CommandLine;
 using ParticleGrid.Inference;
 using ParticleGrid.Inference.Models;
+using ParticleGrid.ModelRepository;
 using ParticleGrid.Inference.Networks;
-using ParticleGrid.Inference.Training;
+using ParticleGrid.Training;
 
 namespace ParticleGrid.Cli.Commands;
 

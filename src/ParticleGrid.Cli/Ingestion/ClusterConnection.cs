@@ -37,7 +37,8 @@ public sealed class ClusterConnection : IAsyncDisposable
         if (await IsListeningAsync(local, cancellation)) return await ClientAsync([local], defaults, $"the embedded host on {local}", cancellation);
 
         var app = await ParticleGridHost.BuildAsync([], o => o.DataDirectory = dataDirectory, "http://127.0.0.1:0",
-            builder => { builder.Logging.SetMinimumLevel(LogLevel.Warning); builder.Logging.AddFilter("Orleans", LogLevel.Error); });
+            builder => { builder.Logging.SetMinimumLevel(LogLevel.Warning); builder.Logging.AddFilter("Orleans", LogLevel.Error); },
+            new Serving.WorkerRuntime());
         await app.StartAsync(cancellation);
         return new ClusterConnection(app, app.Services.GetRequiredService<IGrainFactory>(),
             $"an embedded host started here on {Path.GetFullPath(dataDirectory)}");

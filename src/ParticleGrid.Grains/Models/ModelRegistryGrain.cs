@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 using ParticleGrid.Abstractions;
 using ParticleGrid.Domain;
 using ParticleGrid.Grains.Placement;
-using ParticleGrid.Inference.Serving;
+using ParticleGrid.ModelRepository;
 using ParticleGrid.Storage;
 
 namespace ParticleGrid.Grains.Models;

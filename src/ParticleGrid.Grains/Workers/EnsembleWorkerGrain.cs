@@ -6,12 +6,13 @@ using ParticleGrid.Grains.Placement;
 namespace ParticleGrid.Grains.Workers;
 
 /// <summary>
-/// The ensemble on one worker silo: keyed by the silo's address and placed only there. Reentrant, so requests of
+/// The ensemble on one worker silo, a thin adapter over the <see cref="IWorkerRuntime"/> its host registered: keyed by
+/// the silo's address and placed only there. Reentrant, so requests of
 /// many runs wait in the silo's batcher together and are mixed into batches. On activation it loads the site's
 /// active model set, so a worker that joins late serves the same set as the others.
 /// </summary>
 [Reentrant, WorkerSiloPlacement]
-public sealed class EnsembleWorkerGrain(ParticleClassificationService ensemble, ILocalSiloDetails silo) : Grain, IEnsembleWorkerGrain
+public sealed class EnsembleWorkerGrain(IWorkerRuntime ensemble, ILocalSiloDetails silo) : Grain, IEnsembleWorkerGrain
 {
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {

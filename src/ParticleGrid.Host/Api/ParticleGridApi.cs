@@ -41,7 +41,7 @@ public static class ParticleGridApi
         health.MapGet("/ready", async (SiloReadiness readiness, Storage.IParticleStore store, IServiceProvider services) =>
         {
             // A worker says what runs its networks, ready or not.
-            var worker = services.GetService<Grains.Workers.ParticleClassificationService>() is { } ensemble
+            var worker = services.GetService<Grains.Workers.IWorkerRuntime>() is { } ensemble
                 ? new { engine = ensemble.Engine, device = ensemble.DeviceDescription, modelSet = ensemble.ActiveVersion }
                 : null;
             if (!readiness.IsReady) return Results.Json(new { status = "not ready", reason = readiness.Reason, worker }, statusCode: StatusCodes.Status503ServiceUnavailable);

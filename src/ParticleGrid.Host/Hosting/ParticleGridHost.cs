@@ -14,11 +14,12 @@ namespace ParticleGrid.Host.Hosting;
 /// <summary>
 /// Builds the ParticleGrid host: an Orleans silo with its HTTP API in one process. Configuration comes from
 /// appsettings, <c>PARTICLEGRID__*</c> environment variables, then <paramref name="configure"/> (command-line options).
+/// A host with the worker role needs <c>workerRuntime</c> (the networks); a gateway host goes without.
 /// </summary>
 public static class ParticleGridHost
 {
     public static async Task<WebApplication> BuildAsync(string[] args, Action<ParticleGridOptions>? configure = null, string? urls = null,
-        Action<WebApplicationBuilder>? customize = null)
+        Action<WebApplicationBuilder>? customize = null, Grains.Workers.IWorkerRuntimeFactory? workerRuntime = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
         var options = builder.Configuration.GetSection(ParticleGridOptions.Section).Get<ParticleGridOptions>() ?? new ParticleGridOptions();
@@ -30,7 +31,7 @@ public static class ParticleGridHost
             await OrleansSchema.EnsureAsync(options.PostgresConnectionString!);
         }
 
-        builder.UseOrleans(silo => silo.AddParticleGrid(options));
+        builder.UseOrleans(silo => silo.AddParticleGrid(options, workerRuntime));
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));
         builder.Services.AddParticleGridAccessControl();
         builder.Services.AddOpenApi();

@@ -22,12 +22,20 @@ namespace ParticleGrid.Host.Hosting;
 /// </summary>
 public static class ParticleGridSilo
 {
+    /// <param name="workerRuntime">
+    /// The networks, for a silo with the worker role: the worker host's own (ParticleGrid.Serving's WorkerRuntime). A
+    /// gateway-only host has none and loads neither TorchSharp nor ONNX Runtime.
+    /// </param>
     /// <param name="configureClustering">False under a test cluster, which brings its own membership.</param>
-    public static ISiloBuilder AddParticleGrid(this ISiloBuilder silo, ParticleGridOptions options, bool configureClustering = true)
+    public static ISiloBuilder AddParticleGrid(this ISiloBuilder silo, ParticleGridOptions options, IWorkerRuntimeFactory? workerRuntime,
+        bool configureClustering = true)
     {
         options.Validate();
+        if (options.IsWorker && workerRuntime is null)
+            throw new ArgumentException($"roles '{options.Roles}' include worker, but this host has no worker runtime (it runs no networks): " +
+                                        "give it the gateway role only, and run workers with 'particlegrid serve'", nameof(options));
         var metadata = new Dictionary<string, string> { [SiloRoles.RolesKey] = string.Join(',', options.RoleList) };
-        if (options.IsWorker) metadata[SiloRoles.DevicesKey] = DeviceDescriptions.For(options.Worker);
+        if (options.IsWorker) metadata[SiloRoles.DevicesKey] = workerRuntime!.DescribeDevice(options.Worker);
         silo.UseSiloMetadata(metadata);
         silo.AddPlacementDirector<WorkerSiloPlacement, WorkerSiloPlacementDirector>();
         silo.AddPlacementDirector<GatewaySiloPlacement, GatewaySiloPlacementDirector>();
@@ -89,10 +97,7 @@ public static class ParticleGridSilo
             }
         }
 
-        if (options.IsWorker)
-        {
-            services.AddSingleton<ParticleClassificationService>();
-        }
+        if (options.IsWorker) workerRuntime!.AddTo(services);
         if (configureClustering && options.Tls.Enabled)
         {
             var certificate = SiteCertificate.Load(options.Tls);
@@ -193,7 +198,7 @@ internal sealed class SiloStartup(
     {
         _stopping.Cancel();
         readiness.Set("stopping");
-        if (options.IsWorker && services.GetService<ParticleClassificationService>() is { } ensemble)
+        if (options.IsWorker && services.GetService<IWorkerRuntime>() is { } ensemble)
         {
             await ensemble.DrainAsync(TimeSpan.FromSeconds(30));
         }

@@ -31,7 +31,7 @@ public sealed class ParticleClassifier(Module<Tensor, Tensor> network, int input
     }
 
     /// <summary>Class logits and stage features, one array each per image (the network must expose its features).</summary>
-    public Engines.NetworkOutputs Outputs(IReadOnlyList<float[]> planes)
+    public NetworkOutputs Outputs(IReadOnlyList<float[]> planes)
     {
         if (network is not Networks.IParticleNetwork split) throw new InvalidOperationException($"{network.GetName()} does not expose its features");
         network.eval();
@@ -46,7 +46,7 @@ public sealed class ParticleClassifier(Module<Tensor, Tensor> network, int input
             features.AddRange(Rows(stages));
             logits.AddRange(Rows(split.Classify(stages)));
         }
-        return new Engines.NetworkOutputs(logits, features);
+        return new NetworkOutputs(logits, features);
     }
 
     /// <summary>Rows of a [N, C] tensor as float arrays (copied to the CPU).</summary>
@@ -58,3 +58,6 @@ public sealed class ParticleClassifier(Module<Tensor, Tensor> network, int input
         for (int i = 0; i < flat.Length / columns; i++) yield return flat.AsSpan(i * columns, columns).ToArray();
     }
 }
+
+/// <summary>What a network gives for a batch: class logits [N][classes] and every stage's pooled output, side by side [N][D].</summary>
+public sealed record NetworkOutputs(IReadOnlyList<float[]> Logits, IReadOnlyList<float[]> Features);

@@ -47,7 +47,7 @@ public sealed class RunningHost : IAsyncDisposable
             options.GatewayPort = ports[1];
             options.Worker.Device = "cpu";
             configure(options);
-        }, url, builder => builder.Logging.SetMinimumLevel(LogLevel.Warning));
+        }, url, builder => builder.Logging.SetMinimumLevel(LogLevel.Warning), new ParticleGrid.Serving.WorkerRuntime());
         await app.StartAsync();
         var host = new RunningHost(app, url, ports[1]);
         var store = (ParticleGrid.Storage.IParticleStore)app.Services.GetService(typeof(ParticleGrid.Storage.IParticleStore))!;

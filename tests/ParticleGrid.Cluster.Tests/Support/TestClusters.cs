@@ -28,7 +28,7 @@ public static class TestClusters
                 Runs = { ParticlesPerWorkerCall = 8, NoWorkerWait = TimeSpan.FromSeconds(20) },
             };
             configure?.Invoke(options);
-            silo.AddParticleGrid(options, configureClustering: false);
+            silo.AddParticleGrid(options, new ParticleGrid.Serving.WorkerRuntime(), configureClustering: false);
             silo.Configure<ClusterMembershipOptions>(o =>
             {
                 o.ProbeTimeout = TimeSpan.FromSeconds(1);

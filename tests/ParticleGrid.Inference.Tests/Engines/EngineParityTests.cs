@@ -1,7 +1,8 @@
 using ParticleGrid.Imaging;
-using ParticleGrid.Inference.Engines;
-using ParticleGrid.Inference.Engines.Onnx;
+using ParticleGrid.Serving.Engines;
+using ParticleGrid.Serving.Engines.Onnx;
 using ParticleGrid.Inference.Models;
+using ParticleGrid.ModelRepository;
 using ParticleGrid.Inference.Networks;
 using ParticleGrid.Inference.Tests.Support;
 using Xunit.Abstractions;
@@ -86,7 +87,7 @@ public sealed class EngineParityTests(ITestOutputHelper output)
     {
         using var directory = new TemporaryDirectory();
         string modelFolder = SaveRandomisedModel(directory.File("shufflenet"), "shufflenet_v2", seed: 5);
-        var manifest = ModelDirectory.ReadManifest(modelFolder);
+        var manifest = ModelFolder.ReadManifest(modelFolder);
         string cached = OnnxGraphCache.Locations(modelFolder, manifest)[0];
         var images = RandomPlanes(2, seed: 3);
         var selection = new EngineSelection(InferenceEngines.OnnxRuntime, "cpu");
@@ -128,7 +129,7 @@ public sealed class EngineParityTests(ITestOutputHelper output)
         var data = new TrainingData("(random)", new string('0', 64), 0, Classes.ToDictionary(c => c, _ => 0), 0, 0);
         var recipe = new TrainingRecipe(0, 0, 0, 0, 0, "cpu", "none", "none", "none", null);
         ModelDirectory.Save(folder, network, sha => new ModelManifest(ModelManifest.CurrentFormat, architecture, Classes, InputSize,
-            new NormalizationSpec([.. ChannelNormalization.ImageNet.Mean], [.. ChannelNormalization.ImageNet.Std]), ModelDirectory.WeightsFileName, sha,
+            new NormalizationSpec([.. ChannelNormalization.ImageNet.Mean], [.. ChannelNormalization.ImageNet.Std]), ModelFolder.WeightsFileName, sha,
             data, recipe, new ValidationMetrics(0, 0, 0, [], []), [], DateTimeOffset.UtcNow));
         return folder;
     }

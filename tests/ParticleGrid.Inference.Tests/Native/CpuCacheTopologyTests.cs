@@ -1,5 +1,6 @@
 using System.Text;
 using ParticleGrid.Inference.Native;
+using ParticleGrid.Training.Native;
 
 namespace ParticleGrid.Inference.Tests.Native;
 

@@ -1,4 +1,5 @@
 using ParticleGrid.Inference.Native;
+using ParticleGrid.Training.Native;
 using ParticleGrid.Inference.Networks;
 using TorchSharp;
 using static TorchSharp.torch;

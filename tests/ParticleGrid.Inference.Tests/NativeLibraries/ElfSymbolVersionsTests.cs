@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Reflection;
-using ParticleGrid.Inference.NativeLibraries;
+using ParticleGrid.NativeLibraryPatch;
 using TorchSharp;
 
 namespace ParticleGrid.Inference.Tests.NativeLibraries;

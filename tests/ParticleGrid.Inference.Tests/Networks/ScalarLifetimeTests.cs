@@ -1,5 +1,5 @@
 using ParticleGrid.Inference.Networks;
-using ParticleGrid.Inference.Training;
+using ParticleGrid.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 

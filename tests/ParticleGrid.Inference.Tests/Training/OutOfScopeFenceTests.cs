@@ -1,7 +1,8 @@
 using ParticleGrid.Imaging;
 using ParticleGrid.Inference.Data;
+using ParticleGrid.Training.Data;
 using ParticleGrid.Inference.Tests.Support;
-using ParticleGrid.Inference.Training;
+using ParticleGrid.Training;
 
 namespace ParticleGrid.Inference.Tests.Training;
 

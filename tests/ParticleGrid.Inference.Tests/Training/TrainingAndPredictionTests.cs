@@ -1,9 +1,11 @@
 using ParticleGrid.Imaging;
 using ParticleGrid.Inference.Data;
-using ParticleGrid.Inference.Evaluation;
+using ParticleGrid.Training.Data;
+using ParticleGrid.Training.Evaluation;
 using ParticleGrid.Inference.Models;
+using ParticleGrid.ModelRepository;
 using ParticleGrid.Inference.Prediction;
-using ParticleGrid.Inference.Training;
+using ParticleGrid.Training;
 using TorchSharp;
 
 namespace ParticleGrid.Inference.Tests.Training;
@@ -69,10 +71,10 @@ public sealed class TrainingAndPredictionTests : IDisposable
         var manifest = new ParticleClassifierTrainer(new TrainingOptions("shufflenet_v2", Data, modelDirectory,
             Epochs: 2, BatchSize: 6, InputSize: 32, Seed: 4, Device: "cpu")).Train();
 
-        var calibration = Assert.IsType<Models.ConfidenceCalibration>(manifest.Calibration);
+        var calibration = Assert.IsType<ModelRepository.ConfidenceCalibration>(manifest.Calibration);
         Assert.InRange(calibration.Temperature, Domain.Confidence.TemperatureScaling.MinTemperature, Domain.Confidence.TemperatureScaling.MaxTemperature);
         Assert.True(calibration.NllAfter <= calibration.NllBefore + 1e-9, "the fitted temperature cannot make the validation NLL worse");
-        var outOfScope = Assert.IsType<Models.OutOfScopeDetection>(manifest.OutOfScope);
+        var outOfScope = Assert.IsType<ModelRepository.OutOfScopeDetection>(manifest.OutOfScope);
         Assert.Equal(ConfidenceFitting.KeptShareTarget, outOfScope.KeptShareTarget);
         Assert.InRange(outOfScope.ValidationKeptShare, 0.9, 1.0);
         Assert.Equal(new[] { 116, 232, 464, 1024 }, outOfScope.StageWidths);
