@@ -35,7 +35,11 @@ try
 catch (Exception e)
 {
     // The report is what the driver reads: a failure goes into it, with the whole exception for the log.
-    report["error"] = $"{e.GetType().Name}: {e.Message}";
+    // TorchSharp's load failure arrives wrapped in a TypeInitializationException: the inner ones say what failed.
+    var chain = new List<string>();
+    for (var inner = e; inner is not null; inner = inner.InnerException) chain.Add($"{inner.GetType().Name}: {inner.Message.Split('\n')[0]}");
+    report["error"] = string.Join(" <- ", chain);
+    report["error_detail"] = e.ToString();
     Console.Error.WriteLine(e);
     exitCode = 2;
 }
