@@ -69,7 +69,7 @@ internal sealed class FlowCamReader : IExportReader
         }
 
         return new ExportEntry(new ExportParticle(id, CutOut(collage, box), source, measurements.EcdMicrometres,
-            measurements.MicrometresPerPixel, measurements.Morphology, ClassLabel: null), null);
+            measurements.MicrometresPerPixel, measurements.Shape, ClassLabel: null), null);
     }
 
     /// <summary>The row's box in whole pixels, or null when a box cell is empty or not a whole number.</summary>

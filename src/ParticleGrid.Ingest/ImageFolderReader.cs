@@ -82,7 +82,7 @@ internal sealed class ImageFolderReader : IExportReader
         if (ExportImages.ReadFile(located.FullPath!, source, out byte[] image) is { } unusable) return unusable;
 
         return new ExportEntry(new ExportParticle(id, image, source, measurements.EcdMicrometres, measurements.MicrometresPerPixel,
-            measurements.Morphology, classLabel), null);
+            measurements.Shape, classLabel), null);
     }
 
     /// <summary>The rows of particles.csv by the file each names; each row is taken by at most one image.</summary>

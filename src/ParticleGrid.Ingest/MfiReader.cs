@@ -49,6 +49,6 @@ internal sealed class MfiReader : IExportReader
         if (ExportImages.ReadFile(imageFile.FullPath!, source, out byte[] image) is { } unusable) return unusable;
 
         return new ExportEntry(new ExportParticle(id, image, source, measurements.EcdMicrometres, measurements.MicrometresPerPixel,
-            measurements.Morphology, ClassLabel: null), null);
+            measurements.Shape, ClassLabel: null), null);
     }
 }

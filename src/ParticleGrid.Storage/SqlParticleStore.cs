@@ -173,10 +173,10 @@ public sealed partial class SqlParticleStore : IParticleStore, IDisposable
                 Add(insert, "failure", p.Failure);
                 Add(insert, "recorded", p.RecordedUtc.ToUnixTimeMilliseconds());
                 Add(insert, "sizesource", p.SizeSource);
-                Add(insert, "area", p.AreaSquareMicrometres);
-                Add(insert, "aspect", p.AspectRatio);
-                Add(insert, "circularity", p.Circularity);
-                Add(insert, "intensity", p.MeanIntensity);
+                Add(insert, "area", p.Shape?.AreaSquareMicrometres);
+                Add(insert, "aspect", p.Shape?.AspectRatio);
+                Add(insert, "circularity", p.Shape?.Circularity);
+                Add(insert, "intensity", p.Shape?.MeanIntensity);
                 int inserted = await insert.ExecuteNonQueryAsync(cancellation);
                 appended += inserted;
                 if (inserted == 1) added.Add(p);
@@ -422,7 +422,8 @@ public sealed partial class SqlParticleStore : IParticleStore, IDisposable
         NullableString(reader, 9), NullableString(reader, 10),
         JsonSerializer.Deserialize<List<ModelVote>>(reader.GetString(11), VotesJson) ?? [],
         NullableString(reader, 12), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(13)),
-        NullableString(reader, 14), NullableDouble(reader, 15), NullableDouble(reader, 16), NullableDouble(reader, 17), NullableDouble(reader, 18));
+        NullableString(reader, 14),
+        ParticleShape.Of(NullableDouble(reader, 15), NullableDouble(reader, 16), NullableDouble(reader, 17), NullableDouble(reader, 18)));
 
     public void Dispose() => _singleWriter?.Dispose();
 
