@@ -6,6 +6,10 @@ namespace ParticleGrid.Ingest;
 internal sealed record RowMeasurements(double? EcdMicrometres, double? MicrometresPerPixel, ParticleShape? Shape)
 {
     public static readonly RowMeasurements None = new(null, null, null);
+
+    /// <summary>The particle these measurements describe, with its image.</summary>
+    public ExportEntry Particle(string id, byte[] image, string source, string? classLabel = null) =>
+        new(new ExportParticle(id, image, source, EcdMicrometres, MicrometresPerPixel, Shape, classLabel), null);
 }
 
 /// <summary>Builds rejections whose message starts with the item's source and stays on one line.</summary>
