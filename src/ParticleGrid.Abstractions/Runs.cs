@@ -1,3 +1,5 @@
+using ParticleGrid.Domain;
+
 namespace ParticleGrid.Abstractions;
 
 /// <summary>What an instrument run is: the lot it samples, the instrument, how much sample it analysed.</summary>
@@ -40,20 +42,6 @@ public sealed record ParticleImage(
     [property: Id(2)] double? EcdMicrometres,
     [property: Id(3)] double? MicrometresPerPixel = null,
     [property: Id(4)] ParticleShape? Shape = null);
-
-/// <summary>A particle's shape and brightness, from the instrument's list or measured from its image's mask.</summary>
-[GenerateSerializer, Immutable]
-public sealed record ParticleShape(
-    [property: Id(0)] double? AreaSquareMicrometres,
-    [property: Id(1)] double? AspectRatio,
-    [property: Id(2)] double? Circularity,
-    [property: Id(3)] double? MeanIntensity)
-{
-    /// <summary>Each value from this shape, or from <paramref name="fallback"/> where this one has none.</summary>
-    public ParticleShape Or(ParticleShape? fallback) => new(
-        AreaSquareMicrometres ?? fallback?.AreaSquareMicrometres, AspectRatio ?? fallback?.AspectRatio,
-        Circularity ?? fallback?.Circularity, MeanIntensity ?? fallback?.MeanIntensity);
-}
 
 /// <summary>What happened to a submitted batch.</summary>
 /// <param name="Received">Particles in the batch.</param>
@@ -110,15 +98,6 @@ public sealed record LotDescriptor(
 {
     public string? Problem() => ContainerVolumeMl is { } v && !(v > 0 && double.IsFinite(v))
         ? $"container volume {v} mL must be a positive number" : null;
-}
-
-/// <summary>The rule for run, lot, instrument and particle ids.</summary>
-public static class Identifiers
-{
-    public const string Rule = "1-128 characters of letters, digits, '.', '_', '-', ':'";
-
-    public static bool IsValid(string? id) =>
-        id is { Length: > 0 and <= 128 } && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' or ':');
 }
 
 /// <summary>An item of an export refused before it reached the run (reported so the run and the metrics know).</summary>

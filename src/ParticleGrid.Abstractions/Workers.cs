@@ -1,3 +1,5 @@
+using ParticleGrid.Domain;
+
 namespace ParticleGrid.Abstractions;
 
 /// <summary>Particles of one run for a worker to classify.</summary>
@@ -8,15 +10,6 @@ public sealed record ClassificationRequest(
     [property: Id(1)] string InstrumentId,
     [property: Id(2)] IReadOnlyList<ParticleImage> Particles,
     [property: Id(3)] double? MicrometresPerPixel = null);
-
-/// <summary>One network's opinion on one particle.</summary>
-[GenerateSerializer, Immutable]
-public sealed record ModelOpinion(
-    [property: Id(0)] string Model,
-    [property: Id(1)] string Version,
-    [property: Id(2)] float[] Probabilities,
-    [property: Id(3)] string Vote,
-    [property: Id(4)] double? OutOfScopeRatio = null);
 
 /// <summary>The ensemble's result for one particle, or why there is none (<see cref="Failure"/>).</summary>
 /// <param name="ImageSha256">The hash of the image bytes as received: the particle's lineage to its image.</param>
@@ -35,7 +28,7 @@ public sealed record ParticleVerdict(
     [property: Id(4)] bool IsUncertain,
     [property: Id(5)] string? UncertainReason,
     [property: Id(6)] string? ModelSetVersion,
-    [property: Id(7)] IReadOnlyList<ModelOpinion> Opinions,
+    [property: Id(7)] IReadOnlyList<ModelVote> Votes,
     [property: Id(8)] string? Failure,
     [property: Id(9)] double? MeasuredEcdMicrometres = null,
     [property: Id(10)] ParticleShape? MeasuredShape = null,

@@ -41,20 +41,6 @@ public static class OutOfScopeKinds
     /// reads type folders (case, spaces, hyphens and underscores do not matter) and in the plural too ("fibres",
     /// "Schlieren", "agglomerates"): a folder a person renamed by hand must still be recognised.
     /// </summary>
-    public static bool TryParse(string folderName, out OutOfScopeKind kind)
-    {
-        ArgumentNullException.ThrowIfNull(folderName);
-        string key = new([.. folderName.Where(c => c is not ('_' or '-' or ' ')).Select(char.ToLowerInvariant)]);
-        foreach (OutOfScopeKind candidate in All)
-        {
-            string name = FolderName(candidate);
-            if (key == name || key == name + "s")
-            {
-                kind = candidate;
-                return true;
-            }
-        }
-        kind = default;
-        return false;
-    }
+    public static bool TryParse(string folderName, out OutOfScopeKind kind) =>
+        FolderNames.TryRead(folderName, All, FolderName, plural: true, out kind);
 }

@@ -54,19 +54,31 @@ public static class ParticleTypes
     /// Reads a class folder name. Case, spaces, hyphens and underscores do not matter, so "silicone_oil",
     /// "Silicone Oil", "silicone-oil" and "SiliconeOil" all read as <see cref="ParticleType.SiliconeOil"/>.
     /// </summary>
-    public static bool TryParse(string folderName, out ParticleType type)
+    public static bool TryParse(string folderName, out ParticleType type) =>
+        FolderNames.TryRead(folderName, Enum.GetValues<ParticleType>(), FolderName, plural: false, out type);
+}
+
+/// <summary>
+/// Reads class folder names the way a person may have typed them: case, spaces, hyphens and underscores do not matter.
+/// Particle types and out-of-scope kinds are both read this way, so a folder renamed by hand is recognised either way.
+/// </summary>
+internal static class FolderNames
+{
+    /// <summary>The candidate whose folder name <paramref name="folderName"/> is (or, with <paramref name="plural"/>, its plural with "s").</summary>
+    public static bool TryRead<T>(string folderName, IEnumerable<T> candidates, Func<T, string> nameOf, bool plural, out T match)
     {
         ArgumentNullException.ThrowIfNull(folderName);
         string key = Squash(folderName);
-        foreach (ParticleType candidate in Enum.GetValues<ParticleType>())
+        foreach (T candidate in candidates)
         {
-            if (Squash(FolderName(candidate)) == key)
+            string name = Squash(nameOf(candidate));
+            if (key == name || plural && key == name + "s")
             {
-                type = candidate;
+                match = candidate;
                 return true;
             }
         }
-        type = default;
+        match = default!;
         return false;
     }
 

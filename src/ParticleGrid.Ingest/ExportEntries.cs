@@ -1,11 +1,6 @@
-namespace ParticleGrid.Ingest;
+using ParticleGrid.Domain;
 
-/// <summary>The instrument's own measurements of a particle, when its list gives them.</summary>
-/// <param name="AreaSquareMicrometres">The area-based (ABD) area.</param>
-/// <param name="AspectRatio">Width over length, 0..1 as FlowCAM and MFI give it.</param>
-/// <param name="Circularity">How round the outline is, as the instrument defines it.</param>
-/// <param name="MeanIntensity">The particle's mean grey level, as the instrument gives it.</param>
-public sealed record InstrumentMorphology(double? AreaSquareMicrometres, double? AspectRatio, double? Circularity, double? MeanIntensity);
+namespace ParticleGrid.Ingest;
 
 /// <summary>One particle read from an export.</summary>
 /// <param name="ParticleId">Unique within the run and a valid identifier (1-128 characters of letters, digits, '.', '_', '-', ':'):
@@ -16,7 +11,7 @@ public sealed record InstrumentMorphology(double? AreaSquareMicrometres, double?
 /// and the list row in parentheses, e.g. "collage_00001.tif#10,20,48,40 (data.lst row 12)". A row number is the row's line in its file.</param>
 /// <param name="EcdMicrometres">The instrument's equivalent diameter (ECD / ESD; FlowCAM: "Diameter (ESD)", else "Diameter (ABD)"), when the list gives one.</param>
 /// <param name="MicrometresPerPixel">The calibration the list gives (FlowCAM "Calibration Factor", particles.csv "um_per_pixel"), when it gives one.</param>
-/// <param name="Morphology">The instrument's other measurements; null when the list has none of their columns.</param>
+/// <param name="Shape">The instrument's other measurements (area, aspect ratio, circularity, intensity); null when the list has none of their columns.</param>
 /// <param name="ClassLabel">The class sub-folder an image-folder particle sits in (ground truth), else null.</param>
 public sealed record ExportParticle(
     string ParticleId,
@@ -24,7 +19,7 @@ public sealed record ExportParticle(
     string Source,
     double? EcdMicrometres,
     double? MicrometresPerPixel,
-    InstrumentMorphology? Morphology,
+    ParticleShape? Shape,
     string? ClassLabel);
 
 /// <summary>Why one item of an export was refused.</summary>

@@ -16,60 +16,45 @@ namespace ParticleGrid.Ingest;
 /// again. Only the collages the list names are opened, so the background calibration images (cal_image_*.tif)
 /// beside them are never read.
 /// </remarks>
-internal sealed class FlowCamReader : IExportReader
+internal sealed class FlowCamReader : ParticleListReader
 {
-    private static readonly ListColumn[] RequiredColumns =
+    public override string Format => "flowcam";
+
+    protected override IReadOnlyList<ListColumn> RequiredColumns { get; } =
         [ListColumn.ParticleId, ListColumn.ImageFile, ListColumn.BoxX, ListColumn.BoxY, ListColumn.BoxWidth, ListColumn.BoxHeight];
 
-    public string Format => "flowcam";
+    protected override string NoList =>
+        "no FlowCAM particle list: no .lst file, and no .csv with Image X, Image Y, Image Width and Image Height columns";
 
-    public IEnumerable<ExportEntry> Read(string runFolder, CancellationToken cancellation = default)
+    protected override string? FindList(RunFolder run) => ParticleLists.FindFlowCamList(run);
+
+    protected override RowImages OpenImages(RunFolder run) => new Collages(run);
+
+    /// <summary>Each row's particle is a box of a collage; the collage last opened is held decoded.</summary>
+    private sealed class Collages(RunFolder run) : RowImages
     {
-        ArgumentNullException.ThrowIfNull(runFolder);
-        return ReadRun(runFolder, cancellation);
-    }
+        private readonly CollageCache _collages = new();
 
-    private static IEnumerable<ExportEntry> ReadRun(string runFolder, CancellationToken cancellation)
-    {
-        cancellation.ThrowIfCancellationRequested();
-        var run = RunFolder.Open(runFolder);
-        string listName = ParticleLists.FindFlowCamList(run) ?? throw new ExportException(runFolder,
-            "no FlowCAM particle list: no .lst file, and no .csv with Image X, Image Y, Image Width and Image Height columns");
-        using ParticleList list = ParticleList.Open(run, listName);
-        list.Require(RequiredColumns, size: true);
-
-        using var collages = new CollageCache();
-        var claimed = new HashSet<string>(StringComparer.Ordinal);
-        foreach (ListRow row in list.Rows())
+        public override ExportEntry Read(ListRow row, string id, RowMeasurements measurements)
         {
-            cancellation.ThrowIfCancellationRequested();
-            yield return ReadRow(run, row, collages, claimed);
-        }
-    }
+            if (ReadBox(row) is not { } box) return BoxNotNumbers(row);
 
-    private static ExportEntry ReadRow(RunFolder run, ListRow row, CollageCache collages, HashSet<string> claimed)
-    {
-        if (RowChecks.Shape(row) is { } misshapen) return misshapen;
-        string id = row.Text(ListColumn.ParticleId) ?? "";
-        if (RowChecks.ClaimId(id, row.Source, claimed) is { } refused) return refused;
-        if (RowChecks.Measurements(row, row.Source, sizeRequired: true, out RowMeasurements measurements) is { } bad) return bad;
-        if (ReadBox(row) is not { } box) return BoxNotNumbers(row);
+            string collageName = row.Text(ListColumn.ImageFile) ?? "";
+            Located collageFile = run.Locate(collageName);
+            if (collageFile.Problem is { } problem) return Rejections.Entry(row.Source, collageFile.Reason, problem);
 
-        string collageName = row.Text(ListColumn.ImageFile) ?? "";
-        Located collageFile = run.Locate(collageName);
-        if (collageFile.Problem is { } problem) return Rejections.Entry(row.Source, collageFile.Reason, problem);
-
-        string source = $"{RunFolder.Normalize(collageName, out _)}#{box.X},{box.Y},{box.Width},{box.Height} ({row.Source})";
-        if (box.Width <= 0 || box.Height <= 0) return Rejections.Entry(source, RejectionReason.BadBox, "the box has no area");
-        (Image<Rgb24>? collage, ParticleImageException? unusable) = collages.Open(collageFile.FullPath!);
-        if (unusable is not null) return new ExportEntry(null, ExportImages.Refused(source, unusable));
-        if (box.X < 0 || box.Y < 0 || (long)box.X + box.Width > collage!.Width || (long)box.Y + box.Height > collage.Height)
-        {
-            return Rejections.Entry(source, RejectionReason.BadBox, $"the box is not inside the {collage!.Width} x {collage.Height} collage");
+            string source = $"{RunFolder.Normalize(collageName, out _)}#{box.X},{box.Y},{box.Width},{box.Height} ({row.Source})";
+            if (box.Width <= 0 || box.Height <= 0) return Rejections.Entry(source, RejectionReason.BadBox, "the box has no area");
+            (Image<Rgb24>? collage, ParticleImageException? unusable) = _collages.Open(collageFile.FullPath!);
+            if (unusable is not null) return new ExportEntry(null, ExportImages.Refused(source, unusable));
+            if (box.X < 0 || box.Y < 0 || (long)box.X + box.Width > collage!.Width || (long)box.Y + box.Height > collage.Height)
+            {
+                return Rejections.Entry(source, RejectionReason.BadBox, $"the box is not inside the {collage!.Width} x {collage.Height} collage");
+            }
+            return measurements.Particle(id, CutOut(collage, box), source);
         }
 
-        return new ExportEntry(new ExportParticle(id, CutOut(collage, box), source, measurements.EcdMicrometres,
-            measurements.MicrometresPerPixel, measurements.Morphology, ClassLabel: null), null);
+        public override void Dispose() => _collages.Dispose();
     }
 
     /// <summary>The row's box in whole pixels, or null when a box cell is empty or not a whole number.</summary>

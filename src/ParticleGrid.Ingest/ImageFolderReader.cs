@@ -12,32 +12,19 @@ namespace ParticleGrid.Ingest;
 /// that name no image found. A particle's id is its path without the extension, with ':' for '/'
 /// ("glass/glass_00001.png" is "glass:glass_00001"), unless particles.csv gives a particle_id.
 /// </remarks>
-internal sealed class ImageFolderReader : IExportReader
+internal sealed class ImageFolderReader : ExportReader
 {
     private static readonly string[] ImageExtensions = [".png", ".tif", ".tiff", ".bmp", ".jpg", ".jpeg"];
 
-    public string Format => "image-folder";
+    public override string Format => "image-folder";
 
-    public IEnumerable<ExportEntry> Read(string runFolder, CancellationToken cancellation = default)
+    protected override IEnumerable<ExportEntry> Entries(RunFolder run, HashSet<string> claimed)
     {
-        ArgumentNullException.ThrowIfNull(runFolder);
-        return ReadRun(runFolder, cancellation);
-    }
-
-    private static IEnumerable<ExportEntry> ReadRun(string runFolder, CancellationToken cancellation)
-    {
-        cancellation.ThrowIfCancellationRequested();
-        var run = RunFolder.Open(runFolder);
         IReadOnlyList<string> topFiles = run.List("", folders: false);
         var listed = new ListedImages();
         foreach (ExportEntry problem in listed.Read(run, topFiles)) yield return problem;
 
-        var claimed = new HashSet<string>(StringComparer.Ordinal);
-        foreach (string name in topFiles.Where(IsImage))
-        {
-            cancellation.ThrowIfCancellationRequested();
-            yield return ReadImage(run, name, classLabel: null, listed.Take(name), claimed);
-        }
+        foreach (string name in topFiles.Where(IsImage)) yield return ReadImage(run, name, classLabel: null, listed.Take(name), claimed);
         foreach (string classFolder in run.List("", folders: true))
         {
             IReadOnlyList<string> names;
@@ -52,10 +39,8 @@ internal sealed class ImageFolderReader : IExportReader
                 unlisted = Rejections.Entry(classFolder + "/", RejectionReason.MissingImage, e.Reason);
             }
             if (unlisted is { } refused) yield return refused;
-            foreach (string name in names.Where(IsImage))
+            foreach (string relative in names.Where(IsImage).Select(name => $"{classFolder}/{name}"))
             {
-                cancellation.ThrowIfCancellationRequested();
-                string relative = $"{classFolder}/{name}";
                 yield return ReadImage(run, relative, classFolder, listed.Take(relative), claimed);
             }
         }
@@ -81,8 +66,7 @@ internal sealed class ImageFolderReader : IExportReader
         if (row is not null && RowChecks.Measurements(row, source, sizeRequired: false, out measurements) is { } bad) return bad;
         if (ExportImages.ReadFile(located.FullPath!, source, out byte[] image) is { } unusable) return unusable;
 
-        return new ExportEntry(new ExportParticle(id, image, source, measurements.EcdMicrometres, measurements.MicrometresPerPixel,
-            measurements.Morphology, classLabel), null);
+        return measurements.Particle(id, image, source, classLabel);
     }
 
     /// <summary>The rows of particles.csv by the file each names; each row is taken by at most one image.</summary>

@@ -6,49 +6,29 @@ namespace ParticleGrid.Ingest;
 /// Mean", and its own image file ("Image File" / "Filename" / "Image", relative to the run folder). Rows come in
 /// list order.
 /// </summary>
-internal sealed class MfiReader : IExportReader
+internal sealed class MfiReader : ParticleListReader
 {
-    private static readonly ListColumn[] RequiredColumns = [ListColumn.ParticleId, ListColumn.ImageFile];
+    public override string Format => "mfi";
 
-    public string Format => "mfi";
+    protected override IReadOnlyList<ListColumn> RequiredColumns { get; } = [ListColumn.ParticleId, ListColumn.ImageFile];
 
-    public IEnumerable<ExportEntry> Read(string runFolder, CancellationToken cancellation = default)
+    protected override string NoList => "no MFI particle list: no .csv with Particle ID, ECD and Image File columns";
+
+    protected override string? FindList(RunFolder run) => ParticleLists.FindMfiList(run);
+
+    protected override RowImages OpenImages(RunFolder run) => new ImageFiles(run);
+
+    /// <summary>Each row names its own image file.</summary>
+    private sealed class ImageFiles(RunFolder run) : RowImages
     {
-        ArgumentNullException.ThrowIfNull(runFolder);
-        return ReadRun(runFolder, cancellation);
-    }
-
-    private static IEnumerable<ExportEntry> ReadRun(string runFolder, CancellationToken cancellation)
-    {
-        cancellation.ThrowIfCancellationRequested();
-        var run = RunFolder.Open(runFolder);
-        string listName = ParticleLists.FindMfiList(run) ?? throw new ExportException(runFolder,
-            "no MFI particle list: no .csv with Particle ID, ECD and Image File columns");
-        using ParticleList list = ParticleList.Open(run, listName);
-        list.Require(RequiredColumns, size: true);
-
-        var claimed = new HashSet<string>(StringComparer.Ordinal);
-        foreach (ListRow row in list.Rows())
+        public override ExportEntry Read(ListRow row, string id, RowMeasurements measurements)
         {
-            cancellation.ThrowIfCancellationRequested();
-            yield return ReadRow(run, row, claimed);
+            string imageName = row.Text(ListColumn.ImageFile) ?? "";
+            Located imageFile = run.Locate(imageName);
+            if (imageFile.Problem is { } problem) return Rejections.Entry(row.Source, imageFile.Reason, problem);
+            string source = $"{RunFolder.Normalize(imageName, out _)} ({row.Source})";
+            if (ExportImages.ReadFile(imageFile.FullPath!, source, out byte[] image) is { } unusable) return unusable;
+            return measurements.Particle(id, image, source);
         }
-    }
-
-    private static ExportEntry ReadRow(RunFolder run, ListRow row, HashSet<string> claimed)
-    {
-        if (RowChecks.Shape(row) is { } misshapen) return misshapen;
-        string id = row.Text(ListColumn.ParticleId) ?? "";
-        if (RowChecks.ClaimId(id, row.Source, claimed) is { } refused) return refused;
-        if (RowChecks.Measurements(row, row.Source, sizeRequired: true, out RowMeasurements measurements) is { } bad) return bad;
-
-        string imageName = row.Text(ListColumn.ImageFile) ?? "";
-        Located imageFile = run.Locate(imageName);
-        if (imageFile.Problem is { } problem) return Rejections.Entry(row.Source, imageFile.Reason, problem);
-        string source = $"{RunFolder.Normalize(imageName, out _)} ({row.Source})";
-        if (ExportImages.ReadFile(imageFile.FullPath!, source, out byte[] image) is { } unusable) return unusable;
-
-        return new ExportEntry(new ExportParticle(id, image, source, measurements.EcdMicrometres, measurements.MicrometresPerPixel,
-            measurements.Morphology, ClassLabel: null), null);
     }
 }

@@ -1,9 +1,15 @@
+using ParticleGrid.Domain;
+
 namespace ParticleGrid.Ingest;
 
 /// <summary>What a list row says about its particle besides the image.</summary>
-internal sealed record RowMeasurements(double? EcdMicrometres, double? MicrometresPerPixel, InstrumentMorphology? Morphology)
+internal sealed record RowMeasurements(double? EcdMicrometres, double? MicrometresPerPixel, ParticleShape? Shape)
 {
     public static readonly RowMeasurements None = new(null, null, null);
+
+    /// <summary>The particle these measurements describe, with its image.</summary>
+    public ExportEntry Particle(string id, byte[] image, string source, string? classLabel = null) =>
+        new(new ExportParticle(id, image, source, EcdMicrometres, MicrometresPerPixel, Shape, classLabel), null);
 }
 
 /// <summary>Builds rejections whose message starts with the item's source and stays on one line.</summary>
@@ -32,9 +38,9 @@ internal static class RowChecks
     public static ExportEntry? ClaimId(string id, string source, HashSet<string> claimed)
     {
         if (id.Length == 0) return Rejections.Entry(source, RejectionReason.BadRow, "no particle id");
-        if (!ParticleIds.IsValid(id))
+        if (!Identifiers.IsValid(id))
         {
-            return Rejections.Entry(source, RejectionReason.BadRow, $"particle id '{Shorten(id)}' is not valid: {ParticleIds.Rule}");
+            return Rejections.Entry(source, RejectionReason.BadRow, $"particle id '{Shorten(id)}' is not valid: {Identifiers.Rule}");
         }
         if (!claimed.Add(id)) return Rejections.Entry(source, RejectionReason.DuplicateId, $"particle id '{id}' is already in this run");
         return null;
@@ -70,7 +76,7 @@ internal static class RowChecks
             return Rejections.Entry(source, RejectionReason.BadRow, $"{row.NameOf(ListColumn.MicrometresPerPixel)} {s} is not a positive number of micrometres per pixel");
         }
 
-        InstrumentMorphology? morphology = null;
+        ParticleShape? morphology = null;
         ListColumn[] shape = [ListColumn.AbdAreaSquareMicrometres, ListColumn.AspectRatio, ListColumn.Circularity, ListColumn.MeanIntensity];
         if (shape.Any(row.Columns.Has))
         {
@@ -79,7 +85,7 @@ internal static class RowChecks
             {
                 if (!row.TryNumber(shape[i], out values[i]) || values[i] is { } v && !double.IsFinite(v)) return NotANumber(row, source, shape[i]);
             }
-            morphology = new InstrumentMorphology(values[0], values[1], values[2], values[3]);
+            morphology = new ParticleShape(values[0], values[1], values[2], values[3]);
         }
 
         measurements = new RowMeasurements(ecd, scale, morphology);

@@ -313,13 +313,13 @@ public class ParticleClassificationService : IWorkerRuntime, IDisposable
     {
         var set = result.Set;
         var decision = result.Decision;
-        var opinions = set.Members.Select((member, m) => new ModelOpinion(member.Name, member.Manifest.Version, result.PerModel[m],
+        var votes = set.Members.Select((member, m) => new ModelVote(member.Name, member.Manifest.Version, result.PerModel[m],
             set.Classes[ClassificationReport.ArgMax(result.PerModel[m])], result.OutOfScopeRatios[m])).ToList();
         // Unlike anything the networks learned: its own type, never one of theirs, and queued for review.
         double? outOfScope = OutOfScopeVote.Combine(result.OutOfScopeRatios);
         if (OutOfScopeVote.IsUnknown(outOfScope))
             return new ParticleVerdict(particle.ParticleId, sha256, ParticleTypes.FolderName(ParticleType.Unknown), decision.Probability,
-                true, UnknownReason, set.Version, opinions, null, OutOfScopeRatio: outOfScope);
+                true, UnknownReason, set.Version, votes, null, OutOfScopeRatio: outOfScope);
         string? reason = decision.Reason switch
         {
             UncertainReason.BelowThreshold => "below_threshold",
@@ -327,7 +327,7 @@ public class ParticleClassificationService : IWorkerRuntime, IDisposable
             _ => null,
         };
         return new ParticleVerdict(particle.ParticleId, sha256, set.Classes[decision.ClassIndex], decision.Probability,
-            decision.IsUncertain, reason, set.Version, opinions, null, OutOfScopeRatio: outOfScope);
+            decision.IsUncertain, reason, set.Version, votes, null, OutOfScopeRatio: outOfScope);
     }
 
     /// <summary>The uncertain reason of an unknown particle: its out-of-scope score is past the threshold.</summary>

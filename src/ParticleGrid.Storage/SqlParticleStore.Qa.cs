@@ -167,24 +167,13 @@ public sealed partial class SqlParticleStore
             var at0 = DateTimeOffset.FromUnixTimeMilliseconds(at.ToUnixTimeMilliseconds());
             entry = Chain(sequence, particle.Particle.LotId, runId, particleId, reviewer, at0, particle.EffectiveType, label, reason, previousHash);
 
-            await using var insert = connection.CreateCommand();
-            insert.Transaction = transaction;
-            insert.CommandText = """
+            return await ExecuteAsync(connection, transaction, """
                 INSERT INTO reviews (sequence, lot_id, run_id, particle_id, reviewer, at_unix_ms, previous_label, label, reason, previous_hash, hash)
                 VALUES (@sequence, @lot, @run, @particle, @reviewer, @at, @previous, @label, @reason, @previoushash, @hash)
-                """;
-            Add(insert, "sequence", entry.Sequence);
-            Add(insert, "lot", entry.LotId);
-            Add(insert, "run", entry.RunId);
-            Add(insert, "particle", entry.ParticleId);
-            Add(insert, "reviewer", entry.Reviewer);
-            Add(insert, "at", entry.AtUtc.ToUnixTimeMilliseconds());
-            Add(insert, "previous", entry.PreviousLabel);
-            Add(insert, "label", entry.Label);
-            Add(insert, "reason", entry.Reason);
-            Add(insert, "previoushash", entry.PreviousHash);
-            Add(insert, "hash", entry.Hash);
-            return await insert.ExecuteNonQueryAsync(cancellation);
+                """, cancellation,
+                ("sequence", entry.Sequence), ("lot", entry.LotId), ("run", entry.RunId), ("particle", entry.ParticleId),
+                ("reviewer", entry.Reviewer), ("at", entry.AtUtc.ToUnixTimeMilliseconds()), ("previous", entry.PreviousLabel),
+                ("label", entry.Label), ("reason", entry.Reason), ("previoushash", entry.PreviousHash), ("hash", entry.Hash));
         }, cancellation);
         return entry!;
     }
@@ -250,36 +239,15 @@ public sealed partial class SqlParticleStore
                 count.CommandText = "SELECT COUNT(*) FROM tokens";
                 if (Convert.ToInt64(await count.ExecuteScalarAsync(cancellation)) > 0) return 0;
             }
-            await using var insert = connection.CreateCommand();
-            insert.Transaction = transaction;
-            insert.CommandText = "INSERT INTO tokens (token_id, name, role, sha256, created_unix_ms) VALUES (@id, @name, @role, @sha, @created)";
-            Add(insert, "id", token.TokenId);
-            Add(insert, "name", name);
-            Add(insert, "role", role);
-            Add(insert, "sha", tokenSha256);
-            Add(insert, "created", token.CreatedUtc.ToUnixTimeMilliseconds());
-            return await insert.ExecuteNonQueryAsync(cancellation);
+            return await ExecuteAsync(connection, transaction, "INSERT INTO tokens (token_id, name, role, sha256, created_unix_ms) VALUES (@id, @name, @role, @sha, @created)", cancellation,
+                ("id", token.TokenId), ("name", name), ("role", role), ("sha", tokenSha256), ("created", token.CreatedUtc.ToUnixTimeMilliseconds()));
         }, cancellation);
         return saved == 1 ? token : null;
     }
 
-    public async Task<AccessToken?> FindTokenAsync(string tokenSha256, CancellationToken cancellation = default)
-    {
-        await using var connection = await OpenAsync(cancellation);
-        await using var query = connection.CreateCommand();
-        query.CommandText = "SELECT token_id, name, role, created_unix_ms FROM tokens WHERE sha256 = @sha";
-        Add(query, "sha", tokenSha256);
-        await using var reader = await query.ExecuteReaderAsync(cancellation);
-        return await reader.ReadAsync(cancellation)
-            ? new AccessToken(reader.GetString(0), reader.GetString(1), reader.GetString(2), DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(reader.GetValue(3))))
-            : null;
-    }
-
-    private static async Task ExecuteAsync(DbConnection connection, DbTransaction transaction, string sql, CancellationToken cancellation)
-    {
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync(cancellation);
-    }
+    public async Task<AccessToken?> FindTokenAsync(string tokenSha256, CancellationToken cancellation = default) => (await ReadAsync(
+        "SELECT token_id, name, role, created_unix_ms FROM tokens WHERE sha256 = @sha",
+        [("sha", tokenSha256)],
+        reader => new AccessToken(reader.GetString(0), reader.GetString(1), reader.GetString(2), DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(reader.GetValue(3)))),
+        cancellation)).SingleOrDefault();
 }

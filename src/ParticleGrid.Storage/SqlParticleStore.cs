@@ -173,10 +173,10 @@ public sealed partial class SqlParticleStore : IParticleStore, IDisposable
                 Add(insert, "failure", p.Failure);
                 Add(insert, "recorded", p.RecordedUtc.ToUnixTimeMilliseconds());
                 Add(insert, "sizesource", p.SizeSource);
-                Add(insert, "area", p.AreaSquareMicrometres);
-                Add(insert, "aspect", p.AspectRatio);
-                Add(insert, "circularity", p.Circularity);
-                Add(insert, "intensity", p.MeanIntensity);
+                Add(insert, "area", p.Shape?.AreaSquareMicrometres);
+                Add(insert, "aspect", p.Shape?.AspectRatio);
+                Add(insert, "circularity", p.Shape?.Circularity);
+                Add(insert, "intensity", p.Shape?.MeanIntensity);
                 int inserted = await insert.ExecuteNonQueryAsync(cancellation);
                 appended += inserted;
                 if (inserted == 1) added.Add(p);
@@ -216,20 +216,13 @@ public sealed partial class SqlParticleStore : IParticleStore, IDisposable
         ArgumentNullException.ThrowIfNull(run);
         await WriteAsync(async (connection, transaction) =>
         {
-            await using var insert = connection.CreateCommand();
-            insert.Transaction = transaction;
-            insert.CommandText = """
+            await ExecuteAsync(connection, transaction, """
                 INSERT INTO runs (run_id, lot_id, instrument_id, analysed_volume_ml, expected_particles, started_unix_ms)
                 VALUES (@run, @lot, @instrument, @volume, @expected, @started)
                 ON CONFLICT (run_id) DO NOTHING
-                """;
-            Add(insert, "run", run.RunId);
-            Add(insert, "lot", run.LotId);
-            Add(insert, "instrument", run.InstrumentId);
-            Add(insert, "volume", run.AnalysedVolumeMl);
-            Add(insert, "expected", run.ExpectedParticles);
-            Add(insert, "started", run.StartedUtc.ToUnixTimeMilliseconds());
-            await insert.ExecuteNonQueryAsync(cancellation);
+                """, cancellation,
+                ("run", run.RunId), ("lot", run.LotId), ("instrument", run.InstrumentId), ("volume", run.AnalysedVolumeMl),
+                ("expected", run.ExpectedParticles), ("started", run.StartedUtc.ToUnixTimeMilliseconds()));
             return 0;
         }, cancellation);
 
@@ -249,98 +242,64 @@ public sealed partial class SqlParticleStore : IParticleStore, IDisposable
     {
         await WriteAsync(async (connection, transaction) =>
         {
-            await using var update = connection.CreateCommand();
-            update.Transaction = transaction;
-            update.CommandText = "UPDATE runs SET completed_unix_ms = @completed WHERE run_id = @run AND completed_unix_ms IS NULL";
-            Add(update, "run", runId);
-            Add(update, "completed", completedUtc.ToUnixTimeMilliseconds());
-            return await update.ExecuteNonQueryAsync(cancellation);
+            return await ExecuteAsync(connection, transaction, "UPDATE runs SET completed_unix_ms = @completed WHERE run_id = @run AND completed_unix_ms IS NULL", cancellation,
+                ("run", runId), ("completed", completedUtc.ToUnixTimeMilliseconds()));
         }, cancellation);
     }
 
     public Task<IReadOnlyList<RunRecord>> RunsOfLotAsync(string lotId, CancellationToken cancellation = default) =>
         QueryRunsAsync("lot_id = @key", lotId, cancellation);
 
-    private async Task<IReadOnlyList<RunRecord>> QueryRunsAsync(string where, string key, CancellationToken cancellation)
-    {
-        await using var connection = await OpenAsync(cancellation);
-        await using var query = connection.CreateCommand();
-        query.CommandText = $"SELECT run_id, lot_id, instrument_id, analysed_volume_ml, expected_particles, started_unix_ms, completed_unix_ms FROM runs WHERE {where} ORDER BY started_unix_ms, run_id";
-        Add(query, "key", key);
-        var runs = new List<RunRecord>();
-        await using var reader = await query.ExecuteReaderAsync(cancellation);
-        while (await reader.ReadAsync(cancellation))
-        {
-            runs.Add(new RunRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), NullableDouble(reader, 3),
-                reader.IsDBNull(4) ? null : Convert.ToInt32(reader.GetValue(4)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
-                reader.IsDBNull(6) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6))));
-        }
-        return runs;
-    }
+    private async Task<IReadOnlyList<RunRecord>> QueryRunsAsync(string where, string key, CancellationToken cancellation) => await ReadAsync(
+        $"SELECT run_id, lot_id, instrument_id, analysed_volume_ml, expected_particles, started_unix_ms, completed_unix_ms FROM runs WHERE {where} ORDER BY started_unix_ms, run_id",
+        [("key", key)],
+        reader => new RunRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), NullableDouble(reader, 3),
+            reader.IsDBNull(4) ? null : Convert.ToInt32(reader.GetValue(4)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
+            reader.IsDBNull(6) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6))),
+        cancellation);
 
     public async Task SaveLotAsync(LotRecord lot, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(lot);
         await WriteAsync(async (connection, transaction) =>
         {
-            await using var upsert = connection.CreateCommand();
-            upsert.Transaction = transaction;
-            upsert.CommandText = """
+            return await ExecuteAsync(connection, transaction, """
                 INSERT INTO lots (lot_id, container_volume_ml, product) VALUES (@lot, @volume, @product)
                 ON CONFLICT (lot_id) DO UPDATE SET container_volume_ml = excluded.container_volume_ml, product = excluded.product
-                """;
-            Add(upsert, "lot", lot.LotId);
-            Add(upsert, "volume", lot.ContainerVolumeMl);
-            Add(upsert, "product", lot.Product);
-            return await upsert.ExecuteNonQueryAsync(cancellation);
+                """, cancellation,
+                ("lot", lot.LotId), ("volume", lot.ContainerVolumeMl), ("product", lot.Product));
         }, cancellation);
     }
 
-    public async Task<LotRecord?> GetLotAsync(string lotId, CancellationToken cancellation = default)
-    {
-        await using var connection = await OpenAsync(cancellation);
-        await using var query = connection.CreateCommand();
-        query.CommandText = "SELECT lot_id, container_volume_ml, product FROM lots WHERE lot_id = @lot";
-        Add(query, "lot", lotId);
-        await using var reader = await query.ExecuteReaderAsync(cancellation);
-        return await reader.ReadAsync(cancellation)
-            ? new LotRecord(reader.GetString(0), NullableDouble(reader, 1), reader.IsDBNull(2) ? null : reader.GetString(2))
-            : null;
-    }
+    public async Task<LotRecord?> GetLotAsync(string lotId, CancellationToken cancellation = default) => (await ReadAsync(
+        "SELECT lot_id, container_volume_ml, product FROM lots WHERE lot_id = @lot",
+        [("lot", lotId)],
+        reader => new LotRecord(reader.GetString(0), NullableDouble(reader, 1), NullableString(reader, 2)),
+        cancellation)).SingleOrDefault();
 
-    public async Task<RunCounts> CountRunAsync(string runId, CancellationToken cancellation = default)
-    {
-        await using var connection = await OpenAsync(cancellation);
-        await using var query = connection.CreateCommand();
-        query.CommandText = """
-            SELECT COUNT(*),
-                   COALESCE(SUM(CASE WHEN failure IS NULL THEN 1 ELSE 0 END), 0),
-                   COALESCE(SUM(uncertain), 0),
-                   COALESCE(SUM(CASE WHEN failure IS NULL THEN 0 ELSE 1 END), 0)
-            FROM particles WHERE run_id = @run
-            """;
-        Add(query, "run", runId);
-        await using var reader = await query.ExecuteReaderAsync(cancellation);
-        await reader.ReadAsync(cancellation);
-        return new RunCounts(Convert.ToInt32(reader.GetValue(0)), Convert.ToInt32(reader.GetValue(1)),
-            Convert.ToInt32(reader.GetValue(2)), Convert.ToInt32(reader.GetValue(3)));
-    }
+    public async Task<RunCounts> CountRunAsync(string runId, CancellationToken cancellation = default) => (await ReadAsync(
+        """
+        SELECT COUNT(*),
+               COALESCE(SUM(CASE WHEN failure IS NULL THEN 1 ELSE 0 END), 0),
+               COALESCE(SUM(uncertain), 0),
+               COALESCE(SUM(CASE WHEN failure IS NULL THEN 0 ELSE 1 END), 0)
+        FROM particles WHERE run_id = @run
+        """,
+        [("run", runId)],
+        reader => new RunCounts(Convert.ToInt32(reader.GetValue(0)), Convert.ToInt32(reader.GetValue(1)),
+            Convert.ToInt32(reader.GetValue(2)), Convert.ToInt32(reader.GetValue(3))),
+        cancellation)).Single();
 
     public async Task SaveModelSetReferenceAsync(string modelSetVersion, double? expectedUnknownShare, CancellationToken cancellation = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(modelSetVersion);
         await WriteAsync(async (connection, transaction) =>
         {
-            await using var upsert = connection.CreateCommand();
-            upsert.Transaction = transaction;
-            upsert.CommandText = """
+            return await ExecuteAsync(connection, transaction, """
                 INSERT INTO model_set_references (model_set_version, expected_unknown_share, recorded_unix_ms) VALUES (@set, @share, @at)
                 ON CONFLICT (model_set_version) DO UPDATE SET expected_unknown_share = excluded.expected_unknown_share, recorded_unix_ms = excluded.recorded_unix_ms
-                """;
-            Add(upsert, "set", modelSetVersion);
-            Add(upsert, "share", expectedUnknownShare);
-            Add(upsert, "at", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-            return await upsert.ExecuteNonQueryAsync(cancellation);
+                """, cancellation,
+                ("set", modelSetVersion), ("share", expectedUnknownShare), ("at", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
         }, cancellation);
     }
 
@@ -379,35 +338,20 @@ public sealed partial class SqlParticleStore : IParticleStore, IDisposable
         return counts;
     }
 
-    public async Task<IReadOnlyList<CountedParticle>> CountedParticlesOfLotAsync(string lotId, CancellationToken cancellation = default)
-    {
-        await using var connection = await OpenAsync(cancellation);
-        await using var query = connection.CreateCommand();
-        // A reviewer's label replaces the vote, and a reviewed particle is no longer uncertain.
-        query.CommandText = $"SELECT COALESCE({LatestLabel}, p.particle_type), p.ecd_um, p.uncertain, {LatestLabel} FROM particles p WHERE p.lot_id = @lot";
-        Add(query, "lot", lotId);
-        var particles = new List<CountedParticle>();
-        await using var reader = await query.ExecuteReaderAsync(cancellation);
-        while (await reader.ReadAsync(cancellation))
+    // A reviewer's label replaces the vote, and a reviewed particle is no longer uncertain.
+    public async Task<IReadOnlyList<CountedParticle>> CountedParticlesOfLotAsync(string lotId, CancellationToken cancellation = default) => await ReadAsync(
+        $"SELECT COALESCE({LatestLabel}, p.particle_type), p.ecd_um, p.uncertain, {LatestLabel} FROM particles p WHERE p.lot_id = @lot",
+        [("lot", lotId)],
+        reader =>
         {
             ParticleType? type = !reader.IsDBNull(0) && ParticleTypes.TryParse(reader.GetString(0), out var t) ? t : null;
             bool reviewed = !reader.IsDBNull(3);
-            particles.Add(new CountedParticle(type, NullableDouble(reader, 1), !reviewed && Convert.ToInt32(reader.GetValue(2)) != 0, reviewed));
-        }
-        return particles;
-    }
+            return new CountedParticle(type, NullableDouble(reader, 1), !reviewed && Convert.ToInt32(reader.GetValue(2)) != 0, reviewed);
+        },
+        cancellation);
 
-    public async Task<IReadOnlyList<ParticleRecord>> ParticlesOfRunAsync(string runId, CancellationToken cancellation = default)
-    {
-        await using var connection = await OpenAsync(cancellation);
-        await using var query = connection.CreateCommand();
-        query.CommandText = $"SELECT {ParticleColumns} FROM particles p WHERE p.run_id = @run ORDER BY p.particle_id";
-        Add(query, "run", runId);
-        var particles = new List<ParticleRecord>();
-        await using var reader = await query.ExecuteReaderAsync(cancellation);
-        while (await reader.ReadAsync(cancellation)) particles.Add(ReadParticle(reader));
-        return particles;
-    }
+    public async Task<IReadOnlyList<ParticleRecord>> ParticlesOfRunAsync(string runId, CancellationToken cancellation = default) => await ReadAsync(
+        $"SELECT {ParticleColumns} FROM particles p WHERE p.run_id = @run ORDER BY p.particle_id", [("run", runId)], ReadParticle, cancellation);
 
     /// <summary>The columns <see cref="ReadParticle"/> reads, in its order (alias p for particles).</summary>
     private const string ParticleColumns = """
@@ -422,7 +366,8 @@ public sealed partial class SqlParticleStore : IParticleStore, IDisposable
         NullableString(reader, 9), NullableString(reader, 10),
         JsonSerializer.Deserialize<List<ModelVote>>(reader.GetString(11), VotesJson) ?? [],
         NullableString(reader, 12), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(13)),
-        NullableString(reader, 14), NullableDouble(reader, 15), NullableDouble(reader, 16), NullableDouble(reader, 17), NullableDouble(reader, 18));
+        NullableString(reader, 14),
+        ParticleShape.Of(NullableDouble(reader, 15), NullableDouble(reader, 16), NullableDouble(reader, 17), NullableDouble(reader, 18)));
 
     public void Dispose() => _singleWriter?.Dispose();
 
@@ -453,6 +398,34 @@ public sealed partial class SqlParticleStore : IParticleStore, IDisposable
             await ExecuteAsync(connection, "PRAGMA busy_timeout=30000;", cancellation);
         }
         return connection;
+    }
+
+    /// <summary>
+    /// One read on a connection of its own: the SQL with its named parameters, each row made into a <typeparamref name="T"/>.
+    /// Opening the connection, the command and the reader are the same for every read; the SQL and the mapping differ.
+    /// </summary>
+    private async Task<List<T>> ReadAsync<T>(string sql, IEnumerable<(string Name, object? Value)> parameters, Func<DbDataReader, T> row,
+        CancellationToken cancellation)
+    {
+        await using var connection = await OpenAsync(cancellation);
+        await using var query = connection.CreateCommand();
+        query.CommandText = sql;
+        foreach (var (name, value) in parameters) Add(query, name, value);
+        var rows = new List<T>();
+        await using var reader = await query.ExecuteReaderAsync(cancellation);
+        while (await reader.ReadAsync(cancellation)) rows.Add(row(reader));
+        return rows;
+    }
+
+    /// <summary>One statement of a write, in the write's transaction, with its named parameters; the rows it changed.</summary>
+    private static async Task<int> ExecuteAsync(DbConnection connection, DbTransaction transaction, string sql, CancellationToken cancellation,
+        params (string Name, object? Value)[] parameters)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters) Add(command, name, value);
+        return await command.ExecuteNonQueryAsync(cancellation);
     }
 
     private static async Task ExecuteAsync(DbConnection connection, string sql, CancellationToken cancellation)

@@ -2,15 +2,6 @@ using ParticleGrid.Domain;
 
 namespace ParticleGrid.Storage;
 
-/// <summary>One network's opinion on one particle, as the store keeps it.</summary>
-/// <param name="Model">The network's name in its model set ("resnet50").</param>
-/// <param name="Version">The model's version (architecture@weights-sha).</param>
-/// <param name="Probabilities">Softmax probabilities in the model set's class order.</param>
-/// <param name="Vote">The class the network alone would pick (folder name).</param>
-/// <param name="OutOfScopeRatio">The network's out-of-scope score over its threshold (null: a model without a reference, or
-/// a particle recorded before the score existed). Kept with the vote, so a lot's shift can be measured from the ledger.</param>
-public sealed record ModelVote(string Model, string Version, IReadOnlyList<float> Probabilities, string Vote, double? OutOfScopeRatio = null);
-
 /// <summary>
 /// One particle's result with its lineage: which instrument, run and lot it came from, which image (by hash), what
 /// every network said, the ensemble's vote and the model set that made it. Keyed by (run, particle); never updated.
@@ -20,7 +11,7 @@ public sealed record ModelVote(string Model, string Version, IReadOnlyList<float
 /// <param name="UncertainReason">"below_threshold", "disagreement", or null when confident.</param>
 /// <param name="Failure">Why the particle could not be classified (corrupt image, workers failing); null on success.</param>
 /// <param name="SizeSource">Where <paramref name="EcdMicrometres"/> came from: "instrument" (its list), "image" (the mask), or null.</param>
-/// <param name="AreaSquareMicrometres">Area, from the instrument or the mask (likewise the next three).</param>
+/// <param name="Shape">Area, aspect ratio, circularity and intensity, each from the instrument or else the mask; null when neither gave any.</param>
 /// <param name="Image">The image as received, kept for the gallery and review; not loaded with lists of particles.</param>
 public sealed record ParticleRecord(
     string RunId,
@@ -38,10 +29,7 @@ public sealed record ParticleRecord(
     string? Failure,
     DateTimeOffset RecordedUtc,
     string? SizeSource = null,
-    double? AreaSquareMicrometres = null,
-    double? AspectRatio = null,
-    double? Circularity = null,
-    double? MeanIntensity = null,
+    ParticleShape? Shape = null,
     byte[]? Image = null)
 {
     public bool IsFailed => Failure is not null;

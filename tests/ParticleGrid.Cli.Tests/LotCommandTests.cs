@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ParticleGrid.Domain;
 using ParticleGrid.Storage;
 
 namespace ParticleGrid.Cli.Tests;

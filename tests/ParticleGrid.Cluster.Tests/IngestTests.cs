@@ -73,8 +73,8 @@ public sealed class IngestTests(TinyModels models) : IDisposable
         {
             Assert.Equal("image", p.SizeSource);
             Assert.InRange(p.EcdMicrometres!.Value, 1, 40 * 0.7 * 1.5);
-            Assert.InRange(p.Circularity!.Value, 0, 1);
-            Assert.InRange(p.AspectRatio!.Value, 0, 1);
+            Assert.InRange(p.Shape!.Circularity!.Value, 0, 1);
+            Assert.InRange(p.Shape!.AspectRatio!.Value, 0, 1);
         });
     }
 

@@ -1,4 +1,5 @@
 using System.Text;
+using ParticleGrid.Domain;
 using ParticleGrid.Imaging;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Tiff;
@@ -44,10 +45,10 @@ public sealed class ReaderTests : IDisposable
         {
             Assert.Equal(written.Ecd, read.EcdMicrometres);  // the ESD, not the larger ABD
             Assert.Equal(ExportFixtures.FlowCamCalibration, read.MicrometresPerPixel);
-            Assert.Equal(written.AspectRatio, read.Morphology!.AspectRatio);
-            Assert.Equal(written.Circularity, read.Morphology.Circularity);
-            Assert.NotNull(read.Morphology.AreaSquareMicrometres);
-            Assert.NotNull(read.Morphology.MeanIntensity);
+            Assert.Equal(written.AspectRatio, read.Shape!.AspectRatio);
+            Assert.Equal(written.Circularity, read.Shape.Circularity);
+            Assert.NotNull(read.Shape.AreaSquareMicrometres);
+            Assert.NotNull(read.Shape.MeanIntensity);
             Assert.Null(read.ClassLabel);
         }
         int firstRow = asLst ? 19 : 2; // the .lst: version, num-fields and 16 field lines come first
@@ -121,8 +122,8 @@ public sealed class ReaderTests : IDisposable
         {
             Assert.Equal(written.Ecd, read.EcdMicrometres);
             Assert.Null(read.MicrometresPerPixel);
-            Assert.Equal(new InstrumentMorphology(null, 0.8, written.Circularity, read.Morphology!.MeanIntensity), read.Morphology);
-            Assert.NotNull(read.Morphology.MeanIntensity);
+            Assert.Equal(new ParticleShape(null, 0.8, written.Circularity, read.Shape!.MeanIntensity), read.Shape);
+            Assert.NotNull(read.Shape.MeanIntensity);
             Assert.Equal(written.Grey, ExportFixtures.GreyPixels(read.Image));
         }
         Assert.Equal(fixture.Files["images/p1001.png"], particles[0].Image); // the file's own bytes
@@ -164,13 +165,13 @@ public sealed class ReaderTests : IDisposable
             Assert.Equal(written.ClassLabel, read.ClassLabel);
             Assert.Equal(written.Ecd, read.EcdMicrometres);
             Assert.Equal(written.MicrometresPerPixel, read.MicrometresPerPixel);
-            Assert.Equal(written.Circularity, read.Morphology?.Circularity);
+            Assert.Equal(written.Circularity, read.Shape?.Circularity);
             Assert.Equal(written.Grey, ExportFixtures.GreyPixels(read.Image));
         }
         Assert.Equal(fixture.Files["glass/glass_00002.tif"], particles[2].Image);
         Assert.Equal("glass/glass_00001.png (particles.csv row 3)", particles[1].Source);
         Assert.Equal("loose_001.png", particles[0].Source);
-        Assert.Null(particles[0].Morphology);
+        Assert.Null(particles[0].Shape);
     }
 
     [Fact]

@@ -89,7 +89,7 @@ public static class RunUploader
     }
 
     private static ParticleImage ToParticleImage(ExportParticle p) => new(p.ParticleId, p.Image, p.EcdMicrometres, p.MicrometresPerPixel,
-        p.Morphology is { } m ? new ParticleShape(m.AreaSquareMicrometres, m.AspectRatio, m.Circularity, m.MeanIntensity) : null);
+        p.Shape);
 
     /// <summary>A run id from the instrument and the sample (or the folder's name): the same export gives the same run.</summary>
     public static string RunIdFor(string instrumentId, string? sample, string folder)

@@ -22,7 +22,8 @@ public static class SiloRoles
 
     public static bool IsGateway(SiloMetadata metadata) => Has(metadata, Gateway);
 
-    private static bool Has(SiloMetadata metadata, string role) =>
+    /// <summary>Whether the silo advertises <paramref name="role"/> among its roles.</summary>
+    public static bool Has(SiloMetadata metadata, string role) =>
         metadata.Metadata.TryGetValue(RolesKey, out var roles) && roles.Split(',', StringSplitOptions.TrimEntries).Contains(role);
 }
 

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 using ParticleGrid.Abstractions;
@@ -134,11 +133,11 @@ public sealed class InstrumentRunGrain(
     {
         double? ecd = sent.EcdMicrometres ?? v.MeasuredEcdMicrometres;
         string? sizeSource = sent.EcdMicrometres is not null ? "instrument" : v.MeasuredEcdMicrometres is not null ? "image" : null;
-        var shape = (sent.Shape ?? new ParticleShape(null, null, null, null)).Or(v.MeasuredShape);
+        ParticleShape? shape = sent.Shape is { } listed ? listed.Or(v.MeasuredShape) : v.MeasuredShape;
         return new ParticleRecord(RunId, v.ParticleId, run.LotId, run.InstrumentId, v.ImageSha256, ecd,
             v.Type, v.Probability, v.IsUncertain, v.UncertainReason, v.ModelSetVersion,
-            [.. v.Opinions.Select(o => new ModelVote(o.Model, o.Version, o.Probabilities, o.Vote, o.OutOfScopeRatio))], v.Failure, now,
-            sizeSource, shape.AreaSquareMicrometres, shape.AspectRatio, shape.Circularity, shape.MeanIntensity, sent.Image);
+            v.Votes, v.Failure, now,
+            sizeSource, shape, sent.Image);
     }
 
     public async Task<IReadOnlyList<string>> Unrecorded(IReadOnlyList<string> particleIds)
@@ -216,7 +215,7 @@ public sealed class InstrumentRunGrain(
     private static IReadOnlyList<ParticleVerdict> Failed(IReadOnlyList<ParticleImage> particles, List<string> failures)
     {
         string cause = $"not classified after {failures.Count} worker failure(s): {string.Join(" | ", failures)}";
-        return [.. particles.Select(p => new ParticleVerdict(p.ParticleId, Convert.ToHexStringLower(SHA256.HashData(p.Image)),
+        return [.. particles.Select(p => new ParticleVerdict(p.ParticleId, ImageHash.Of(p.Image),
             null, null, false, null, null, [], cause))];
     }
 

@@ -102,8 +102,7 @@ public static class IngestApi
                 continue;
             }
             accepted.Add(new ParticleImage(id, bytes, p!.EcdMicrometres, p.MicrometresPerPixel,
-                p.AreaSquareMicrometres is null && p.AspectRatio is null && p.Circularity is null && p.MeanIntensity is null
-                    ? null : new ParticleShape(p.AreaSquareMicrometres, p.AspectRatio, p.Circularity, p.MeanIntensity)));
+                ParticleShape.Of(p.AreaSquareMicrometres, p.AspectRatio, p.Circularity, p.MeanIntensity)));
         }
         return (accepted, rejected);
     }

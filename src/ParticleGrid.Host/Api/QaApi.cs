@@ -241,7 +241,7 @@ public static class QaApi
         var p = reviewed.Particle;
         return new ParticleView(p.RunId, p.ParticleId, p.LotId, p.InstrumentId, reviewed.EffectiveType, p.Type, p.Probability,
             p.IsUncertain && reviewed.ReviewedLabel is null, p.UncertainReason, reviewed.ReviewedLabel, p.EcdMicrometres, p.SizeSource,
-            p.AreaSquareMicrometres, p.AspectRatio, p.Circularity, p.MeanIntensity, p.ModelSetVersion, p.Votes, p.Failure, p.ImageSha256,
+            p.Shape?.AreaSquareMicrometres, p.Shape?.AspectRatio, p.Shape?.Circularity, p.Shape?.MeanIntensity, p.ModelSetVersion, p.Votes, p.Failure, p.ImageSha256,
             ClassesOf(p, classes));
     }
 

@@ -243,36 +243,58 @@ public static class SyntheticParticles
         ArgumentException.ThrowIfNullOrWhiteSpace(outDirectory);
         ArgumentOutOfRangeException.ThrowIfLessThan(perClass, 1);
         CheckImageSize(imageSize);
-        look ??= InstrumentLook.Default;
-        double scale = micrometresPerPixel ?? look.MicrometresPerPixel ?? 1.0;
-        CheckScale(scale);
+        (look, double scale) = LookAndScale(look, micrometresPerPixel);
         if (!Enum.IsDefined(artefact)) throw new ArgumentOutOfRangeException(nameof(artefact), artefact, "Not an imaging artefact.");
 
         IReadOnlyList<ParticleType> classes = ParticleTypes.StudyTypes;
         string root = Path.GetFullPath(outDirectory);
         RefuseToMix(root, inScope: true);
-        foreach (ParticleType type in classes) PrepareClassFolder(root, ParticleTypes.FolderName(type), perClass);
-
-        var (ecd, seeds) = DrawAll(root, classes.Count * perClass, progress, item =>
-        {
-            ParticleType type = classes[item / perClass];
-            int index = item % perClass + 1;
-            int imageSeed = ImageSeed(seed, type, index);
-            var particle = Draw(type, imageSize, scale, imageSeed, look, artefact);
-            return (particle, particle.Image, particle.EcdMicrometres, imageSeed, RelativePath(type, index));
-        });
-
         // The default look and no artefact keep the note exactly as it was (the demo's data is pinned byte for byte).
         string note = look.IsDefault && artefact == ImagingArtefact.None
             ? SyntheticNote
             : $"{SyntheticNote}; SHIFTED: instrument look {look.Name} ({look.Summary}), imaging artefact {ArtefactName(artefact)}";
-        WriteCsv(root, note, ecd.Length, item =>
+        WriteClassFolders(root, classes, perClass, ParticleTypes.FolderName, RelativePath, scale, note, progress, (type, index) =>
         {
-            ParticleType type = classes[item / perClass];
-            return (RelativePath(type, item % perClass + 1), ParticleTypes.FolderName(type), ecd[item], seeds[item]);
-        }, scale);
+            int imageSeed = ImageSeed(seed, type, index);
+            var particle = Draw(type, imageSize, scale, imageSeed, look, artefact);
+            return (particle, particle.Image, particle.EcdMicrometres, imageSeed);
+        });
 
         return new SyntheticDatasetSummary(root, classes.ToDictionary(t => t, _ => perClass), seed, imageSize, scale, look, artefact);
+    }
+
+    /// <summary>The look a set is drawn with (the default when none is given) and its scale: the one given, else the look's pixel size, else 1 um per pixel.</summary>
+    private static (InstrumentLook Look, double Scale) LookAndScale(InstrumentLook? look, double? micrometresPerPixel)
+    {
+        look ??= InstrumentLook.Default;
+        double scale = micrometresPerPixel ?? look.MicrometresPerPixel ?? 1.0;
+        CheckScale(scale);
+        return (look, scale);
+    }
+
+    /// <summary>
+    /// What both sets share: <paramref name="perClass"/> images of each class in the class's own folder under
+    /// <paramref name="root"/>, and the synthetic.csv that lists them in class order. <paramref name="draw"/> draws the
+    /// image of a class with its index (from 1) and gives the drawing (disposed here), its image, ECD and seed.
+    /// </summary>
+    private static void WriteClassFolders<TClass>(string root, IReadOnlyList<TClass> classes, int perClass, Func<TClass, string> folderName,
+        Func<TClass, int, string> relativePath, double scale, string note, IProgress<int>? progress,
+        Func<TClass, int, (IDisposable Owner, Image<L8> Image, double Ecd, int Seed)> draw)
+    {
+        foreach (TClass c in classes) PrepareClassFolder(root, folderName(c), perClass);
+
+        (TClass Class, int Index) At(int item) => (classes[item / perClass], item % perClass + 1);
+        var (ecd, seeds) = DrawAll(root, classes.Count * perClass, progress, item =>
+        {
+            var (c, index) = At(item);
+            var drawn = draw(c, index);
+            return (drawn.Owner, drawn.Image, drawn.Ecd, drawn.Seed, relativePath(c, index));
+        });
+        WriteCsv(root, note, ecd.Length, item =>
+        {
+            var (c, index) = At(item);
+            return (relativePath(c, index), folderName(c), ecd[item], seeds[item]);
+        }, scale);
     }
 
     /// <summary>
@@ -317,30 +339,18 @@ public static class SyntheticParticles
         ArgumentException.ThrowIfNullOrWhiteSpace(outDirectory);
         ArgumentOutOfRangeException.ThrowIfLessThan(perKind, 1);
         CheckImageSize(imageSize);
-        look ??= InstrumentLook.Default;
-        double scale = micrometresPerPixel ?? look.MicrometresPerPixel ?? 1.0;
-        CheckScale(scale);
+        (look, double scale) = LookAndScale(look, micrometresPerPixel);
 
         IReadOnlyList<OutOfScopeKind> kinds = OutOfScopeKinds.All;
         string root = Path.GetFullPath(outDirectory);
         RefuseToMix(root, inScope: false);
-        foreach (OutOfScopeKind kind in kinds) PrepareClassFolder(root, OutOfScopeKinds.FolderName(kind), perKind);
-
-        var (ecd, seeds) = DrawAll(root, kinds.Count * perKind, progress, item =>
+        string note = look.IsDefault ? OutOfScopeNote : $"{OutOfScopeNote}; instrument look {look.Name} ({look.Summary})";
+        WriteClassFolders(root, kinds, perKind, OutOfScopeKinds.FolderName, OutOfScopeRelativePath, scale, note, progress, (kind, index) =>
         {
-            OutOfScopeKind kind = kinds[item / perKind];
-            int index = item % perKind + 1;
             int imageSeed = OutOfScopeSeed(seed, kind, index);
             var particle = DrawOutOfScope(kind, imageSize, scale, imageSeed, look);
-            return (particle, particle.Image, particle.EcdMicrometres, imageSeed, OutOfScopeRelativePath(kind, index));
+            return (particle, particle.Image, particle.EcdMicrometres, imageSeed);
         });
-
-        string note = look.IsDefault ? OutOfScopeNote : $"{OutOfScopeNote}; instrument look {look.Name} ({look.Summary})";
-        WriteCsv(root, note, ecd.Length, item =>
-        {
-            OutOfScopeKind kind = kinds[item / perKind];
-            return (OutOfScopeRelativePath(kind, item % perKind + 1), OutOfScopeKinds.FolderName(kind), ecd[item], seeds[item]);
-        }, scale);
         File.WriteAllText(Path.Combine(root, OutOfScopeMarker), note.TrimStart('#', ' ') + Environment.NewLine);
 
         return new OutOfScopeSetSummary(root, kinds.ToDictionary(k => k, _ => perKind), seed, imageSize, scale, look);
