@@ -1,6 +1,3 @@
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace ParticleGrid.Inference;
 
 /// <summary>Where networks run: "auto" takes CUDA when this build and host have it, else the CPU.</summary>

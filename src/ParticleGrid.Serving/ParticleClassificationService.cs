@@ -1,5 +1,4 @@
 using ParticleGrid.Inference.Native;
-using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using ParticleGrid.Abstractions;
 using ParticleGrid.Domain;
@@ -256,7 +255,7 @@ public class ParticleClassificationService : IWorkerRuntime, IDisposable
         Parallel.For(0, request.Particles.Count, i =>
         {
             var particle = request.Particles[i];
-            string sha = Convert.ToHexStringLower(SHA256.HashData(particle.Image));
+            string sha = ImageHash.Of(particle.Image);
             string name = $"run {request.RunId} particle {particle.ParticleId}";
             try
             {

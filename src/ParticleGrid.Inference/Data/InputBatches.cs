@@ -1,6 +1,4 @@
 using ParticleGrid.Imaging;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace ParticleGrid.Inference.Data;
 

@@ -1,6 +1,4 @@
 using ParticleGrid.Inference.Networks;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace ParticleGrid.Inference.Models;
 

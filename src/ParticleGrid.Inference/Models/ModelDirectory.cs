@@ -2,9 +2,6 @@ using System.Text.Json;
 using ParticleGrid.Imaging;
 using ParticleGrid.Inference.Networks;
 using ParticleGrid.ModelRepository;
-using TorchSharp;
-using static TorchSharp.torch;
-using static TorchSharp.torch.nn;
 
 namespace ParticleGrid.Inference.Models;
 

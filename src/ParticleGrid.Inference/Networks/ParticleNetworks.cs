@@ -1,8 +1,5 @@
 using System.Collections;
-using TorchSharp;
 using TorchSharp.PyBridge;
-using static TorchSharp.torch;
-using static TorchSharp.torch.nn;
 
 namespace ParticleGrid.Inference.Networks;
 

@@ -1,8 +1,5 @@
 using ParticleGrid.Imaging;
 using ParticleGrid.Inference.Data;
-using TorchSharp;
-using static TorchSharp.torch;
-using static TorchSharp.torch.nn;
 
 namespace ParticleGrid.Inference.Prediction;
 

@@ -58,12 +58,12 @@ public static class OnnxNetworkGraphs
     /// <summary>The model as the bytes of a <c>.onnx</c> file.</summary>
     public static byte[] Serialize(ModelProto model) => model.ToByteArray();
 
-    /// <summary>Writes the network up to its last stage; returns each stage's output map, in order.</summary>
+    // Each network is written up to its last stage; each returns its stages' output maps, in order.
+
     static List<string> ResNet50(OnnxGraphBuilder g, string images, int inputSize)
     {
         List<string> stages = [];
-        var x = g.MaxPool(g.ConvolutionWithBatchNorm(images, "conv1", "bn1", stride: 2, padding: 3, relu: true), kernel: 3, stride: 2, padding: 1);
-        long side = OutputSide(OutputSide(inputSize, kernel: 7, stride: 2, padding: 3), kernel: 3, stride: 2, padding: 1);
+        var (x, side) = Stem(g, images, inputSize, "conv1", "bn1", kernel: 7);
         int[] blocks = [3, 4, 6, 3];
         for (int layer = 1; layer <= blocks.Length; layer++)
         {
@@ -85,13 +85,10 @@ public static class OnnxNetworkGraphs
         return stages;
     }
 
-    /// <summary>Writes the network up to its last stage; returns each stage's output map, in order.</summary>
     static List<string> DenseNet201(OnnxGraphBuilder g, string images, int inputSize)
     {
         List<string> stages = [];
-        var x = g.ConvolutionWithBatchNorm(images, "features.conv0", "features.norm0", stride: 2, padding: 3, relu: true);
-        x = g.MaxPool(x, kernel: 3, stride: 2, padding: 1);
-        long side = OutputSide(OutputSide(inputSize, kernel: 7, stride: 2, padding: 3), kernel: 3, stride: 2, padding: 1);
+        var (x, side) = Stem(g, images, inputSize, "features.conv0", "features.norm0", kernel: 7);
         int[] layers = [6, 12, 48, 32];
         for (int block = 1; block <= layers.Length; block++)
         {
@@ -118,13 +115,10 @@ public static class OnnxNetworkGraphs
         return stages;
     }
 
-    /// <summary>Writes the network up to its last stage; returns each stage's output map, in order.</summary>
     static List<string> ShuffleNetV2(OnnxGraphBuilder g, string images, int inputSize)
     {
         List<string> stages = [];
-        var x = g.ConvolutionWithBatchNorm(images, "conv1.0", "conv1.1", stride: 2, padding: 1, relu: true);
-        x = g.MaxPool(x, kernel: 3, stride: 2, padding: 1);
-        long size = OutputSide(OutputSide(inputSize, kernel: 3, stride: 2, padding: 1), kernel: 3, stride: 2, padding: 1);
+        var (x, size) = Stem(g, images, inputSize, "conv1.0", "conv1.1", kernel: 3);
         long channels = 24;
         int[] repeats = [4, 8, 4];
         long[] outputs = [116, 232, 464];
@@ -154,6 +148,17 @@ public static class OnnxNetworkGraphs
         x = g.ConvolutionWithBatchNorm(x, "conv5.0", "conv5.1", stride: 1, padding: 0, relu: true);
         stages.Add(x);
         return stages;
+    }
+
+    /// <summary>
+    /// The stem all three networks open with: a k×k convolution of stride 2 (padding k / 2) with its BatchNorm and a ReLU,
+    /// then a 3×3 max pool of stride 2. Returns the map and its side.
+    /// </summary>
+    static (string Map, long Side) Stem(OnnxGraphBuilder g, string images, int inputSize, string conv, string batchNorm, int kernel)
+    {
+        var x = g.ConvolutionWithBatchNorm(images, conv, batchNorm, stride: 2, padding: kernel / 2, relu: true);
+        long side = OutputSide(OutputSide(inputSize, kernel, stride: 2, padding: kernel / 2), kernel: 3, stride: 2, padding: 1);
+        return (g.MaxPool(x, kernel: 3, stride: 2, padding: 1), side);
     }
 
     /// <summary>1×1 conv, 3×3 depthwise (carrying the stride), 1×1 conv, each with its BatchNorm folded in.</summary>
