@@ -35,6 +35,7 @@ public sealed class DynamicBatcher<TItem, TResult> : IDisposable
     private readonly LinkedList<(string Lane, Queue<Waiting> Items)> _lanes = new();
     private readonly Thread _thread;
     private readonly CancellationTokenSource _stopping = new();
+    private int _disposed;
     private int _queued;
     private double _itemsPerSecond;
 
@@ -180,8 +181,10 @@ public sealed class DynamicBatcher<TItem, TResult> : IDisposable
         }
     }
 
+    /// <summary>Stops the batch thread; safe to call twice (a DI container disposes a service once per registration).</summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         lock (_gate)
         {
             _stopping.Cancel();

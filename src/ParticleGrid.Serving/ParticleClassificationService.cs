@@ -341,9 +341,13 @@ public class ParticleClassificationService : IWorkerRuntime, IDisposable
         GC.SuppressFinalize(this);
     }
 
+    // Registered both as itself and as the silo's IWorkerRuntime, so the container disposes it twice: the engines
+    // hold native memory and must be freed once.
+    private int _disposed;
+
     protected virtual void Dispose(bool disposing)
     {
-        if (!disposing) return;
+        if (!disposing || Interlocked.Exchange(ref _disposed, 1) == 1) return;
         _batcher.Dispose();
         lock (_modelGate)
         {

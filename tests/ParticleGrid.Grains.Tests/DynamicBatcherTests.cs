@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using ParticleGrid.Grains.Workers;
 using ParticleGrid.Serving;
 
@@ -19,6 +20,31 @@ public class DynamicBatcherTests
             Released.Wait(TimeSpan.FromSeconds(30));
             return [.. items.Select(i => i.ToUpperInvariant())];
         }
+    }
+
+    /// <summary>
+    /// The worker runtime is registered as itself and as the silo's IWorkerRuntime, and a DI container disposes what
+    /// each registration made: the runtime, its batcher and its engines must take a second Dispose quietly.
+    /// </summary>
+    [Fact]
+    public void The_worker_runtime_survives_its_container_disposing_it_twice()
+    {
+        var services = new ServiceCollection().AddLogging().AddSingleton(new WorkerOptions { Device = "cpu" }).AddSingleton<ParticleGridMetrics>();
+        new WorkerRuntime().AddTo(services);
+        var provider = services.BuildServiceProvider();
+        var runtime = provider.GetRequiredService<IWorkerRuntime>();
+        Assert.Same(runtime, provider.GetRequiredService<ParticleClassificationService>());
+        Assert.False(runtime.IsReady);
+
+        provider.Dispose(); // disposes the one instance twice
+    }
+
+    [Fact]
+    public void A_batcher_disposed_twice_stays_quiet()
+    {
+        var batcher = new DynamicBatcher<string, string>(new BatchingOptions(4, TimeSpan.FromMilliseconds(5), 16), items => items);
+        batcher.Dispose();
+        batcher.Dispose();
     }
 
     [Fact]
