@@ -18,7 +18,7 @@ public sealed class WorkerRuntime : IWorkerRuntimeFactory
 
     public void AddTo(IServiceCollection services)
     {
-        services.AddSingleton<ParticleClassificationService>();
-        services.AddSingleton<IWorkerRuntime>(sp => sp.GetRequiredService<ParticleClassificationService>());
+        services.AddSingleton<EnsembleRuntime>();
+        services.AddSingleton<IWorkerRuntime>(sp => sp.GetRequiredService<EnsembleRuntime>());
     }
 }

@@ -38,9 +38,9 @@ public static class ConfidenceFitting
         float[][] planes, int[] labels, int classCount, int inputSize, ChannelNormalization normalization, Device device)
     {
         // The same forward the engines run at inference: eval mode, no augmentation.
-        var classifier = new ParticleClassifier(network, inputSize, normalization, device);
-        var trainFeatures = classifier.Outputs([.. train.Select(i => planes[i])]).Features;
-        var (validationLogits, validationFeatures) = classifier.Outputs([.. validation.Select(i => planes[i])]);
+        var runner = new NetworkRunner(network, inputSize, normalization, device);
+        var trainFeatures = runner.Outputs([.. train.Select(i => planes[i])]).Features;
+        var (validationLogits, validationFeatures) = runner.Outputs([.. validation.Select(i => planes[i])]);
         var validationLabels = validation.Select(i => labels[i]).ToList();
 
         double temperature = TemperatureScaling.Fit(validationLogits, validationLabels);

@@ -270,7 +270,7 @@ public sealed class ClusterTests(TinyModels models) : IDisposable
     {
         // Silo_2 throws on every batch; Silo_3 is healthy.
         await using (var cluster = await TestClusters.StartAsync(_data.Path, ["gateway", "worker", "worker"],
-            perSilo: (name, silo) => { if (name == "Silo_1") silo.Services.AddSingleton<Serving.ParticleClassificationService, ThrowingClassificationService>(); }))
+            perSilo: (name, silo) => { if (name == "Silo_1") silo.Services.AddSingleton<Serving.EnsembleRuntime, ThrowingClassificationService>(); }))
         {
             await TestClusters.ActivateAsync(cluster.Client, models.Directories);
             var run = cluster.Client.GetGrain<IInstrumentRunGrain>("run-flaky");
@@ -281,7 +281,7 @@ public sealed class ClusterTests(TinyModels models) : IDisposable
         }
 
         await using (var cluster = await TestClusters.StartAsync(_data.Path, ["gateway", "worker"],
-            perSilo: (name, silo) => { if (name == "Silo_1") silo.Services.AddSingleton<Serving.ParticleClassificationService, ThrowingClassificationService>(); }))
+            perSilo: (name, silo) => { if (name == "Silo_1") silo.Services.AddSingleton<Serving.EnsembleRuntime, ThrowingClassificationService>(); }))
         {
             var run = cluster.Client.GetGrain<IInstrumentRunGrain>("run-doomed");
             await run.Start(new RunDescriptor("LOT-F", "FC-2", 1));
@@ -352,8 +352,8 @@ public sealed class ClusterTests(TinyModels models) : IDisposable
 
 /// <summary>A worker whose device fails on every batch.</summary>
 internal sealed class ThrowingClassificationService(Grains.Workers.WorkerOptions options, Grains.ParticleGridMetrics metrics,
-    Microsoft.Extensions.Logging.ILogger<Serving.ParticleClassificationService> logger)
-    : Serving.ParticleClassificationService(options, metrics, logger)
+    Microsoft.Extensions.Logging.ILogger<Serving.EnsembleRuntime> logger)
+    : Serving.EnsembleRuntime(options, metrics, logger)
 {
     public override Task<IReadOnlyList<ParticleVerdict>> ClassifyAsync(ClassificationRequest request) =>
         throw new InvalidOperationException("CUDA error: the GPU fell off the bus");

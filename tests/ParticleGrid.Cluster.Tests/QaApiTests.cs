@@ -258,7 +258,7 @@ public sealed class QaApiTests(TinyModels models) : IAsyncLifetime
         {
             // Two classes with one image each is too little to split; copy each so the trainer has a pair per class.
             foreach (var file in Directory.GetFiles(unzipped, "*.png", SearchOption.AllDirectories)) File.Copy(file, file.Replace(".png", "_copy.png"));
-            var trained = new ParticleClassifierTrainer(new TrainingOptions("shufflenet_v2", unzipped, Path.Combine(_data.Path, "retrained"),
+            var trained = new NetworkTrainer(new TrainingOptions("shufflenet_v2", unzipped, Path.Combine(_data.Path, "retrained"),
                 Epochs: 1, BatchSize: 2, InputSize: 32, Device: "cpu")).Train();
             Assert.Equal(folders.Select(Path.GetFileName).Order(), trained.Classes.Order());
         }

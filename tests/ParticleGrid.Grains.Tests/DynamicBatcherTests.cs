@@ -33,7 +33,7 @@ public class DynamicBatcherTests
         new WorkerRuntime().AddTo(services);
         var provider = services.BuildServiceProvider();
         var runtime = provider.GetRequiredService<IWorkerRuntime>();
-        Assert.Same(runtime, provider.GetRequiredService<ParticleClassificationService>());
+        Assert.Same(runtime, provider.GetRequiredService<EnsembleRuntime>());
         Assert.False(runtime.IsReady);
 
         provider.Dispose(); // disposes the one instance twice

@@ -105,15 +105,15 @@ public static class OrleansLayerBenchmark
         public string DescribeDevice(WorkerOptions options) => "cpu";
 
         public void AddTo(IServiceCollection services) => services.AddSingleton<IWorkerRuntime>(sp => new StandInWorker(
-            sp.GetRequiredService<WorkerOptions>(), sp.GetRequiredService<ParticleGridMetrics>(), sp.GetRequiredService<ILogger<ParticleClassificationService>>(), batchLatency));
+            sp.GetRequiredService<WorkerOptions>(), sp.GetRequiredService<ParticleGridMetrics>(), sp.GetRequiredService<ILogger<EnsembleRuntime>>(), batchLatency));
     }
 
     /// <summary>A worker whose "device" takes a fixed time per batch and calls every particle protein.</summary>
-    private sealed class StandInWorker : ParticleClassificationService
+    private sealed class StandInWorker : EnsembleRuntime
     {
         private readonly DynamicBatcher<ParticleImage, ParticleVerdict> _device;
 
-        public StandInWorker(WorkerOptions options, ParticleGridMetrics metrics, ILogger<ParticleClassificationService> logger, TimeSpan latency)
+        public StandInWorker(WorkerOptions options, ParticleGridMetrics metrics, ILogger<EnsembleRuntime> logger, TimeSpan latency)
             : base(options, metrics, logger)
         {
             string sha = new('0', 64);

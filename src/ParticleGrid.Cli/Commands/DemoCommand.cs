@@ -117,7 +117,7 @@ public static class DemoCommand
             if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
             var progress = new ConsoleProgressBar($"training {architecture,-13}", 10);
             var options = new TrainingOptions(architecture, data, directory, InputSize: InputSize, Device: device);
-            var manifest = await Task.Run(() => new ParticleClassifierTrainer(options, new EpochProgress(progress)).Train(cancellation), cancellation);
+            var manifest = await Task.Run(() => new NetworkTrainer(options, new EpochProgress(progress)).Train(cancellation), cancellation);
             progress.Finish($"trained {architecture} at {InputSize} px: validation accuracy {manifest.Validation.Accuracy:P1} (epoch {manifest.Validation.Epoch} kept)");
         }
         return directories;

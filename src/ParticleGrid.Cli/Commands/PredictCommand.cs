@@ -23,7 +23,7 @@ namespace ParticleGrid.Cli.Commands;
 /// </summary>
 public static class PredictCommand
 {
-    sealed record Predictor(string Name, IReadOnlyList<string> Classes, ParticleClassifier Classifier);
+    sealed record Predictor(string Name, IReadOnlyList<string> Classes, NetworkRunner Classifier);
 
     public static Command Create()
     {
@@ -62,7 +62,7 @@ public static class PredictCommand
                 var predictors = bare is not null
                     ? [bare.Value.Predictor]
                     : loaded.Zip(ModelSets.UniqueNames(loaded.Select(m => m.Name).ToList()), (m, name) => new Predictor(name, m.Manifest.Classes,
-                        new ParticleClassifier(m.Network, m.Manifest.InputSize, m.Normalization, m.Device))).ToList();
+                        new NetworkRunner(m.Network, m.Manifest.InputSize, m.Normalization, m.Device))).ToList();
                 var classes = predictors[0].Classes;
                 var odd = predictors.FirstOrDefault(p => !p.Classes.SequenceEqual(classes));
                 if (odd is not null) throw new ModelDirectoryException($"{odd.Name}: classes differ from {predictors[0].Name}; an ensemble needs the same classes in the same order");
@@ -175,6 +175,6 @@ public static class PredictCommand
             network.Dispose();
             throw;
         }
-        return (new Predictor(Path.GetFileName(pth), classes, new ParticleClassifier(network, inputSize, ChannelNormalization.ImageNet, device)), network);
+        return (new Predictor(Path.GetFileName(pth), classes, new NetworkRunner(network, inputSize, ChannelNormalization.ImageNet, device)), network);
     }
 }

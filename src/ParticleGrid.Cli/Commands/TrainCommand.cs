@@ -25,8 +25,8 @@ public static class TrainCommand
         var seed = new Option<int>("--seed") { Description = "Seed for the split, initialisation and augmentation", DefaultValueFactory = _ => 42 };
         var device = new Option<string>("--device") { Description = "Where to train", DefaultValueFactory = _ => "auto" };
         device.AcceptOnlyFromAmong([.. ComputeDevices.Choices]);
-        var optimizer = new Option<string>("--optimizer") { Description = "adamw (default: reaches the study's accuracy from scratch in 10 epochs) or sgd (Nesterov momentum)", DefaultValueFactory = _ => ParticleClassifierTrainer.DefaultOptimizer };
-        optimizer.AcceptOnlyFromAmong([.. ParticleClassifierTrainer.Optimizers]);
+        var optimizer = new Option<string>("--optimizer") { Description = "adamw (default: reaches the study's accuracy from scratch in 10 epochs) or sgd (Nesterov momentum)", DefaultValueFactory = _ => NetworkTrainer.DefaultOptimizer };
+        optimizer.AcceptOnlyFromAmong([.. NetworkTrainer.Optimizers]);
 
         var command = new Command("train",
             "Trains ResNet50, DenseNet201 or ShuffleNetV2 on DIR (one folder per class) with the reference study's defaults: " +
@@ -41,7 +41,7 @@ public static class TrainCommand
                 parse.GetValue(epochs), parse.GetValue(lr), parse.GetValue(batch), parse.GetValue(inputSize), parse.GetValue(valFraction),
                 parse.GetValue(seed), parse.GetValue(device)!, parse.GetValue(weights)?.FullName, parse.GetValue(optimizer)!);
             var observer = new ConsoleTrainingObserver(options.Epochs);
-            var manifest = await Task.Run(() => new ParticleClassifierTrainer(options, observer).Train(cancellation), cancellation);
+            var manifest = await Task.Run(() => new NetworkTrainer(options, observer).Train(cancellation), cancellation);
             Console.WriteLine($"model {manifest.Version} written to {options.ModelDirectory}");
             Console.WriteLine($"kept epoch {manifest.Validation.Epoch}: validation accuracy {manifest.Validation.Accuracy:F4}, loss {manifest.Validation.Loss:F4}");
             foreach (var c in manifest.Validation.PerClass)

@@ -10,7 +10,7 @@ namespace ParticleGrid.Serving.Engines;
 /// </summary>
 public sealed class TorchSharpEngine(LoadedModel model, int maxBatch = 64) : INetworkEngine
 {
-    readonly ParticleClassifier classifier = new(model.Network, model.Manifest.InputSize, model.Normalization, model.Device, maxBatch);
+    readonly NetworkRunner classifier = new(model.Network, model.Manifest.InputSize, model.Normalization, model.Device, maxBatch);
 
     public string Engine => InferenceEngines.TorchSharp;
 

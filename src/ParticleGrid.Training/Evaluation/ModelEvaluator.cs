@@ -74,8 +74,8 @@ public static class ModelEvaluator
         var names = ModelSets.UniqueNames(models.Select(m => m.Name).ToList());
         foreach (var (model, name) in models.Zip(names))
         {
-            var classifier = new ParticleClassifier(model.Network, model.Manifest.InputSize, model.Normalization, model.Device);
-            var outputs = classifier.Outputs(planesBySize[model.Manifest.InputSize]);
+            var runner = new NetworkRunner(model.Network, model.Manifest.InputSize, model.Normalization, model.Device);
+            var outputs = runner.Outputs(planesBySize[model.Manifest.InputSize]);
             double temperature = model.Manifest.Calibration?.Temperature ?? 1;
             var raw = outputs.Logits.Select(l => TemperatureScaling.Softmax(l)).ToList();
             var probabilities = outputs.Logits.Select(l => TemperatureScaling.Softmax(l, temperature)).ToList();
@@ -85,7 +85,7 @@ public static class ModelEvaluator
             (IReadOnlyList<double>? InScope, IReadOnlyList<double>? OutOfScope) ratios = (null, null);
             if (model.OutOfScopeReference is { } reference && model.Manifest.OutOfScope is { } detection)
             {
-                var unknownFeatures = unknownPaths.Count == 0 ? [] : classifier.Outputs(unknownPlanesBySize[model.Manifest.InputSize]).Features;
+                var unknownFeatures = unknownPaths.Count == 0 ? [] : runner.Outputs(unknownPlanesBySize[model.Manifest.InputSize]).Features;
                 ratios = ([.. outputs.Features.Select(f => reference.Score(f) / detection.Threshold)],
                           [.. unknownFeatures.Select(f => reference.Score(f) / detection.Threshold)]);
             }

@@ -42,7 +42,7 @@ public sealed class OutOfScopeFenceTests : IDisposable
 
         // The trainer uses the fence before it loads an image or a network, and writes nothing.
         string model = _dir.File("model");
-        var trainer = new ParticleClassifierTrainer(new TrainingOptions("shufflenet_v2", data, model, Epochs: 1, InputSize: 32, BatchSize: 2));
+        var trainer = new NetworkTrainer(new TrainingOptions("shufflenet_v2", data, model, Epochs: 1, InputSize: 32, BatchSize: 2));
         Assert.Throws<DataFolderException>(() => trainer.Train());
         Assert.False(Directory.Exists(model));
     }

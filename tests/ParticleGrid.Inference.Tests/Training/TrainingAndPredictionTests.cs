@@ -35,7 +35,7 @@ public sealed class TrainingAndPredictionTests : IDisposable
         string modelDirectory = Path.Combine(root, "model");
         long liveBefore = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
 
-        var manifest = new ParticleClassifierTrainer(new TrainingOptions("shufflenet_v2", Data, modelDirectory,
+        var manifest = new NetworkTrainer(new TrainingOptions("shufflenet_v2", Data, modelDirectory,
             Epochs: 3, BatchSize: 6, InputSize: 32, Seed: 4, Device: "cpu"), observer).Train();
 
         Assert.Equal(3, observer.Epochs.Count);
@@ -52,7 +52,7 @@ public sealed class TrainingAndPredictionTests : IDisposable
         var labels = folder.Images.Select(i => i.Label).ToArray();
         var (_, validation) = Domain.StratifiedSplit.Split(labels, 0.3, 4);
         var planes = InputBatches.LoadPlanes(validation.Select(i => folder.Images[i].Path).ToList(), 32);
-        var probabilities = new ParticleClassifier(model.Network, 32, model.Normalization, torch.CPU).Probabilities(planes);
+        var probabilities = new NetworkRunner(model.Network, 32, model.Normalization, torch.CPU).Probabilities(planes);
         double accuracy = validation.Select((image, k) => probabilities[k].AsSpan().IndexOf(probabilities[k].Max()) == labels[image]).Count(c => c) / (double)validation.Length;
         Assert.Equal(manifest.Validation.Accuracy, accuracy, 6);
     }
@@ -68,7 +68,7 @@ public sealed class TrainingAndPredictionTests : IDisposable
         SyntheticParticles.WriteDataset(Data, perClass: 10, seed: 12, imageSize: 32);
         string modelDirectory = Path.Combine(root, "calibrated");
 
-        var manifest = new ParticleClassifierTrainer(new TrainingOptions("shufflenet_v2", Data, modelDirectory,
+        var manifest = new NetworkTrainer(new TrainingOptions("shufflenet_v2", Data, modelDirectory,
             Epochs: 2, BatchSize: 6, InputSize: 32, Seed: 4, Device: "cpu")).Train();
 
         var calibration = Assert.IsType<ModelRepository.ConfidenceCalibration>(manifest.Calibration);
@@ -107,7 +107,7 @@ public sealed class TrainingAndPredictionTests : IDisposable
     {
         SyntheticParticles.WriteDataset(Data, perClass: 2, seed: 1, imageSize: 32);
         using var network = ParticleGrid.Inference.Networks.ParticleNetworks.Create("shufflenet_v2", 4);
-        var classifier = new ParticleClassifier(network, 32, ChannelNormalization.ImageNet, torch.CPU, batchSize: 2);
+        var classifier = new NetworkRunner(network, 32, ChannelNormalization.ImageNet, torch.CPU, batchSize: 2);
         var planes = InputBatches.LoadPlanes(LabelledImageFolder.Open(Data).Images.Select(i => i.Path).ToList(), 32);
 
         classifier.Probabilities(planes); // warm up
@@ -121,7 +121,7 @@ public sealed class TrainingAndPredictionTests : IDisposable
     {
         SyntheticParticles.WriteDataset(Data, perClass: 6, seed: 2, imageSize: 32);
         string modelDirectory = Path.Combine(root, "model");
-        new ParticleClassifierTrainer(new TrainingOptions("shufflenet_v2", Data, modelDirectory, Epochs: 1, BatchSize: 4, InputSize: 32, Device: "cpu")).Train();
+        new NetworkTrainer(new TrainingOptions("shufflenet_v2", Data, modelDirectory, Epochs: 1, BatchSize: 4, InputSize: 32, Device: "cpu")).Train();
         using var a = ModelDirectory.Load(modelDirectory, torch.CPU);
         using var b = ModelDirectory.Load(modelDirectory, torch.CPU);
 
@@ -140,7 +140,7 @@ public sealed class TrainingAndPredictionTests : IDisposable
         File.WriteAllBytes(Path.Combine(Data, "glass", "glass_00002.png"), []);
         string modelDirectory = Path.Combine(root, "model");
 
-        var error = Assert.Throws<ParticleImageException>(() => new ParticleClassifierTrainer(
+        var error = Assert.Throws<ParticleImageException>(() => new NetworkTrainer(
             new TrainingOptions("resnet50", Data, modelDirectory, Epochs: 1, InputSize: 32, Device: "cpu")).Train());
 
         Assert.Contains("glass_00002.png", error.Message);

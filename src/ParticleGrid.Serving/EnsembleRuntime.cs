@@ -18,13 +18,13 @@ namespace ParticleGrid.Serving;
 /// for the device, and the vote. Images are decoded and preprocessed on the thread pool, batches run on the batcher's
 /// own thread: none of it on an Orleans scheduler thread. (Not sealed: tests put a failing worker in a cluster.)
 /// </summary>
-public class ParticleClassificationService : IWorkerRuntime, IDisposable
+public class EnsembleRuntime : IWorkerRuntime, IDisposable
 {
     /// <summary>A decoded particle waiting for its batch.</summary>
     private sealed record PreparedParticle(IReadOnlyDictionary<int, float[]> Planes, byte[] Image, string Name);
 
     private readonly WorkerOptions _options;
-    private readonly ILogger<ParticleClassificationService> _logger;
+    private readonly ILogger<EnsembleRuntime> _logger;
     private readonly EnsembleVoter _voter;
     private readonly DynamicBatcher<PreparedParticle, EnsembleResult> _batcher;
     private readonly object _modelGate = new();
@@ -37,7 +37,7 @@ public class ParticleClassificationService : IWorkerRuntime, IDisposable
     private readonly ParticleGridMetrics _metrics;
     private readonly string _deviceName;
 
-    public ParticleClassificationService(WorkerOptions options, ParticleGridMetrics metrics, ILogger<ParticleClassificationService> logger)
+    public EnsembleRuntime(WorkerOptions options, ParticleGridMetrics metrics, ILogger<EnsembleRuntime> logger)
     {
         _options = options;
         _logger = logger;

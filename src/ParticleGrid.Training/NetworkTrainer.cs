@@ -19,7 +19,7 @@ namespace ParticleGrid.Training;
 
 /// <summary>
 /// What to train and how. Epochs, learning rate, batch size, input size and split are the reference study's
-/// (10, 0.00625, 16, 224 px, 70/30); the optimiser and schedule are ours (see <see cref="ParticleClassifierTrainer"/>).
+/// (10, 0.00625, 16, 224 px, 70/30); the optimiser and schedule are ours (see <see cref="NetworkTrainer"/>).
 /// <see cref="OneDnnBackward"/> is <see cref="TrainingBackward"/>'s setting (auto, on, off); null takes
 /// PARTICLEGRID__TRAINING__ONEDNNBACKWARD, else auto. It changes speed, never the result.
 /// </summary>
@@ -27,7 +27,7 @@ public sealed record TrainingOptions(
     string Architecture, string DataDirectory, string ModelDirectory,
     int Epochs = 10, double LearningRate = 0.00625, int BatchSize = 16, int InputSize = 224,
     double ValidationFraction = 0.3, int Seed = 42, string Device = "auto", string? InitialWeights = null,
-    string Optimizer = ParticleClassifierTrainer.DefaultOptimizer, string? OneDnnBackward = null);
+    string Optimizer = NetworkTrainer.DefaultOptimizer, string? OneDnnBackward = null);
 
 /// <summary>What a trainer tells whoever watches it (the CLI draws progress bars from these).</summary>
 /// <summary>Training cannot go on: the loss is no longer a number. The message says where and what to try.</summary>
@@ -59,7 +59,7 @@ public interface ITrainingObserver
 /// CPU kernels may still differ in the last bits when the machine is busy, so weights can differ slightly).
 /// docs/training.md records what this reaches and what else was tried.
 /// </summary>
-public sealed class ParticleClassifierTrainer(TrainingOptions options, ITrainingObserver? observer = null)
+public sealed class NetworkTrainer(TrainingOptions options, ITrainingObserver? observer = null)
 {
     public const string DefaultOptimizer = "adamw";
     const int RecalibrationImages = 320, RecalibrationBatch = 32;
@@ -238,7 +238,7 @@ public sealed class ParticleClassifierTrainer(TrainingOptions options, ITraining
             var target = torch.tensor(chunk.Select(i => (long)labels[i]).ToArray()).to(device);
             var logits = network.forward(input);
             lossSum += functional.cross_entropy(logits, target).item<float>() * chunk.Length;
-            probabilities.AddRange(ParticleClassifier.Rows(functional.softmax(logits, 1)));
+            probabilities.AddRange(NetworkRunner.Rows(functional.softmax(logits, 1)));
         }
         var report = ClassificationReport.From(classes, validation.Select(i => labels[i]).ToList(), probabilities);
         return (report, lossSum / validation.Length);

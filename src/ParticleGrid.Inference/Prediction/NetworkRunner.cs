@@ -4,10 +4,11 @@ using ParticleGrid.Inference.Data;
 namespace ParticleGrid.Inference.Prediction;
 
 /// <summary>
-/// Runs one network over preprocessed particle images in batches and returns class probabilities. Every batch's
-/// tensors live in a dispose scope, so memory stays flat however many batches pass through.
+/// Runs one TorchSharp network over preprocessed particle images in batches (for training, evaluation, predict and the
+/// TorchSharp engine) and returns class probabilities, or logits and stage features. Every batch's tensors live in a
+/// dispose scope, so memory stays flat however many batches pass through.
 /// </summary>
-public sealed class ParticleClassifier(Module<Tensor, Tensor> network, int inputSize, ChannelNormalization normalization, Device device, int batchSize = 32)
+public sealed class NetworkRunner(Module<Tensor, Tensor> network, int inputSize, ChannelNormalization normalization, Device device, int batchSize = 32)
 {
     public int InputSize => inputSize;
 
