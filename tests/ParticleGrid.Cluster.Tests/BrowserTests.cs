@@ -16,7 +16,7 @@ public sealed class BrowserTests(TinyModels models) : IDisposable
 {
     private static readonly string Root = Path.GetFullPath(typeof(BrowserTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
         .Single(a => a.Key == "RepositoryRoot").Value!);
-    private static readonly string E2e = Path.Combine(Root, "tests", "ParticleGrid.Web.Tests", "e2e");
+    private static readonly string E2e = Path.Combine(Root, "tests", "e2e");
     private readonly TemporaryDirectory _data = new();
 
     [SkippableFact]

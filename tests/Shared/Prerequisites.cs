@@ -40,7 +40,7 @@ namespace ParticleGrid.Testing
         public const string PostgresDefault = "Host=127.0.0.1;Port=5432;Username=particlegrid;Password=particlegrid;Database=postgres";
 
         /// <summary>The e2e driver's folder, relative to the repository root.</summary>
-        public const string E2eFolder = "tests/ParticleGrid.Web.Tests/e2e";
+        public const string E2eFolder = "tests/e2e";
 
         /// <summary>Whether <see cref="ModeVariable"/> asks for every prerequisite (then nothing is skipped).</summary>
         public static bool AreRequired =>
