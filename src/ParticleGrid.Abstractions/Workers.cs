@@ -37,8 +37,8 @@ public sealed record ParticleVerdict(
 /// <summary>What the active set and the candidate said about one reviewed particle's image.</summary>
 [GenerateSerializer, Immutable]
 public sealed record GateAnswers(
-    [property: Id(0)] Domain.GatedAnswer Active,
-    [property: Id(1)] Domain.GatedAnswer Candidate);
+    [property: Id(0)] GatedAnswer Active,
+    [property: Id(1)] GatedAnswer Candidate);
 
 /// <summary>What a worker silo computes on and what it holds.</summary>
 [GenerateSerializer, Immutable]
@@ -52,57 +52,3 @@ public sealed record WorkerInfo(
     [property: Id(6)] long Batches,
     [property: Id(7)] long RefusedRequests,
     [property: Id(8)] string Engine = "");
-
-/// <summary>
-/// The ensemble on one worker silo (keyed by that silo's address; placed there and nowhere else). Its silo's
-/// batcher mixes the particles of every run that calls it into batches.
-/// </summary>
-public interface IEnsembleWorkerGrain : IGrainWithStringKey
-{
-    /// <summary>Classifies the particles; bad images come back as failed verdicts, the rest as votes.</summary>
-    /// <exception cref="WorkerBusyException">The worker's queue is full: call again after the time it names.</exception>
-    /// <exception cref="NoModelSetException">No model set is active on the worker.</exception>
-    Task<IReadOnlyList<ParticleVerdict>> Classify(ClassificationRequest request);
-
-    /// <summary>Loads (and warms) a model set beside the active one; the active one keeps serving.</summary>
-    Task Prepare(ModelSetInfo set);
-
-    /// <summary>
-    /// The gate's evaluation: runs both sets (the candidate loaded beside the active one, as activation does) on each
-    /// image and gives both answers; null for an image that cannot be decoded. Lives on workers because gateways
-    /// need not hold the networks.
-    /// </summary>
-    Task<IReadOnlyList<GateAnswers?>> AnswerForGate(ModelSetInfo active, ModelSetInfo candidate, IReadOnlyList<byte[]> images);
-
-    /// <summary>Switches to a prepared set and unloads the previous one.</summary>
-    Task Activate(string version);
-
-    Task<WorkerInfo> GetInfo();
-}
-
-/// <summary>A worker's queue is full. Nothing of the request was taken; send it again after <see cref="RetryAfterMs"/>.</summary>
-[GenerateSerializer]
-public sealed class WorkerBusyException : Exception
-{
-    public WorkerBusyException() { }
-
-    public WorkerBusyException(string message, int retryAfterMs) : base(message) => RetryAfterMs = retryAfterMs;
-
-    [Id(0)] public int RetryAfterMs { get; init; }
-}
-
-/// <summary>No model set is active, so nothing can be classified. Register and activate one first.</summary>
-[GenerateSerializer]
-public sealed class NoModelSetException : Exception
-{
-    public NoModelSetException() { }
-    public NoModelSetException(string message) : base(message) { }
-}
-
-/// <summary>A model set was refused (the networks' classes differ, a folder is not a model...).</summary>
-[GenerateSerializer]
-public sealed class ModelSetRefusedException : Exception
-{
-    public ModelSetRefusedException() { }
-    public ModelSetRefusedException(string message) : base(message) { }
-}

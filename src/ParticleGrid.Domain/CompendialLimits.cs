@@ -93,10 +93,9 @@ public sealed class VerdictPolicy
     /// <summary>Says what is wrong, so a host refuses to start with one clear line.</summary>
     public void Validate()
     {
-        if (!(MaxFailedShare is >= 0 and <= 1))
-            throw new ArgumentException($"verdict: MaxFailedShare {MaxFailedShare} must be a share between 0 and 1 (0.01 is 1 %)");
-        if (!(MaxUnknownShare is >= 0 and <= 1))
-            throw new ArgumentException($"verdict: MaxUnknownShare {MaxUnknownShare} must be a share between 0 and 1 (0.1 is 10 %)");
+        var check = new SettingsCheck("verdict");
+        check.Require(MaxFailedShare is >= 0 and <= 1, nameof(MaxFailedShare), MaxFailedShare, "must be a share between 0 and 1 (0.01 is 1 %)");
+        check.Require(MaxUnknownShare is >= 0 and <= 1, nameof(MaxUnknownShare), MaxUnknownShare, "must be a share between 0 and 1 (0.1 is 10 %)");
         ArgumentNullException.ThrowIfNull(DomainShift);
         DomainShift.Validate();
     }

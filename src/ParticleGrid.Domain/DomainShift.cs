@@ -36,13 +36,15 @@ public sealed class DomainShiftPolicy
     /// </summary>
     public double MinExpectedShare { get; set; } = 0.01;
 
+    /// <summary>Says what is wrong, so a host refuses to start with one clear line.</summary>
     public void Validate()
     {
-        if (MinParticles < 1) throw new ArgumentException($"domain shift: MinParticles {MinParticles} must be at least 1");
-        if (!(Significance is > 0 and < 1)) throw new ArgumentException($"domain shift: Significance {Significance} must be between 0 and 1 (0.001 is 0.1 %)");
-        if (!(MinShareOverExpected >= 1 && double.IsFinite(MinShareOverExpected)))
-            throw new ArgumentException($"domain shift: MinShareOverExpected {MinShareOverExpected} must be a factor of at least 1");
-        if (!(MinExpectedShare is > 0 and < 1)) throw new ArgumentException($"domain shift: MinExpectedShare {MinExpectedShare} must be a share between 0 and 1");
+        var check = new SettingsCheck("domain shift");
+        check.Require(MinParticles >= 1, nameof(MinParticles), MinParticles, "must be at least 1");
+        check.Require(Significance is > 0 and < 1, nameof(Significance), Significance, "must be between 0 and 1 (0.001 is 0.1 %)");
+        check.Require(MinShareOverExpected >= 1 && double.IsFinite(MinShareOverExpected), nameof(MinShareOverExpected), MinShareOverExpected,
+            "must be a factor of at least 1");
+        check.Require(MinExpectedShare is > 0 and < 1, nameof(MinExpectedShare), MinExpectedShare, "must be a share between 0 and 1");
     }
 }
 

@@ -34,11 +34,12 @@ public sealed class ModelGatePolicy
     /// <summary>Says what is wrong, so a host refuses to start with one clear line.</summary>
     public void Validate()
     {
-        if (!(Margin is >= 0 and <= 1)) throw new ArgumentException($"gate: Margin {Margin} must be between 0 and 1 (0.02 is 2 points of accuracy)");
-        if (!(RecallMargin is >= 0 and <= 1)) throw new ArgumentException($"gate: RecallMargin {RecallMargin} must be between 0 and 1");
-        if (MinReviewedPerClass < 1) throw new ArgumentException($"gate: MinReviewedPerClass {MinReviewedPerClass} must be at least 1");
-        if (MaxReviewedPerClass < MinReviewedPerClass)
-            throw new ArgumentException($"gate: MaxReviewedPerClass {MaxReviewedPerClass} must be at least MinReviewedPerClass ({MinReviewedPerClass})");
+        var check = new SettingsCheck("gate");
+        check.Require(Margin is >= 0 and <= 1, nameof(Margin), Margin, "must be between 0 and 1 (0.02 is 2 points of accuracy)");
+        check.Require(RecallMargin is >= 0 and <= 1, nameof(RecallMargin), RecallMargin, "must be between 0 and 1");
+        check.Require(MinReviewedPerClass >= 1, nameof(MinReviewedPerClass), MinReviewedPerClass, "must be at least 1");
+        check.Require(MaxReviewedPerClass >= MinReviewedPerClass, nameof(MaxReviewedPerClass), MaxReviewedPerClass,
+            $"must be at least MinReviewedPerClass ({MinReviewedPerClass})");
     }
 }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 
 namespace ParticleGrid.Ingest;
 
@@ -24,21 +25,21 @@ internal sealed class ListRow(string listName, TextRecord record, ListColumns co
     /// The column's number (invariant culture: '.' for decimals, "NaN" and "Infinity" are numbers); null when absent or
     /// empty. False when the cell holds something else.
     /// </summary>
-    public bool TryNumber(ListColumn column, out double? value)
-    {
-        value = null;
-        if (Text(column) is not { } text) return true;
-        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double number)) return false;
-        value = number;
-        return true;
-    }
+    public bool TryNumber(ListColumn column, out double? value) => TryRead(column, NumberStyles.Float, out value);
 
     /// <summary>The column's whole number, or null when absent or empty; false when the cell holds anything else.</summary>
-    public bool TryInteger(ListColumn column, out int? value)
+    public bool TryInteger(ListColumn column, out int? value) => TryRead(column, NumberStyles.AllowLeadingSign, out value);
+
+    /// <summary>
+    /// The column's value read as <typeparamref name="T"/> in <paramref name="styles"/> (invariant culture); null when the
+    /// column is absent or its cell empty, which is no error (lists leave optional cells blank); false when the cell holds
+    /// something that does not read as one.
+    /// </summary>
+    private bool TryRead<T>(ListColumn column, NumberStyles styles, out T? value) where T : struct, INumberBase<T>
     {
         value = null;
         if (Text(column) is not { } text) return true;
-        if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int number)) return false;
+        if (!T.TryParse(text, styles, CultureInfo.InvariantCulture, out T number)) return false;
         value = number;
         return true;
     }

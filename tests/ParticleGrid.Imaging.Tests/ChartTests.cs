@@ -46,13 +46,14 @@ public sealed class ChartTests : IDisposable
 
         using Image<Rgb24> chart = Image.Load<Rgb24>(path);
         ConfusionMatrixChart.Layout layout = ConfusionMatrixChart.Layout.For(report.Confusion, "ResNet50 validation");
-        Assert.Equal((layout.Width, layout.Height), (chart.Width, chart.Height));
+        Assert.Equal((layout.Chart.Width, layout.Chart.Height), (chart.Width, chart.Height));
         Assert.InRange(chart.Width, 400, 1200);
         Assert.True(CountNot(chart, new Rgb24(255, 255, 255)) > chart.Width * chart.Height / 10);
 
         // Bubble's row is all correct: its diagonal cell is deep blue at the corner; an empty cell stays white.
-        Rgb24 diagonal = chart[layout.GridLeft + 3, layout.GridTop + 3];
-        Rgb24 empty = chart[layout.GridLeft + 3 * layout.Cell + 3, layout.GridTop + 3];
+        Rectangle grid = layout.Chart.Plot;
+        Rgb24 diagonal = chart[grid.Left + 3, grid.Top + 3];
+        Rgb24 empty = chart[grid.Left + 3 * layout.Cell + 3, grid.Top + 3];
         Assert.True(report.Confusion[0, 3] == 0 && report.Confusion[0, 0] == 12);
         Assert.True(diagonal.B > diagonal.R + 60, $"diagonal cell {diagonal}");
         Assert.Equal(new Rgb24(255, 255, 255), empty);
@@ -63,7 +64,7 @@ public sealed class ChartTests : IDisposable
     {
         var matrix = new ConfusionMatrix(["a_very_long_class_name", "b"]);
         var layout = ConfusionMatrixChart.Layout.For(matrix, new string('T', 120));
-        Assert.True(layout.Width >= BitmapFont.MeasureWidth(new string('T', 120), 2));
+        Assert.True(layout.Chart.Width >= BitmapFont.MeasureWidth(new string('T', 120), 2));
         Assert.True(layout.Cell >= BitmapFont.MeasureWidth("class", 2));
         Assert.Equal(["a", "very", "long", "class", "name"], ConfusionMatrixChart.Layout.LabelLines("a_very_long_class_name"));
     }
@@ -77,7 +78,8 @@ public sealed class ChartTests : IDisposable
         RocChart.Save([.. Classes.Select(c => (c, report.Roc[c]))], "ROC one vs rest", path);
 
         using Image<Rgb24> chart = Image.Load<Rgb24>(path);
-        Assert.Equal(RocChart.Measure("ROC one vs rest"), (chart.Width, chart.Height));
+        ChartLayout layout = RocChart.Layout("ROC one vs rest");
+        Assert.Equal((layout.Width, layout.Height), (chart.Width, chart.Height));
         Assert.True(CountNot(chart, new Rgb24(255, 255, 255)) > 5000);
         // The first two palette colours (blue, orange) appear as drawn lines or legend swatches.
         Assert.True(Count(chart, new Rgb24(31, 119, 180)) > 20);
@@ -91,7 +93,8 @@ public sealed class ChartTests : IDisposable
         string path = _folder.File("roc-empty.png");
         RocChart.Save([("fibre", undefined)], "No fibres", path);
         using Image<Rgb24> chart = Image.Load<Rgb24>(path);
-        Assert.Equal(RocChart.Measure("No fibres"), (chart.Width, chart.Height));
+        ChartLayout layout = RocChart.Layout("No fibres");
+        Assert.Equal((layout.Width, layout.Height), (chart.Width, chart.Height));
     }
 
     private static int Count(Image<Rgb24> image, Rgb24 colour)

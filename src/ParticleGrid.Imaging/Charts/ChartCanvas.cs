@@ -53,6 +53,14 @@ internal sealed class ChartCanvas : IDisposable
         }
     }
 
+    /// <summary>The title above the plot and the axis titles below and beside it, where <paramref name="layout"/> puts them.</summary>
+    public void DrawFrame(ChartLayout layout, string title, string xAxis, string yAxis)
+    {
+        TextCentred(title, layout.Width / 2, layout.TitleTop, Ink, ChartLayout.TextScale);
+        TextCentred(xAxis, layout.Plot.Left + layout.Plot.Width / 2, layout.XAxisTitleTop, Ink, ChartLayout.TextScale);
+        TextVerticalCentred(yAxis, layout.YAxisTitleLeft, layout.Plot.Top + layout.Plot.Height / 2, Ink, ChartLayout.TextScale);
+    }
+
     public void Text(string text, int x, int y, Rgb24 colour, int scale = 1) => BitmapFont.Draw(Image, text, x, y, colour, scale);
 
     /// <summary>Text centred horizontally on <paramref name="centreX"/>.</summary>

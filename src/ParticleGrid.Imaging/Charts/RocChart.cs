@@ -1,5 +1,6 @@
 using System.Globalization;
 using ParticleGrid.Domain;
+using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
 namespace ParticleGrid.Imaging;
@@ -11,12 +12,14 @@ namespace ParticleGrid.Imaging;
 /// </summary>
 public static class RocChart
 {
-    private const int Scale = 2;
+    /// <summary>The unit square's side in pixels: a tick every 88.</summary>
     private const int PlotSide = 440;
-    private const int Left = 96;
-    private const int Top = 60;
-    private const int Right = 36;
-    private const int Bottom = 84;
+
+    /// <summary>
+    /// The unit square, in the same place whatever the title: 96 pixels to its left for the tick labels and the y-axis title, 60
+    /// above it for the title (84 below it for the tick labels and the x-axis title, see <see cref="Layout"/>).
+    /// </summary>
+    private static readonly Rectangle Plot = new(96, 60, PlotSide, PlotSide);
 
     private static readonly Rgb24[] Palette =
     [
@@ -42,11 +45,11 @@ public static class RocChart
     {
         ArgumentNullException.ThrowIfNull(lines);
         ArgumentNullException.ThrowIfNull(title);
-        (int width, int height) = Measure(title);
-        using var canvas = new ChartCanvas(width, height);
+        ChartLayout layout = Layout(title);
+        using var canvas = new ChartCanvas(layout.Width, layout.Height);
 
-        canvas.TextCentred(title, width / 2, 18, ChartCanvas.Ink, Scale);
-        DrawAxes(canvas, xAxis, yAxis);
+        canvas.DrawFrame(layout, title, xAxis, yAxis);
+        DrawAxes(canvas);
         canvas.DrawLine(X(0), Y(0), X(1), Y(1), ChartCanvas.Muted, 1.5, dash: 8);
 
         for (int i = 0; i < lines.Count; i++)
@@ -61,15 +64,16 @@ public static class RocChart
         canvas.Save(pngPath);
     }
 
-    /// <summary>The image size: fixed, but wide enough for a long title.</summary>
-    internal static (int Width, int Height) Measure(string title) =>
-        (Math.Max(Left + PlotSide + Right, BitmapFont.MeasureWidth(title, Scale) + 40), Top + PlotSide + Bottom);
+    /// <summary>The layout: fixed (36 pixels to the plot's right), but wide enough for a long title.</summary>
+    internal static ChartLayout Layout(string title) =>
+        new(ChartLayout.WidthFor(Plot.Right + 36, title, titleMargin: 40), Plot.Bottom + 84, Plot,
+            TitleTop: 18, XAxisTitleTop: Plot.Bottom + 46, YAxisTitleLeft: 14);
 
-    private static double X(double rate) => Left + rate * PlotSide;
+    private static double X(double rate) => Plot.Left + rate * PlotSide;
 
-    private static double Y(double rate) => Top + (1 - rate) * PlotSide;
+    private static double Y(double rate) => Plot.Top + (1 - rate) * PlotSide;
 
-    private static void DrawAxes(ChartCanvas canvas, string xAxis, string yAxis)
+    private static void DrawAxes(ChartCanvas canvas)
     {
         for (int tick = 0; tick <= 5; tick++)
         {
@@ -77,18 +81,16 @@ public static class RocChart
             int x = (int)X(rate), y = (int)Y(rate);
             if (tick > 0 && tick < 5)
             {
-                canvas.FillRectangle(x, Top, 1, PlotSide, ChartCanvas.Grid);
-                canvas.FillRectangle(Left, y, PlotSide, 1, ChartCanvas.Grid);
+                canvas.FillRectangle(x, Plot.Top, 1, PlotSide, ChartCanvas.Grid);
+                canvas.FillRectangle(Plot.Left, y, PlotSide, 1, ChartCanvas.Grid);
             }
             string label = rate.ToString("0.0", CultureInfo.InvariantCulture);
-            canvas.FillRectangle(x, Top + PlotSide, 1, 6, ChartCanvas.Ink);
-            canvas.TextCentred(label, x, Top + PlotSide + 12, ChartCanvas.Ink, Scale);
-            canvas.FillRectangle(Left - 6, y, 6, 1, ChartCanvas.Ink);
-            canvas.Text(label, Left - 12 - BitmapFont.MeasureWidth(label, Scale), y - BitmapFont.MeasureHeight(Scale) / 2, ChartCanvas.Ink, Scale);
+            canvas.FillRectangle(x, Plot.Bottom, 1, 6, ChartCanvas.Ink);
+            canvas.TextCentred(label, x, Plot.Bottom + 12, ChartCanvas.Ink, ChartLayout.TextScale);
+            canvas.FillRectangle(Plot.Left - 6, y, 6, 1, ChartCanvas.Ink);
+            canvas.Text(label, Plot.Left - 12 - BitmapFont.MeasureWidth(label, ChartLayout.TextScale), y - BitmapFont.MeasureHeight(ChartLayout.TextScale) / 2, ChartCanvas.Ink, ChartLayout.TextScale);
         }
-        canvas.DrawRectangle(Left, Top, PlotSide + 1, PlotSide + 1, ChartCanvas.Ink);
-        canvas.TextCentred(xAxis, Left + PlotSide / 2, Top + PlotSide + 46, ChartCanvas.Ink, Scale);
-        canvas.TextVerticalCentred(yAxis, 14, Top + PlotSide / 2, ChartCanvas.Ink, Scale);
+        canvas.DrawRectangle(Plot.Left, Plot.Top, PlotSide + 1, PlotSide + 1, ChartCanvas.Ink);
     }
 
     /// <summary>A boxed legend in the plot's lower right, where ROC curves (and calibrated networks) rarely go.</summary>
@@ -96,11 +98,11 @@ public static class RocChart
     {
         if (entries.Count == 0) return;
         // Long labels fall back to the small font so the legend stays inside the plot.
-        int scale = entries.Max(e => BitmapFont.MeasureWidth(e, Scale)) + 52 <= PlotSide - 16 ? Scale : 1;
+        int scale = entries.Max(e => BitmapFont.MeasureWidth(e, ChartLayout.TextScale)) + 52 <= PlotSide - 16 ? ChartLayout.TextScale : 1;
         int lineHeight = BitmapFont.MeasureHeight(scale) + 8;
         int boxWidth = entries.Max(e => BitmapFont.MeasureWidth(e, scale)) + 52;
         int boxHeight = entries.Count * lineHeight + 12;
-        int boxLeft = Left + PlotSide - boxWidth - 10, boxTop = Top + PlotSide - boxHeight - 10;
+        int boxLeft = Plot.Right - boxWidth - 10, boxTop = Plot.Bottom - boxHeight - 10;
         canvas.FillRectangle(boxLeft, boxTop, boxWidth, boxHeight, ChartCanvas.White);
         canvas.DrawRectangle(boxLeft, boxTop, boxWidth, boxHeight, ChartCanvas.Muted);
         for (int i = 0; i < entries.Count; i++)

@@ -63,12 +63,15 @@ public static class ParticleMorphology
     /// </summary>
     public const int MinimumNoiseFreePixels = 4;
 
-    // Pixel states during segmentation.
-    private const byte Background = 0;
-    private const byte Foreground = 1; // differs from the background, component not yet visited
-    private const byte Visited = 2;    // a foreground component that was counted
-    private const byte Particle = 3;   // the largest component
-    private const byte Outside = 4;    // background reachable from the frame edge (not a hole)
+    /// <summary>What segmentation knows of a pixel; a byte each, so the mask of a large frame stays small.</summary>
+    private enum PixelState : byte
+    {
+        Background,
+        Foreground, // differs from the background, component not yet visited
+        Visited,    // a foreground component that was counted
+        Particle,   // the largest component
+        Outside,    // background reachable from the frame edge (not a hole)
+    }
 
     /// <summary>
     /// Segments the particle in <paramref name="image"/> and measures it (see the class remarks for how).
@@ -88,12 +91,12 @@ public static class ParticleMorphology
         ushort[] grey = GreyTimesThree(image);
         (int background, int limit) = BackgroundAndLimit(grey, width, height);
 
-        var state = new byte[grey.Length];
+        var state = new PixelState[grey.Length];
         if (!Threshold(grey, state, background, limit)) return null;
 
         var stack = new PixelStack(grey.Length);
         int seed = LargestComponent(state, width, height, stack);
-        Flood(state, width, height, seed, Visited, Particle, diagonals: true, stack);
+        Flood(state, width, height, seed, PixelState.Visited, PixelState.Particle, diagonals: true, stack);
         FillHoles(state, width, height, stack);
 
         MaskSums sums = Sum(state, grey, width, height, background);
@@ -170,41 +173,41 @@ public static class ParticleMorphology
     }
 
     /// <summary>Marks the pixels that stand out from the background; false when none does.</summary>
-    private static bool Threshold(ushort[] grey, byte[] state, int background, int limit)
+    private static bool Threshold(ushort[] grey, PixelState[] state, int background, int limit)
     {
         bool any = false;
         for (int i = 0; i < grey.Length; i++)
         {
             bool standsOut = Math.Abs(grey[i] - background) > limit;
-            state[i] = standsOut ? Foreground : Background;
+            state[i] = standsOut ? PixelState.Foreground : PixelState.Background;
             any |= standsOut;
         }
         return any;
     }
 
-    /// <summary>Visits every 8-connected foreground component (marking it <see cref="Visited"/>) and returns a pixel of the largest.</summary>
-    private static int LargestComponent(byte[] state, int width, int height, PixelStack stack)
+    /// <summary>Visits every 8-connected foreground component (marking it <see cref="PixelState.Visited"/>) and returns a pixel of the largest.</summary>
+    private static int LargestComponent(PixelState[] state, int width, int height, PixelStack stack)
     {
         int best = -1, bestSize = 0;
         for (int i = 0; i < state.Length; i++)
         {
-            if (state[i] != Foreground) continue;
-            int size = Flood(state, width, height, i, Foreground, Visited, diagonals: true, stack);
+            if (state[i] != PixelState.Foreground) continue;
+            int size = Flood(state, width, height, i, PixelState.Foreground, PixelState.Visited, diagonals: true, stack);
             if (size > bestSize) (best, bestSize) = (i, size);
         }
         return best;
     }
 
     /// <summary>
-    /// Turns everything that is not the particle into background, then marks as <see cref="Outside"/> the background
+    /// Turns everything that is not the particle into background, then marks as <see cref="PixelState.Outside"/> the background
     /// reachable from the frame edge through 4-neighbours (the complement of an 8-connected particle); the background
     /// left over is the particle's holes.
     /// </summary>
-    private static void FillHoles(byte[] state, int width, int height, PixelStack stack)
+    private static void FillHoles(PixelState[] state, int width, int height, PixelStack stack)
     {
         for (int i = 0; i < state.Length; i++)
         {
-            if (state[i] != Particle) state[i] = Background;
+            if (state[i] != PixelState.Particle) state[i] = PixelState.Background;
         }
         for (int x = 0; x < width; x++)
         {
@@ -219,7 +222,7 @@ public static class ParticleMorphology
 
         void FloodOutside(int edgePixel)
         {
-            if (state[edgePixel] == Background) Flood(state, width, height, edgePixel, Background, Outside, diagonals: false, stack);
+            if (state[edgePixel] == PixelState.Background) Flood(state, width, height, edgePixel, PixelState.Background, PixelState.Outside, diagonals: false, stack);
         }
     }
 
@@ -227,7 +230,7 @@ public static class ParticleMorphology
     /// Changes the connected region of <paramref name="from"/> pixels around <paramref name="seed"/> to <paramref name="to"/>
     /// (4-connected, or 8-connected with <paramref name="diagonals"/>) and returns its size.
     /// </summary>
-    private static int Flood(byte[] state, int width, int height, int seed, byte from, byte to, bool diagonals, PixelStack stack)
+    private static int Flood(PixelState[] state, int width, int height, int seed, PixelState from, PixelState to, bool diagonals, PixelStack stack)
     {
         state[seed] = to;
         stack.Push(seed);
@@ -257,12 +260,12 @@ public static class ParticleMorphology
         }
     }
 
-    /// <summary>What one pass over the mask (every pixel not <see cref="Outside"/>) adds up.</summary>
+    /// <summary>What one pass over the mask (every pixel not <see cref="PixelState.Outside"/>) adds up.</summary>
     private readonly record struct MaskSums(
         int Area, long SumX, long SumY, long GreySum, int PeakDifference, double Perimeter, bool TouchesEdge,
         int Left, int Top, int Right, int Bottom);
 
-    private static MaskSums Sum(byte[] state, ushort[] grey, int width, int height, int background)
+    private static MaskSums Sum(PixelState[] state, ushort[] grey, int width, int height, int background)
     {
         int area = 0, peak = 0;
         long sumX = 0, sumY = 0, greySum = 0;
@@ -275,7 +278,7 @@ public static class ParticleMorphology
             for (int x = 0; x < width; x++)
             {
                 int i = line + x;
-                if (state[i] == Outside) continue;
+                if (state[i] == PixelState.Outside) continue;
                 area++;
                 sumX += x;
                 sumY += y;
@@ -297,14 +300,14 @@ public static class ParticleMorphology
         bool touchesEdge = left == 0 || top == 0 || right == width - 1 || bottom == height - 1;
         return new MaskSums(area, sumX, sumY, greySum, peak, perimeter, touchesEdge, left, top, right, bottom);
 
-        int Edge(bool inside, int neighbour) => !inside || state[neighbour] == Outside ? 1 : 0;
+        int Edge(bool inside, int neighbour) => !inside || state[neighbour] == PixelState.Outside ? 1 : 0;
     }
 
     /// <summary>
     /// Minor over major axis of the mask's inertia ellipse. Each pixel is taken as a unit square, not a point
     /// (adding 1/12 to both variances), so that a w x l rectangle gives exactly w / l and a single pixel 1.
     /// </summary>
-    private static double AspectRatio(byte[] state, int width, MaskSums sums)
+    private static double AspectRatio(PixelState[] state, int width, MaskSums sums)
     {
         double meanX = (double)sums.SumX / sums.Area, meanY = (double)sums.SumY / sums.Area;
         double xx = 0, yy = 0, xy = 0;
@@ -313,7 +316,7 @@ public static class ParticleMorphology
             double dy = y - meanY;
             for (int x = sums.Left; x <= sums.Right; x++)
             {
-                if (state[y * width + x] == Outside) continue;
+                if (state[y * width + x] == PixelState.Outside) continue;
                 double dx = x - meanX;
                 xx += dx * dx;
                 yy += dy * dy;

@@ -1,0 +1,28 @@
+namespace ParticleGrid.Abstractions;
+
+/// <summary>A worker's queue is full. Nothing of the request was taken; send it again after <see cref="RetryAfterMs"/>.</summary>
+[GenerateSerializer]
+public sealed class WorkerBusyException : Exception
+{
+    public WorkerBusyException() { }
+
+    public WorkerBusyException(string message, int retryAfterMs) : base(message) => RetryAfterMs = retryAfterMs;
+
+    [Id(0)] public int RetryAfterMs { get; init; }
+}
+
+/// <summary>No model set is active, so nothing can be classified. Register and activate one first.</summary>
+[GenerateSerializer]
+public sealed class NoModelSetException : Exception
+{
+    public NoModelSetException() { }
+    public NoModelSetException(string message) : base(message) { }
+}
+
+/// <summary>A model set was refused (the networks' classes differ, a folder is not a model...).</summary>
+[GenerateSerializer]
+public sealed class ModelSetRefusedException : Exception
+{
+    public ModelSetRefusedException() { }
+    public ModelSetRefusedException(string message) : base(message) { }
+}
