@@ -15,34 +15,6 @@ public sealed partial class SqlParticleStore
 
     private const string GenesisHash = "0000000000000000000000000000000000000000000000000000000000000000";
 
-    private static string QaSchema(bool sqlite) => $"""
-        CREATE TABLE IF NOT EXISTS particle_images (
-            run_id TEXT NOT NULL,
-            particle_id TEXT NOT NULL,
-            image {(sqlite ? "BLOB" : "BYTEA")} NOT NULL,
-            PRIMARY KEY (run_id, particle_id));
-        CREATE TABLE IF NOT EXISTS reviews (
-            sequence BIGINT PRIMARY KEY,
-            lot_id TEXT NOT NULL,
-            run_id TEXT NOT NULL,
-            particle_id TEXT NOT NULL,
-            reviewer TEXT NOT NULL,
-            at_unix_ms BIGINT NOT NULL,
-            previous_label TEXT NULL,
-            label TEXT NOT NULL,
-            reason TEXT NOT NULL,
-            previous_hash TEXT NOT NULL,
-            hash TEXT NOT NULL);
-        CREATE INDEX IF NOT EXISTS reviews_by_particle ON reviews (run_id, particle_id);
-        CREATE INDEX IF NOT EXISTS reviews_by_lot ON reviews (lot_id);
-        CREATE TABLE IF NOT EXISTS tokens (
-            token_id TEXT PRIMARY KEY,
-            name TEXT NOT NULL,
-            role TEXT NOT NULL,
-            sha256 TEXT NOT NULL UNIQUE,
-            created_unix_ms BIGINT NOT NULL);
-        """;
-
     public async Task<IReadOnlyList<LotSummary>> ListLotsAsync(CancellationToken cancellation = default)
     {
         await using var connection = await OpenAsync(cancellation);
@@ -150,6 +122,7 @@ public sealed partial class SqlParticleStore
             if (connection is NpgsqlConnection) await ExecuteAsync(connection, transaction, "LOCK TABLE reviews IN EXCLUSIVE MODE", cancellation);
             var particle = await GetParticleAsync(connection, transaction, runId, particleId, cancellation)
                 ?? throw new KeyNotFoundException($"particle {particleId} of run {runId} is not recorded");
+            await TallyReviewAsync(connection, transaction, particle, label, cancellation);
 
             long sequence = 1;
             string previousHash = GenesisHash;
