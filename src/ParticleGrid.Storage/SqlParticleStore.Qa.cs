@@ -15,6 +15,7 @@ public sealed partial class SqlParticleStore
 
     private const string GenesisHash = "0000000000000000000000000000000000000000000000000000000000000000";
 
+    /// <summary>Every lot with its runs and particles; the particles summed from its tally, not counted row by row.</summary>
     public async Task<IReadOnlyList<LotSummary>> ListLotsAsync(CancellationToken cancellation = default)
     {
         await using var connection = await OpenAsync(cancellation);
@@ -22,7 +23,7 @@ public sealed partial class SqlParticleStore
         query.CommandText = """
             SELECT ids.lot_id, l.product, l.container_volume_ml,
                    (SELECT COUNT(*) FROM runs r WHERE r.lot_id = ids.lot_id),
-                   (SELECT COUNT(*) FROM particles p WHERE p.lot_id = ids.lot_id),
+                   (SELECT COALESCE(SUM(t.particles), 0) FROM lot_tallies t WHERE t.lot_id = ids.lot_id),
                    (SELECT MIN(r.started_unix_ms) FROM runs r WHERE r.lot_id = ids.lot_id),
                    (SELECT MAX(r.started_unix_ms) FROM runs r WHERE r.lot_id = ids.lot_id)
             FROM (SELECT lot_id FROM runs UNION SELECT lot_id FROM lots) ids
