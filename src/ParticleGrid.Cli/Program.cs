@@ -20,6 +20,7 @@ var root = new RootCommand("ParticleGrid: classifies flow-imaging microscopy ima
     WatchCommand.Create(),
     BenchCommand.Create(),
     TokenCommand.Create(),
+    StoreCommand.Create(),
 };
 int exitCode = await root.Parse(args).InvokeAsync();
 NativeFaultSupervisor.ChildExited();

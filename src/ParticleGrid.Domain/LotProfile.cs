@@ -54,7 +54,7 @@ public static class LotProfiles
     public const string AllParticles = "all_particles";
     public const string AllParticlesExceptSiliconeOil = "all_particles_except_silicone_oil";
 
-    /// <summary>Profiles one lot.</summary>
+    /// <summary>Profiles one lot from its particles (tallied first: see the overload that takes a <see cref="LotTally"/>).</summary>
     /// <param name="lot">The lot's name.</param>
     /// <param name="runs">How many instrument runs fed it.</param>
     /// <param name="particles">Every particle of the lot's runs.</param>
@@ -66,55 +66,69 @@ public static class LotProfiles
     public static LotProfile Compute(string lot, int runs, IEnumerable<CountedParticle> particles, double? analysedVolumeMl, double? containerVolumeMl,
         int runsInProgress = 0, VerdictPolicy? policy = null, IEnumerable<DomainShiftCounts>? shift = null)
     {
+        ArgumentNullException.ThrowIfNull(particles);
+        return Compute(lot, runs, LotTally.Of(particles), analysedVolumeMl, containerVolumeMl, runsInProgress, policy, shift);
+    }
+
+    /// <summary>
+    /// Profiles one lot from its tally: the particles counted by type, size class, uncertain and reviewed. This is all a
+    /// profile reads of the particles, so a store that keeps the tally as particles arrive profiles a lot of any size in
+    /// the same time.
+    /// </summary>
+    public static LotProfile Compute(string lot, int runs, LotTally tally, double? analysedVolumeMl, double? containerVolumeMl,
+        int runsInProgress = 0, VerdictPolicy? policy = null, IEnumerable<DomainShiftCounts>? shift = null)
+    {
+        ArgumentNullException.ThrowIfNull(tally);
         policy ??= new VerdictPolicy();
         var checks = (shift ?? []).Select(c => Domain.DomainShift.Assess(c, policy.DomainShift)).ToList();
-        ArgumentNullException.ThrowIfNull(particles);
         if (analysedVolumeMl is <= 0 || analysedVolumeMl is double a && !double.IsFinite(a)) analysedVolumeMl = null;
         if (containerVolumeMl is <= 0 || containerVolumeMl is double c && !double.IsFinite(c)) containerVolumeMl = null;
 
-        var list = particles as IReadOnlyCollection<CountedParticle> ?? [.. particles];
+        var cells = tally.Cells.Where(cell => cell.Value > 0).ToList();
+        int Sum(Func<LotTallyCell, bool> selects) => cells.Where(cell => selects(cell.Key)).Sum(cell => cell.Value);
+
         // The four types, any other a reviewer named (fibre), then always "unknown" and "unclassified": QA reads how
         // many particles the models could not place even when there are none.
         var typeNames = ParticleTypes.StudyTypes.Select(ParticleTypes.FolderName)
-            .Concat(list.Where(p => p.Type is { } t && !ParticleTypes.StudyTypes.Contains(t) && t != ParticleType.Unknown)
-                .Select(p => ParticleTypes.FolderName(p.Type!.Value)).Distinct().Order())
+            .Concat(cells.Where(cell => cell.Key.Type is { } t && !ParticleTypes.StudyTypes.Contains(t) && t != ParticleType.Unknown)
+                .Select(cell => ParticleTypes.FolderName(cell.Key.Type!.Value)).Distinct().Order())
             .Append(ParticleTypes.FolderName(ParticleType.Unknown))
             .Append(Unclassified)
             .ToList();
 
-        TypeProfile Profile(string name, bool countsAsParticle, Func<CountedParticle, bool> selects)
+        TypeProfile Profile(string name, bool countsAsParticle, Func<LotTallyCell, bool> selects)
         {
-            var chosen = list.Where(selects).ToList();
-            int[] counts = SizeBins.CountAtOrAbove(chosen.Where(p => p.EcdMicrometres is not null).Select(p => p.EcdMicrometres!.Value));
+            // A size class counts every particle at or above its edge: the cells of that class and of the classes above.
             var classes = SizeBins.LowerEdgesMicrometres.Select((edge, i) =>
             {
-                double? perMl = analysedVolumeMl is { } v ? counts[i] / v : null;
-                return new SizeClassCount(edge, counts[i], perMl, perMl * containerVolumeMl);
+                int count = Sum(cell => selects(cell) && cell.SizeClass > i);
+                double? perMl = analysedVolumeMl is { } v ? count / v : null;
+                return new SizeClassCount(edge, count, perMl, perMl * containerVolumeMl);
             }).ToList();
-            return new TypeProfile(name, countsAsParticle, chosen.Count, chosen.Count(p => p.IsUncertain), classes);
+            return new TypeProfile(name, countsAsParticle, Sum(selects), Sum(cell => selects(cell) && cell.IsUncertain), classes);
         }
 
-        var types = typeNames.Select(name => Profile(name, name != ParticleTypes.FolderName(ParticleType.Bubble), p => NameOf(p) == name)).ToList();
+        var types = typeNames.Select(name => Profile(name, name != ParticleTypes.FolderName(ParticleType.Bubble), cell => NameOf(cell.Type) == name)).ToList();
 
         // Light obscuration counts everything that is not a bubble, whatever its type; failed particles are kept in
         // (conservative), because nothing shows they are bubbles.
-        var allParticles = Profile(AllParticles, true, p => p.Type != ParticleType.Bubble);
-        var exceptOil = Profile(AllParticlesExceptSiliconeOil, true, p => p.Type is not (ParticleType.Bubble or ParticleType.SiliconeOil));
+        var allParticles = Profile(AllParticles, true, cell => cell.Type != ParticleType.Bubble);
+        var exceptOil = Profile(AllParticlesExceptSiliconeOil, true, cell => cell.Type is not (ParticleType.Bubble or ParticleType.SiliconeOil));
 
-        int failed = list.Count(p => p.Type is null);
-        var facts = new LotFacts(list.Count, failed,
+        int total = Sum(_ => true);
+        int failed = Sum(cell => cell.Type is null);
+        var facts = new LotFacts(total, failed,
             allParticles.SizeClasses.Single(s => s.AtOrAboveMicrometres == 10).Count,
             allParticles.SizeClasses.Single(s => s.AtOrAboveMicrometres == 25).Count,
-            list.Count(p => p.Type != ParticleType.Bubble && p.EcdMicrometres is null),
-            analysedVolumeMl, containerVolumeMl, runs, runsInProgress, list.Count(p => p.Type == ParticleType.Unknown),
+            Sum(cell => cell.Type != ParticleType.Bubble && cell.SizeClass == LotTallyCell.Unsized),
+            analysedVolumeMl, containerVolumeMl, runs, runsInProgress, Sum(cell => cell.Type == ParticleType.Unknown),
             checks.Where(c => c.Alarm).Select(c => c.RunId).Distinct().Count());
         var verdict = CompendialLimits.Judge(facts, policy);
 
-        return new LotProfile(lot, runs, analysedVolumeMl, containerVolumeMl, list.Count,
-            list.Count(p => p.IsUncertain), failed, list.Count(p => p.EcdMicrometres is null),
-            list.Count(p => p.IsReviewed), types, allParticles, exceptOil, verdict, runsInProgress, checks);
+        return new LotProfile(lot, runs, analysedVolumeMl, containerVolumeMl, total,
+            Sum(cell => cell.IsUncertain), failed, Sum(cell => cell.SizeClass == LotTallyCell.Unsized),
+            Sum(cell => cell.IsReviewed), types, allParticles, exceptOil, verdict, runsInProgress, checks);
     }
 
-    private static string NameOf(CountedParticle particle) =>
-        particle.Type is { } type ? ParticleTypes.FolderName(type) : Unclassified;
+    private static string NameOf(ParticleType? type) => type is { } t ? ParticleTypes.FolderName(t) : Unclassified;
 }

@@ -4,12 +4,12 @@ namespace ParticleGrid.Storage;
 
 /// <summary>
 /// The one source of truth for particle results. Appends are keyed by (run, particle): appending a particle that is
-/// already there changes nothing, so a replayed batch cannot count twice. Run and lot aggregates are computed from
-/// here and can always be rebuilt.
+/// already there changes nothing, so a replayed batch cannot count twice. Lot aggregates are kept with the appends
+/// and reviews that change them, and can always be recounted from the particles and rebuilt.
 /// </summary>
 public interface IParticleStore
 {
-    /// <summary>Creates the tables if they are missing. Safe to call from every silo at every start.</summary>
+    /// <summary>Applies the schema migrations the store lacks, in order. Safe to call from every silo at every start.</summary>
     Task EnsureCreatedAsync(CancellationToken cancellation = default);
 
     /// <summary>Appends results; those whose (run, particle) is already stored are skipped. Returns how many were new.</summary>
@@ -52,7 +52,10 @@ public interface IParticleStore
     /// <summary>The same for every run of a lot.</summary>
     Task<IReadOnlyList<DomainShiftCounts>> DomainShiftCountsOfLotAsync(string lotId, CancellationToken cancellation = default);
 
-    /// <summary>Every particle of a lot, as its profile counts them.</summary>
+    /// <summary>A lot's particles counted as its profile reads them, kept as they are recorded and reviewed (a few rows whatever the lot's size).</summary>
+    Task<LotTally> LotTallyAsync(string lotId, CancellationToken cancellation = default);
+
+    /// <summary>Every particle of a lot, as its profile counts them (read from the particles themselves: the tally's recount).</summary>
     Task<IReadOnlyList<CountedParticle>> CountedParticlesOfLotAsync(string lotId, CancellationToken cancellation = default);
 
     /// <summary>A run's particles with their full lineage, in particle id order.</summary>

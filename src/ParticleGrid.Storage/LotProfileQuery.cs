@@ -16,9 +16,10 @@ public static class LotProfileQuery
 
         // Per-mL figures need every run's analysed volume; one unknown volume makes them unknown.
         double? analysed = runs.Count > 0 && runs.All(r => r.AnalysedVolumeMl is not null) ? runs.Sum(r => r.AnalysedVolumeMl!.Value) : null;
-        var particles = await store.CountedParticlesOfLotAsync(lotId, cancellation);
+        // The tally kept with the particles, not the particles: the same profile, in time that does not grow with the lot.
+        var tally = await store.LotTallyAsync(lotId, cancellation);
         var shift = await store.DomainShiftCountsOfLotAsync(lotId, cancellation);
-        return LotProfiles.Compute(lotId, runs.Count, particles, analysed, lot?.ContainerVolumeMl,
+        return LotProfiles.Compute(lotId, runs.Count, tally, analysed, lot?.ContainerVolumeMl,
             runsInProgress: runs.Count(r => r.CompletedUtc is null), policy: policy, shift: shift);
     }
 }

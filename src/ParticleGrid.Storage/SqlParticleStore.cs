@@ -42,97 +42,6 @@ public sealed partial class SqlParticleStore : IParticleStore, IDisposable
 
     public override string ToString() => _description;
 
-    public async Task EnsureCreatedAsync(CancellationToken cancellation = default)
-    {
-        await using var connection = await OpenAsync(cancellation);
-        if (connection is SqliteConnection)
-        {
-            await ExecuteAsync(connection, "PRAGMA journal_mode=WAL;", cancellation);
-        }
-        try
-        {
-            await ExecuteAsync(connection, Schema, cancellation);
-        }
-        catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DuplicateTable)
-        {
-            // Two silos starting together raced to create the same table; the other one made it.
-            await ExecuteAsync(connection, Schema, cancellation);
-        }
-        await AddLaterColumnsAsync(connection, cancellation);
-        await ExecuteAsync(connection, QaSchema(connection is SqliteConnection), cancellation);
-    }
-
-    /// <summary>Columns added after the first release, with their types: a store written before them gets them at start.</summary>
-    private static readonly (string Table, string Name, string Type)[] LaterColumns =
-    [
-        ("particles", "size_source", "TEXT"), ("particles", "area_um2", "DOUBLE PRECISION"), ("particles", "aspect_ratio", "DOUBLE PRECISION"),
-        ("particles", "circularity", "DOUBLE PRECISION"), ("particles", "mean_intensity", "DOUBLE PRECISION"),
-        ("runs", "completed_unix_ms", "BIGINT"),
-    ];
-
-    private static async Task AddLaterColumnsAsync(DbConnection connection, CancellationToken cancellation)
-    {
-        foreach (var table in LaterColumns.GroupBy(c => c.Table))
-        {
-            var existing = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-            await using (var query = connection.CreateCommand())
-            {
-                query.CommandText = connection is SqliteConnection
-                    ? $"SELECT name FROM pragma_table_info('{table.Key}')"
-                    : $"SELECT column_name FROM information_schema.columns WHERE table_name = '{table.Key}' AND table_schema = current_schema()";
-                await using var reader = await query.ExecuteReaderAsync(cancellation);
-                while (await reader.ReadAsync(cancellation)) existing.Add(reader.GetString(0));
-            }
-            foreach (var (_, name, type) in table.Where(c => !existing.Contains(c.Name)))
-            {
-                string ifMissing = connection is SqliteConnection ? "" : "IF NOT EXISTS ";
-                await ExecuteAsync(connection, $"ALTER TABLE {table.Key} ADD COLUMN {ifMissing}{name} {type} NULL", cancellation);
-            }
-        }
-    }
-
-    private const string Schema = """
-        CREATE TABLE IF NOT EXISTS lots (
-            lot_id TEXT PRIMARY KEY,
-            container_volume_ml DOUBLE PRECISION NULL,
-            product TEXT NULL);
-        CREATE TABLE IF NOT EXISTS runs (
-            run_id TEXT PRIMARY KEY,
-            lot_id TEXT NOT NULL,
-            instrument_id TEXT NOT NULL,
-            analysed_volume_ml DOUBLE PRECISION NULL,
-            expected_particles INTEGER NULL,
-            started_unix_ms BIGINT NOT NULL,
-            completed_unix_ms BIGINT NULL);
-        CREATE INDEX IF NOT EXISTS runs_by_lot ON runs (lot_id);
-        CREATE TABLE IF NOT EXISTS particles (
-            run_id TEXT NOT NULL,
-            particle_id TEXT NOT NULL,
-            lot_id TEXT NOT NULL,
-            instrument_id TEXT NOT NULL,
-            image_sha256 TEXT NOT NULL,
-            ecd_um DOUBLE PRECISION NULL,
-            particle_type TEXT NULL,
-            probability DOUBLE PRECISION NULL,
-            uncertain INTEGER NOT NULL,
-            uncertain_reason TEXT NULL,
-            model_set_version TEXT NULL,
-            votes_json TEXT NOT NULL,
-            failure TEXT NULL,
-            recorded_unix_ms BIGINT NOT NULL,
-            size_source TEXT NULL,
-            area_um2 DOUBLE PRECISION NULL,
-            aspect_ratio DOUBLE PRECISION NULL,
-            circularity DOUBLE PRECISION NULL,
-            mean_intensity DOUBLE PRECISION NULL,
-            PRIMARY KEY (run_id, particle_id));
-        CREATE INDEX IF NOT EXISTS particles_by_lot ON particles (lot_id);
-        CREATE TABLE IF NOT EXISTS model_set_references (
-            model_set_version TEXT PRIMARY KEY,
-            expected_unknown_share DOUBLE PRECISION NULL,
-            recorded_unix_ms BIGINT NOT NULL);
-        """;
-
     public async Task<int> AppendAsync(IReadOnlyList<ParticleRecord> particles, CancellationToken cancellation = default, Action<ParticleRecord>? onAppended = null)
     {
         ArgumentNullException.ThrowIfNull(particles);
@@ -189,6 +98,7 @@ public sealed partial class SqlParticleStore : IParticleStore, IDisposable
                     await image.ExecuteNonQueryAsync(cancellation);
                 }
             }
+            await TallyAppendedAsync(connection, transaction, added, cancellation);
             return appended;
         }, cancellation);
         if (onAppended is not null) foreach (var p in added) onAppended(p);
@@ -304,40 +214,30 @@ public sealed partial class SqlParticleStore : IParticleStore, IDisposable
     }
 
     public Task<IReadOnlyList<DomainShiftCounts>> DomainShiftCountsOfRunAsync(string runId, CancellationToken cancellation = default) =>
-        DomainShiftCountsAsync("p.run_id = @key", runId, cancellation);
+        DomainShiftCountsAsync("c.run_id = @key", runId, cancellation);
 
     public Task<IReadOnlyList<DomainShiftCounts>> DomainShiftCountsOfLotAsync(string lotId, CancellationToken cancellation = default) =>
-        DomainShiftCountsAsync("p.lot_id = @key", lotId, cancellation);
+        DomainShiftCountsAsync("c.lot_id = @key", lotId, cancellation);
 
     /// <summary>
-    /// Per run and model set, the classified and unknown particles with the set's reference: one grouped query, so a
-    /// run is compared after every batch without reading its particles. The vote's type, not a reviewer's label, counts.
+    /// Per run and model set, the classified and unknown particles with the set's reference, as kept with each append
+    /// (model_set_counts), so a run is compared after every batch without reading its particles. The vote's type, not a
+    /// reviewer's label, counts.
     /// </summary>
-    private async Task<IReadOnlyList<DomainShiftCounts>> DomainShiftCountsAsync(string where, string key, CancellationToken cancellation)
-    {
-        await using var connection = await OpenAsync(cancellation);
-        await using var query = connection.CreateCommand();
-        query.CommandText = $"""
-            SELECT p.run_id, p.model_set_version, COUNT(*),
-                   COALESCE(SUM(CASE WHEN p.particle_type = @unknown THEN 1 ELSE 0 END), 0),
-                   MAX(r.expected_unknown_share)
-            FROM particles p LEFT JOIN model_set_references r ON r.model_set_version = p.model_set_version
-            WHERE {where} AND p.failure IS NULL AND p.model_set_version IS NOT NULL
-            GROUP BY p.run_id, p.model_set_version
-            ORDER BY p.run_id, p.model_set_version
-            """;
-        Add(query, "key", key);
-        Add(query, "unknown", ParticleTypes.FolderName(ParticleType.Unknown));
-        var counts = new List<DomainShiftCounts>();
-        await using var reader = await query.ExecuteReaderAsync(cancellation);
-        while (await reader.ReadAsync(cancellation))
-        {
-            counts.Add(new DomainShiftCounts(reader.GetString(0), reader.GetString(1), Convert.ToInt32(reader.GetValue(2)),
-                Convert.ToInt32(reader.GetValue(3)), NullableDouble(reader, 4)));
-        }
-        return counts;
-    }
+    private async Task<IReadOnlyList<DomainShiftCounts>> DomainShiftCountsAsync(string where, string key, CancellationToken cancellation) => await ReadAsync(
+        $"""
+        SELECT c.run_id, c.model_set_version, SUM(c.classified), SUM(c.unknown), MAX(r.expected_unknown_share)
+        FROM model_set_counts c LEFT JOIN model_set_references r ON r.model_set_version = c.model_set_version
+        WHERE {where}
+        GROUP BY c.run_id, c.model_set_version
+        ORDER BY c.run_id, c.model_set_version
+        """,
+        [("key", key)],
+        reader => new DomainShiftCounts(reader.GetString(0), reader.GetString(1), Convert.ToInt32(reader.GetValue(2)),
+            Convert.ToInt32(reader.GetValue(3)), NullableDouble(reader, 4)),
+        cancellation);
 
+    // Recounts from the particles: what the kept tallies are checked against (LotTallyAsync is what profiles read).
     // A reviewer's label replaces the vote, and a reviewed particle is no longer uncertain.
     public async Task<IReadOnlyList<CountedParticle>> CountedParticlesOfLotAsync(string lotId, CancellationToken cancellation = default) => await ReadAsync(
         $"SELECT COALESCE({LatestLabel}, p.particle_type), p.ecd_um, p.uncertain, {LatestLabel} FROM particles p WHERE p.lot_id = @lot",

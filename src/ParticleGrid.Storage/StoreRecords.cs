@@ -87,3 +87,9 @@ public sealed record AuditVerification(bool Intact, int Entries, long? FirstBrok
 
 /// <summary>An access token as stored: never the token itself, only its SHA-256.</summary>
 public sealed record AccessToken(string TokenId, string Name, string Role, DateTimeOffset CreatedUtc);
+
+/// <summary>What recounting the kept aggregates from the particles found (<c>particlegrid store verify</c>).</summary>
+/// <param name="Lots">Lots with particles or a kept tally.</param>
+/// <param name="Particles">Particles recounted.</param>
+/// <param name="Differences">One line per cell or count that differs from the recount; none when the aggregates are right.</param>
+public sealed record AggregateCheck(int Lots, long Particles, IReadOnlyList<string> Differences);

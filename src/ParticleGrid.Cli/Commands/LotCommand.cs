@@ -31,6 +31,8 @@ public static class LotCommand
         {
             string lotId = parse.GetValue(lot)!;
             using var store = OpenStore(parse.GetValue(data)!, parse.GetValue(postgres));
+            // A store left by an older build gets the migrations it lacks (the lot tallies this profile reads).
+            await store.EnsureCreatedAsync(cancellation);
             var profile = await LotProfileQuery.ComputeAsync(store, lotId, SitePolicy(), cancellation)
                 ?? throw new ArgumentException($"lot '{lotId}' is not known in {store}: no run was started for it and it was never described");
             Console.Write(parse.GetValue(json) ? JsonSerializer.Serialize(profile, Json) + Environment.NewLine : LotProfileReport.Format(profile));
@@ -54,7 +56,8 @@ public static class LotCommand
         return policy;
     }
 
-    private static SqlParticleStore OpenStore(DirectoryInfo data, string? postgres)
+    /// <summary>The store a host left behind: its data directory's SQLite file, or a cluster's PostgreSQL.</summary>
+    internal static SqlParticleStore OpenStore(DirectoryInfo data, string? postgres)
     {
         if (postgres is not null) return SqlParticleStore.Postgres(postgres);
         string file = Path.Combine(data.FullName, "particles.db");
