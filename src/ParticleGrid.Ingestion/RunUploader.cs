@@ -3,7 +3,7 @@ using ParticleGrid.Abstractions;
 using ParticleGrid.Domain;
 using ParticleGrid.Ingest;
 
-namespace ParticleGrid.Cli.Ingestion;
+namespace ParticleGrid.Ingestion;
 
 /// <summary>What to ingest a run folder as.</summary>
 public sealed record IngestSettings(string LotId, string InstrumentId, string RunId, double? MicrometresPerPixel,
