@@ -11,7 +11,7 @@ namespace ParticleGrid.Ingestion;
 /// Where an ingest sends runs: a cluster's gateways (as an Orleans client), the site already running on this machine,
 /// or, in the CLI only, an embedded host it started in this process (<see cref="ClusterConnection(IHost, IGrainFactory, string)"/>).
 /// </summary>
-public sealed class ClusterConnection : IAsyncDisposable
+public sealed class ClusterConnection : ISiteConnection
 {
     private readonly IHost _host;
 
@@ -26,6 +26,8 @@ public sealed class ClusterConnection : IAsyncDisposable
     public IGrainFactory Grains { get; }
 
     public string Description { get; }
+
+    public IRunTarget Run(string runId) => new GrainRunTarget(Grains, runId);
 
     /// <param name="cluster">"host:port[,host:port...]" of gateway silos; null for the site on this machine.</param>
     /// <param name="whenNoneRunning">

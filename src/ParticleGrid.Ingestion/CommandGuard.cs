@@ -55,6 +55,20 @@ public abstract class IngestSite
     /// <summary>Options the commands take for the default connection (new ones on each call: an option has one parent).</summary>
     public virtual IReadOnlyList<System.CommandLine.Option> CreateOptions() => [];
 
+    /// <summary>--site: the same commands over a site's HTTP API (<see cref="HttpSiteConnection"/>).</summary>
+    public static System.CommandLine.Option<string?> CreateHttpSiteOption() => new("--site")
+    {
+        Description = $"The site's web address (http(s)://...), to send over HTTP instead of to the gateway silos; the instrument token comes from {HttpSiteConnection.TokenVariable}",
+    };
+
+    /// <summary>Over HTTP when <paramref name="httpSite"/> is given, else to the gateways (<see cref="OpenAsync"/>).</summary>
+    public async Task<ISiteConnection> ConnectAsync(string? cluster, string? httpSite, System.CommandLine.ParseResult parse, CancellationToken cancellation)
+    {
+        if (httpSite is null) return await OpenAsync(cluster, parse, cancellation);
+        if (cluster is not null) throw new ArgumentException("give --cluster (the gateway silos) or --site (the site's web address), not both");
+        return HttpSiteConnection.Open(httpSite);
+    }
+
     /// <summary>Connects to <paramref name="cluster"/>, or to the default the options describe when it is null.</summary>
     public abstract Task<ClusterConnection> OpenAsync(string? cluster, System.CommandLine.ParseResult parse, CancellationToken cancellation);
 

@@ -23,8 +23,8 @@ public sealed class IngestCommandsTests
     {
         static string[] Options(System.CommandLine.Command command) => [.. command.Options.Select(o => o.Name).Where(n => n != "--help")];
         var cli = new[] { IngestCommand.Create(EmbeddedIngestSite.Instance), WatchCommand.Create(EmbeddedIngestSite.Instance) };
-        Assert.Equal(["--lot", "--instrument", "--sample", "--um-per-pixel", "--volume-ml", "--container-ml", "--cluster", "--data-dir", "--json"], Options(cli[0]));
-        Assert.Equal(["--cluster", "--data-dir", "--settle-seconds", "--parallel", "--once"], Options(cli[1]));
+        Assert.Equal(["--lot", "--instrument", "--sample", "--um-per-pixel", "--volume-ml", "--container-ml", "--cluster", "--site", "--data-dir", "--json"], Options(cli[0]));
+        Assert.Equal(["--cluster", "--site", "--data-dir", "--settle-seconds", "--parallel", "--once"], Options(cli[1]));
 
         var client = new ClientSite();
         Assert.Equal([.. Options(cli[0]).Where(o => o != "--data-dir")], Options(IngestCommand.Create(client)));

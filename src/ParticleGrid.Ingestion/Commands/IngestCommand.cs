@@ -32,13 +32,14 @@ public static class IngestCommand
         var volume = new Option<double?>("--volume-ml") { Description = "Sample volume the instrument analysed (for counts per mL)" };
         var container = new Option<double?>("--container-ml") { Description = "Fill volume of one container of the lot (for counts per container and the verdict)" };
         var cluster = new Option<string?>("--cluster") { Description = $"Gateway silos host:port[,host:port] {site.ClusterDefault}" };
+        var http = IngestSite.CreateHttpSiteOption();
         var json = new Option<FileInfo?>("--json") { Description = "Also write the run report as JSON" };
         foreach (var positive in new[] { calibration, volume, container })
             positive.Validators.Add(r => { if (r.GetValue(positive) is { } v && !(v > 0 && double.IsFinite(v))) r.AddError($"{positive.Name} must be a positive number"); });
 
         var command = new Command("ingest", "Sends one instrument export to the cluster as a run, resumably, and prints the run's report.")
         {
-            path, lot, instrument, sample, calibration, volume, container, cluster,
+            path, lot, instrument, sample, calibration, volume, container, cluster, http,
         };
         foreach (var option in site.CreateOptions()) command.Options.Add(option);
         command.Options.Add(json);
@@ -50,9 +51,9 @@ public static class IngestCommand
             var settings = new IngestSettings(lotId, instrumentId, RunUploader.RunIdFor(instrumentId, parse.GetValue(sample), folder),
                 parse.GetValue(calibration), parse.GetValue(volume), parse.GetValue(container));
 
-            await using var connection = await site.OpenAsync(parse.GetValue(cluster), parse, cancellation);
+            await using var connection = await site.ConnectAsync(parse.GetValue(cluster), parse.GetValue(http), parse, cancellation);
             Console.Error.WriteLine($"ingesting {folder} ({reader.Format}) as run {settings.RunId} of lot {lotId} into {connection.Description}");
-            var report = await UploadWithProgressAsync(connection.Grains, reader, folder, settings, cancellation);
+            var report = await UploadWithProgressAsync(connection.Run(settings.RunId), reader, folder, settings, cancellation);
             Console.Write(Format(report));
             if (parse.GetValue(json) is { } file) await File.WriteAllTextAsync(file.FullName, JsonSerializer.Serialize(report, Json), cancellation);
             return 0;
@@ -60,10 +61,10 @@ public static class IngestCommand
         return command;
     }
 
-    public static async Task<IngestReport> UploadWithProgressAsync(IGrainFactory grains, IExportReader reader, string folder, IngestSettings settings, CancellationToken cancellation)
+    public static async Task<IngestReport> UploadWithProgressAsync(IRunTarget run, IExportReader reader, string folder, IngestSettings settings, CancellationToken cancellation)
     {
         ConsoleProgressBar? bar = null;
-        var report = await RunUploader.UploadAsync(grains, reader, folder, settings, (stage, done, total, rate) =>
+        var report = await RunUploader.UploadAsync(run, reader, folder, settings, (stage, done, total, rate) =>
         {
             if (stage != "sending") return;
             bar ??= new ConsoleProgressBar($"{settings.RunId} sending", total);

@@ -22,12 +22,13 @@ public static class WatchCommand
         ArgumentNullException.ThrowIfNull(site);
         var folders = new Argument<DirectoryInfo[]>("dir") { Description = "Export folders to follow (each sub-folder is one run)", Arity = ArgumentArity.OneOrMore };
         var cluster = new Option<string?>("--cluster") { Description = $"Gateway silos host:port[,host:port] {site.ClusterDefault}" };
+        var http = IngestSite.CreateHttpSiteOption();
         var settle = new Option<double>("--settle-seconds") { Description = "A run folder is complete when it has run.json and nothing changed for this long", DefaultValueFactory = _ => 5 };
         var parallel = new Option<int>("--parallel") { Description = "Runs ingested at once", DefaultValueFactory = _ => 2 };
         var once = new Option<bool>("--once") { Description = "Ingest what is complete now and exit" };
         var command = new Command("watch", "Follows instrument export folders and ingests each run once it is complete, from many instruments at once.")
         {
-            folders, cluster,
+            folders, cluster, http,
         };
         foreach (var option in site.CreateOptions()) command.Options.Add(option);
         foreach (var option in new Option[] { settle, parallel, once }) command.Options.Add(option);
@@ -35,7 +36,7 @@ public static class WatchCommand
         {
             var roots = parse.GetValue(folders)!.Select(f => f.FullName).ToList();
             foreach (var root in roots.Where(r => !Directory.Exists(r))) throw new ArgumentException($"{root}: folder not found");
-            await using var connection = await site.OpenAsync(parse.GetValue(cluster), parse, cancellation);
+            await using var connection = await site.ConnectAsync(parse.GetValue(cluster), parse.GetValue(http), parse, cancellation);
             Console.Error.WriteLine($"watching {string.Join(", ", roots)} for complete runs (run.json); sending to {connection.Description}");
             var settleTime = TimeSpan.FromSeconds(parse.GetValue(settle));
             var refused = new Dictionary<string, string>();   // folder -> manifest hash already reported as bad
@@ -59,7 +60,7 @@ public static class WatchCommand
         return command;
     }
 
-    private static async Task IngestAsync(ClusterConnection connection, string root, string folder, Dictionary<string, string> refused, CancellationToken cancellation)
+    private static async Task IngestAsync(ISiteConnection connection, string root, string folder, Dictionary<string, string> refused, CancellationToken cancellation)
     {
         string manifestPath = Path.Combine(folder, RunManifest.FileName);
         string manifestSha = Sha256(manifestPath);
@@ -69,7 +70,7 @@ public static class WatchCommand
             var reader = ExportReaders.Detect(folder);
             var settings = new IngestSettings(manifest.Lot, manifest.Instrument, RunUploader.RunIdFor(manifest.Instrument, manifest.Sample, folder),
                 manifest.UmPerPixel, manifest.VolumeMl, manifest.ContainerMl);
-            var report = await RunUploader.UploadAsync(connection.Grains, reader, folder, settings, null, cancellation,
+            var report = await RunUploader.UploadAsync(connection.Run(settings.RunId), reader, folder, settings, null, cancellation,
                 warning => Console.Error.WriteLine($"warning: {folder}: {warning}"));
             Console.Write(IngestCommand.Format(report));
             Remember(root, folder, new Ingested(report.RunId, manifestSha, DateTimeOffset.UtcNow));
