@@ -101,7 +101,7 @@ public sealed class DockerfileTests(ITestOutputHelper log)
             Assert.NotEmpty(Directory.GetFiles(dir, "libtorch_cpu.so", SearchOption.AllDirectories));
             // Beside the instrument client's (IngestClientPublishTests): what the networks' natives weigh.
             var files = Directory.GetFiles(dir, "*", SearchOption.AllDirectories);
-            log.WriteLine($"particlegrid (the CPU image's publish): {files.Sum(f => new FileInfo(f).Length) / 1e6:0.0} MB in {files.Length} files");
+            log.WriteLine($"particlegrid (the CPU image's publish): {files.Length} files, {files.Sum(f => new FileInfo(f).Length) / 1048576.0:F1} MiB");
         }
         finally { Directory.Delete(dir, recursive: true); }
     }
