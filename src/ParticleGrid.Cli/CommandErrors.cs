@@ -5,50 +5,30 @@ using ParticleGrid.Inference.Models;
 using ParticleGrid.ModelRepository;
 using ParticleGrid.Inference.Networks;
 using ParticleGrid.Training;
+using ParticleGrid.Ingestion;
 
 namespace ParticleGrid.Cli;
 
 /// <summary>
 /// Runs a command's body and turns the failures a user can cause (bad folders, images, checkpoints, options) into one
 /// line on standard error and exit code 1; Ctrl-C gives 130. Anything else is a bug and keeps its stack trace.
+/// The skeleton is <see cref="CommandGuard"/>, shared with the instrument client; this adds the CLI's own user errors.
 /// </summary>
 public static class CommandErrors
 {
-    public const int Failed = 1, Cancelled = 130;
+    public const int Failed = CommandGuard.Failed, Cancelled = CommandGuard.Cancelled;
 
-    public static async Task<int> Guard(Func<Task<int>> body)
+    public static Task<int> Guard(Func<Task<int>> body) => CommandGuard.Run(body, Explain);
+
+    /// <summary>The line for a failure the user can fix (a PostgreSQL one says what to do), or null for a bug.</summary>
+    static string? Explain(Exception e)
     {
-        try
-        {
-            try { return await body(); }
-            catch (AggregateException many) when (many.Flatten().InnerExceptions.Count == 1)
-            {
-                // Parallel loops wrap what their bodies throw; report the one cause as the user error it is.
-                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(many.Flatten().InnerExceptions[0]);
-                throw;
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            await Console.Error.WriteLineAsync("cancelled; nothing was written");
-            return Cancelled;
-        }
-        catch (Exception e) when (IsUserError(e))
-        {
-            await Console.Error.WriteLineAsync($"error: {e.Message}");
-            return Failed;
-        }
-        catch (Exception e) when (Find<Npgsql.PostgresException>(e) is { } refused)
-        {
-            await Console.Error.WriteLineAsync($"error: {PostgresAdvice(refused)}");
-            return Failed;
-        }
-        catch (Exception e) when (Find<Npgsql.NpgsqlException>(e) is { } unreachable)
-        {
-            await Console.Error.WriteLineAsync($"error: PostgreSQL: {unreachable.Message}{(unreachable.InnerException is { } inner ? $" ({inner.Message})" : "")}; " +
-                "check PARTICLEGRID__POSTGRESCONNECTIONSTRING (or --postgres) and that the server runs (bash .ci/postgres.sh starts Debian's)");
-            return Failed;
-        }
+        if (IsUserError(e)) return e.Message;
+        if (Find<Npgsql.PostgresException>(e) is { } refused) return PostgresAdvice(refused);
+        if (Find<Npgsql.NpgsqlException>(e) is { } unreachable)
+            return $"PostgreSQL: {unreachable.Message}{(unreachable.InnerException is { } inner ? $" ({inner.Message})" : "")}; " +
+                "check PARTICLEGRID__POSTGRESCONNECTIONSTRING (or --postgres) and that the server runs (bash .ci/postgres.sh starts Debian's)";
+        return null;
     }
 
     /// <summary>The first exception of this type in the chain (hosts wrap start-up failures in their own exceptions).</summary>
@@ -74,7 +54,7 @@ public static class CommandErrors
         _ => $"PostgreSQL: {e.SqlState} {e.MessageText}",
     };
 
-    static bool IsUserError(Exception e) => e is ParticleImageException or DataFolderException or ModelDirectoryException
-        or CheckpointException or TrainingDivergedException or ArgumentException or InvalidOperationException or IOException or UnauthorizedAccessException
-        or Ingest.ExportException or Abstractions.ModelSetRefusedException or Abstractions.NoModelSetException or System.Net.Sockets.SocketException;
+    /// <summary>Ingest's user errors (bad options, folders, exports, an unreachable site) and those of training and models.</summary>
+    static bool IsUserError(Exception e) => CommandGuard.IsIngestUserError(e) || e is DataFolderException or ModelDirectoryException
+        or CheckpointException or TrainingDivergedException;
 }

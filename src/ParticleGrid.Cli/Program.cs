@@ -1,6 +1,8 @@
 using System.CommandLine;
 using ParticleGrid.Cli;
 using ParticleGrid.Cli.Commands;
+using ParticleGrid.Cli.Ingestion;
+using ParticleGrid.Ingestion.Commands;
 
 // Commands that run native code run in a child process, so that a native fault is reported instead of silent.
 if (NativeFaultSupervisor.Supervise(args) is int supervisedExitCode) return supervisedExitCode;
@@ -16,8 +18,8 @@ var root = new RootCommand("ParticleGrid: classifies flow-imaging microscopy ima
     DemoCommand.Create(),
     ServeCommand.Create(),
     LotCommand.Create(),
-    IngestCommand.Create(),
-    WatchCommand.Create(),
+    IngestCommand.Create(EmbeddedIngestSite.Instance),
+    WatchCommand.Create(EmbeddedIngestSite.Instance),
     BenchCommand.Create(),
     TokenCommand.Create(),
     StoreCommand.Create(),

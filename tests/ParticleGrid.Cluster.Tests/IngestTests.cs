@@ -185,6 +185,56 @@ public sealed class IngestTests(TinyModels models) : IDisposable
     }
 
     [Fact]
+    public async Task The_instrument_client_sends_over_HTTP_with_an_instrument_token_as_over_the_gateways_and_resumes()
+    {
+        await using var host = await StartHostAsync();
+        var store = (IParticleStore)host.App.Services.GetService(typeof(IParticleStore))!;
+        string instrumentToken = (await ParticleGrid.Host.Auth.AccessTokens.CreateAsync(store, "instrument", "instrument PC")).Token;
+        string qaToken = (await ParticleGrid.Host.Auth.AccessTokens.CreateAsync(store, "qa", "a QA reader")).Token;
+        string site = host.Http.BaseAddress!.ToString();
+        string run = Path.Combine(_work.Path, "sample-pc");
+        WriteGoodImages(run, 20, 700);
+        byte[] good = File.ReadAllBytes(Path.Combine(run, "particle_0000.png"));
+        File.WriteAllBytes(Path.Combine(run, "truncated.png"), good[..(good.Length / 2)]);
+        string[] Ingest(string sample, params string[] to) =>
+            ["ingest", run, "--lot", "LOT-PC", "--instrument", "FC-7", "--sample", sample, "--volume-ml", "0.2", "--um-per-pixel", "0.7", .. to];
+        var withToken = new Dictionary<string, string> { ["PARTICLEGRID_TOKEN"] = instrumentToken };
+
+        var overHttp = CliProcess.RunIngestClient(_work.Path, withToken, Ingest("over-http", "--site", site));
+        Assert.True(overHttp.ExitCode == 0, overHttp.ToString());
+        Assert.Contains($"into site {site.TrimEnd('/')}", overHttp.Error);
+        var status = await host.Grains.GetGrain<IInstrumentRunGrain>("FC-7:over-http").GetStatus();
+        Assert.Equal((20, 20, 1, RunState.Completed), (status.Recorded, status.Classified, status.Rejected, status.State));
+
+        // The same folder through the gateway silos: the same report, run id aside.
+        var overGateways = CliProcess.RunIngestClient(_work.Path, null, Ingest("over-gateways", "--cluster", $"127.0.0.1:{host.GatewayPort}"));
+        Assert.True(overGateways.ExitCode == 0, overGateways.ToString());
+        Assert.Equal(overGateways.Output.Replace("over-gateways", "over-http"), overHttp.Output);
+
+        // Again over HTTP: the run says what it has, so nothing is sent or counted twice.
+        var again = CliProcess.RunIngestClient(_work.Path, withToken, Ingest("over-http", "--site", site));
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.Contains("(0 now, 20 already recorded before)", again.Output);
+        status = await host.Grains.GetGrain<IInstrumentRunGrain>("FC-7:over-http").GetStatus();
+        Assert.Equal((20, 1), (status.Recorded, status.Rejected));
+
+        // No token, or one that may not ingest: one line and exit code 1, as for any user error.
+        var without = CliProcess.RunIngestClient(_work.Path, new Dictionary<string, string> { ["PARTICLEGRID_TOKEN"] = "" }, Ingest("no-token", "--site", site));
+        Assert.True(without.ExitCode == 1 && without.Error.Contains("error: --site needs an instrument token in PARTICLEGRID_TOKEN"), without.ToString());
+        var reader = CliProcess.RunIngestClient(_work.Path, new Dictionary<string, string> { ["PARTICLEGRID_TOKEN"] = qaToken }, Ingest("qa-token", "--site", site));
+        Assert.True(reader.ExitCode == 1 && reader.Error.Contains("refused the token"), reader.ToString());
+        Assert.Equal(RunState.Unknown, (await host.Grains.GetGrain<IInstrumentRunGrain>("FC-7:qa-token").GetStatus()).State);
+
+        // The two questions the client asks over HTTP besides starting, sending and completing.
+        var unrecorded = await host.Http.PostAsJsonAsync("/runs/FC-7:over-http/unrecorded", new { particleIds = new[] { "particle_0000", "particle_9999" } });
+        using (var answer = JsonDocument.Parse(await unrecorded.Content.ReadAsStringAsync()))
+            Assert.Equal(["particle_9999"], answer.RootElement.GetProperty("unrecorded").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, (await host.Http.PostAsJsonAsync("/runs/FC-7:over-http/unrecorded", new { })).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest,
+            (await host.Http.PostAsJsonAsync("/runs/FC-7:over-http/rejections", new { items = new[] { new { source = "x.png" } } })).StatusCode);
+    }
+
+    [Fact]
     public async Task Instruments_without_dotnet_post_runs_over_HTTP_and_bad_particles_come_back_rejected()
     {
         await using var host = await StartHostAsync();

@@ -1,9 +1,11 @@
 using ParticleGrid.Deploy.Tests.Support;
+using Xunit.Abstractions;
 
 namespace ParticleGrid.Deploy.Tests;
 
 /// <summary>The CPU and GPU images: bases, ports, entry point, and the CPU publish step run for real.</summary>
-public sealed class DockerfileTests
+[Collection(Publishes.Name)]
+public sealed class DockerfileTests(ITestOutputHelper log)
 {
     private static readonly Dockerfile Cpu = new(Repository.PathOf("docker", "Dockerfile.cpu"));
     private static readonly Dockerfile Gpu = new(Repository.PathOf("docker", "Dockerfile.gpu"));
@@ -92,19 +94,14 @@ public sealed class DockerfileTests
         try
         {
             command[output + 1] = dir;
-            var result = await Command.RunAsync(command[0], command.Skip(1), Repository.Root, new Dictionary<string, string>
-            {
-                // No build servers left holding this process's output pipes.
-                ["MSBUILDDISABLENODEREUSE"] = "1",
-                ["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0",
-                ["UseSharedCompilation"] = "false",
-                ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
-                ["DOTNET_NOLOGO"] = "1",
-            }, TimeSpan.FromMinutes(8));
+            var result = await Command.RunAsync(command[0], command.Skip(1), Repository.Root, Publishes.Environment, TimeSpan.FromMinutes(8));
             Assert.True(result.ExitCode == 0, result.Describe(string.Join(' ', command)));
             Assert.True(File.Exists(Path.Combine(dir, "particlegrid.dll")), $"no particlegrid.dll in {dir}");
             Assert.True(File.Exists(Path.Combine(dir, "particlegrid")), "no particlegrid app host (the image's ENTRYPOINT)");
             Assert.NotEmpty(Directory.GetFiles(dir, "libtorch_cpu.so", SearchOption.AllDirectories));
+            // Beside the instrument client's (IngestClientPublishTests): what the networks' natives weigh.
+            var files = Directory.GetFiles(dir, "*", SearchOption.AllDirectories);
+            log.WriteLine($"particlegrid (the CPU image's publish): {files.Length} files, {files.Sum(f => new FileInfo(f).Length) / 1048576.0:F1} MiB");
         }
         finally { Directory.Delete(dir, recursive: true); }
     }

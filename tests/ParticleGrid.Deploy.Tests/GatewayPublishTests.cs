@@ -7,6 +7,7 @@ namespace ParticleGrid.Deploy.Tests;
 /// A gateway runs no network, so what it ships must not carry the networks' natives (libtorch alone is about 1 GB): the
 /// gateway host's own publish is checked file by file. The worker's natives come with the CLI (Dockerfile.cpu's publish).
 /// </summary>
+[Collection(Publishes.Name)]
 public sealed class GatewayPublishTests(ITestOutputHelper output)
 {
     [Fact]
@@ -16,21 +17,13 @@ public sealed class GatewayPublishTests(ITestOutputHelper output)
         try
         {
             string[] command = ["publish", "src/ParticleGrid.Gateway", "-c", "Release", "-o", dir];
-            var result = await Command.RunAsync("dotnet", command, Repository.Root, new Dictionary<string, string>
-            {
-                ["MSBUILDDISABLENODEREUSE"] = "1",
-                ["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0",
-                ["UseSharedCompilation"] = "false",
-                ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
-                ["DOTNET_NOLOGO"] = "1",
-            }, TimeSpan.FromMinutes(5));
+            var result = await Command.RunAsync("dotnet", command, Repository.Root, Publishes.Environment, TimeSpan.FromMinutes(5));
             Assert.True(result.ExitCode == 0, result.Describe("dotnet " + string.Join(' ', command)));
             Assert.True(File.Exists(Path.Combine(dir, "particlegrid-gateway.dll")), $"no particlegrid-gateway.dll in {dir}");
 
             var files = Directory.GetFiles(dir, "*", SearchOption.AllDirectories);
-            string[] forbidden = ["libtorch", "libLibTorchSharp", "libc10", "TorchSharp", "TorchVision", "onnxruntime", "Microsoft.ML.OnnxRuntime"];
-            var carried = files.Where(f => forbidden.Any(name => Path.GetFileName(f).StartsWith(name, StringComparison.OrdinalIgnoreCase))).ToList();
-            Assert.True(carried.Count == 0, $"the gateway's publish carries the networks' files: {string.Join(", ", carried.Select(Path.GetFileName))}");
+            var carried = Publishes.NetworkFiles(files);
+            Assert.True(carried.Length == 0, $"the gateway's publish carries the networks' files: {string.Join(", ", carried)}");
             long bytes = files.Sum(f => new FileInfo(f).Length);
             output.WriteLine($"gateway publish: {files.Length} files, {bytes / 1048576.0:F1} MiB");
             Assert.InRange(bytes, 1, 200L * 1048576); // libtorch_cpu.so alone is several hundred MiB

@@ -7,6 +7,7 @@ using ParticleGrid.Inference.Models;
 using ParticleGrid.ModelRepository;
 using ParticleGrid.Training;
 using ParticleGrid.Storage;
+using ParticleGrid.Ingestion;
 
 namespace ParticleGrid.Cli.Commands;
 

@@ -9,6 +9,7 @@ using ParticleGrid.Training.Evaluation;
 using ParticleGrid.Inference.Models;
 using ParticleGrid.ModelRepository;
 using ParticleGrid.Training;
+using ParticleGrid.Ingestion;
 
 namespace ParticleGrid.Cli.Commands;
 

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Microsoft.Extensions.Configuration;
 using ParticleGrid.Domain;
 using ParticleGrid.Host.Hosting;
@@ -11,11 +10,8 @@ namespace ParticleGrid.Cli.Commands;
 /// <summary><c>particlegrid lot LOT</c>: a lot's profile, rebuilt from the particle store (no running host needed).</summary>
 public static class LotCommand
 {
-    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        WriteIndented = true,
-        Converters = { new JsonStringEnumConverter() },
-    };
+    /// <summary>The CLI's JSON (enums as names, indented): the same as the ingest report's, which the instrument client writes too.</summary>
+    public static readonly JsonSerializerOptions Json = ParticleGrid.Ingestion.Commands.IngestCommand.Json;
 
     public static Command Create()
     {

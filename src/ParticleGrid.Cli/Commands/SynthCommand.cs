@@ -2,6 +2,7 @@ using System.CommandLine;
 using ParticleGrid.Domain;
 using ParticleGrid.Imaging;
 using ParticleGrid.Training;
+using ParticleGrid.Ingestion;
 
 namespace ParticleGrid.Cli.Commands;
 

@@ -4,6 +4,7 @@ using ParticleGrid.Inference.Models;
 using ParticleGrid.ModelRepository;
 using ParticleGrid.Inference.Networks;
 using ParticleGrid.Training;
+using ParticleGrid.Ingestion;
 
 namespace ParticleGrid.Cli.Commands;
 

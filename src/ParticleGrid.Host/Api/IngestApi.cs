@@ -18,6 +18,14 @@ public sealed record PostedParticle(string ParticleId, string Image, double? Ecd
 
 public sealed record PostedBatch(IReadOnlyList<PostedParticle> Particles);
 
+/// <summary>Particle ids of a run, asking which it has not recorded (a resumed upload sends only those).</summary>
+public sealed record UnrecordedRequest(IReadOnlyList<string> ParticleIds);
+
+public sealed record UnrecordedResponse(IReadOnlyList<string> Unrecorded);
+
+/// <summary>Items of the run's export that the sender refused itself (by source: a resumed upload counts each once).</summary>
+public sealed record RejectionsRequest(IReadOnlyList<RejectedItem> Items);
+
 /// <summary>A particle the endpoint refused before it reached the run: nothing of it was recorded.</summary>
 public sealed record RejectedParticle(string ParticleId, string Reason, string Message);
 
@@ -38,12 +46,17 @@ public sealed record StartRunResponse(string RunId, RunState State, RunDescripto
 /// <summary>
 /// The HTTP ingest endpoint: POST /runs/{run} starts a run, POST /runs/{run}/batches/{batch} sends particles,
 /// POST /runs/{run}/complete ends it. Each image is checked as the command-line ingest checks it; bad ones come back
-/// in "rejected" with their reason and change nothing; a replayed batch appends nothing.
+/// in "rejected" with their reason and change nothing; a replayed batch appends nothing. POST /runs/{run}/unrecorded
+/// and /rejections are the rest of what the Orleans client asks a run, so `ingest --site` resumes and reports as
+/// `ingest --cluster` does.
 /// </summary>
 public static class IngestApi
 {
     /// <summary>The largest batch body accepted (base64 images).</summary>
     public const long MaxBatchBytes = 64L * 1024 * 1024;
+
+    /// <summary>The most particle ids one /unrecorded question may carry (the command-line ingest asks 1000 at a time).</summary>
+    public const int MaxIdsPerQuestion = 10_000;
 
     public static RouteGroupBuilder MapIngest(this RouteGroupBuilder group)
     {
@@ -69,6 +82,20 @@ public static class IngestApi
             var receipt = accepted.Count > 0 ? await grain.SubmitBatch(batch, accepted) : new BatchReceipt(batch, 0, 0, 0, 0);
             return Results.Ok(new BatchResponse(receipt, rejected, await SizeWarningsAsync(grain, accepted)));
         })).WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(MaxBatchBytes));
+
+        runs.MapPost("/{run}/unrecorded", async (string run, UnrecordedRequest request, IGrainFactory grains) => await Guarded(async () =>
+        {
+            if (request.ParticleIds is null) throw new ArgumentException("the body must be {\"particleIds\": [...]}");
+            if (request.ParticleIds.Count > MaxIdsPerQuestion) throw new ArgumentException($"at most {MaxIdsPerQuestion} particle ids per question");
+            return Results.Ok(new UnrecordedResponse(await grains.GetGrain<IInstrumentRunGrain>(run).Unrecorded(request.ParticleIds)));
+        }));
+
+        runs.MapPost("/{run}/rejections", async (string run, RejectionsRequest request, IGrainFactory grains) => await Guarded(async () =>
+        {
+            if (request.Items is null || request.Items.Any(i => i is null || string.IsNullOrWhiteSpace(i.Source) || string.IsNullOrWhiteSpace(i.Reason)))
+                throw new ArgumentException("the body must be {\"items\": [{\"source\": ..., \"reason\": ...}]}");
+            return Results.Ok(new { added = await grains.GetGrain<IInstrumentRunGrain>(run).ReportRejections(request.Items) });
+        }));
 
         runs.MapPost("/{run}/complete", async (string run, IGrainFactory grains) =>
             await Guarded(async () => Results.Ok(await grains.GetGrain<IInstrumentRunGrain>(run).Complete())));

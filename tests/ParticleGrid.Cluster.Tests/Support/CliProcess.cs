@@ -7,20 +7,29 @@ namespace ParticleGrid.Cluster.Tests.Support;
 /// <summary>The real <c>particlegrid</c> program in its own process: started, watched, killed, or run to the end.</summary>
 public sealed class CliProcess : IDisposable
 {
-    private static readonly string Program = typeof(CliProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-        .Single(a => a.Key == "ParticleGridCli").Value!;
+    private static readonly string Program = Built("ParticleGridCli");
+
+    /// <summary>particlegrid-ingest, the instrument client (no networks).</summary>
+    public static readonly string IngestClient = Built("ParticleGridIngestClient");
+
+    private static string Built(string key) => typeof(CliProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
 
     private readonly Process _process;
     private readonly StringBuilder _output = new(), _error = new();
 
-    public CliProcess(string workingDirectory, params string[] arguments)
+    public CliProcess(string workingDirectory, params string[] arguments) : this(Program, null, workingDirectory, arguments) { }
+
+    /// <param name="program">The program's dll (<see cref="IngestClient"/>, say).</param>
+    /// <param name="environment">Set for the process on top of this one's (a token, say).</param>
+    public CliProcess(string program, IReadOnlyDictionary<string, string>? environment, string workingDirectory, params string[] arguments)
     {
-        Assert.True(File.Exists(Program), $"particlegrid not built at {Program}");
+        Assert.True(File.Exists(program), $"{Path.GetFileNameWithoutExtension(program)} not built at {program}");
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = workingDirectory,
         };
-        start.ArgumentList.Add(Program);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
+        start.ArgumentList.Add(program);
         foreach (var argument in arguments) start.ArgumentList.Add(argument);
         _process = Process.Start(start)!;
         _process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.AppendLine(e.Data); };
@@ -39,12 +48,19 @@ public sealed class CliProcess : IDisposable
         return process.WaitForExit(TimeSpan.FromMinutes(4));
     }
 
+    /// <summary>Runs the instrument client (particlegrid-ingest) to the end.</summary>
+    public static CliResult RunIngestClient(string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] arguments)
+    {
+        using var process = new CliProcess(IngestClient, environment, workingDirectory, arguments);
+        return process.WaitForExit(TimeSpan.FromMinutes(4));
+    }
+
     public CliResult WaitForExit(TimeSpan limit)
     {
         if (!_process.WaitForExit(limit))
         {
             _process.Kill(entireProcessTree: true);
-            Assert.Fail($"particlegrid did not finish in {limit}\n{Output}\n{Error}");
+            Assert.Fail($"the program did not finish in {limit}\n{Output}\n{Error}");
         }
         _process.WaitForExit();
         return new CliResult(_process.ExitCode, Output, Error);

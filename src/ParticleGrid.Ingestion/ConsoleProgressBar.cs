@@ -1,4 +1,4 @@
-namespace ParticleGrid.Cli;
+namespace ParticleGrid.Ingestion;
 
 /// <summary>
 /// A one-line progress bar on standard error (so standard output stays clean for --json). On a terminal it redraws

@@ -1,16 +1,15 @@
 using System.CommandLine;
 using System.Security.Cryptography;
 using System.Text.Json;
-using ParticleGrid.Cli.Ingestion;
 using ParticleGrid.Ingest;
 
-namespace ParticleGrid.Cli.Commands;
+namespace ParticleGrid.Ingestion.Commands;
 
 /// <summary>
 /// <c>particlegrid watch DIR...</c>: follows instruments' export folders. Each sub-folder of a DIR is a run; once it has
 /// a <c>run.json</c> and nothing in it has changed for the settle time, it is ingested (several at once). What was
 /// ingested is noted in <c>DIR/.particlegrid-watch.json</c>, and the runs themselves skip what they already have, so
-/// a restarted watch never counts a particle twice.
+/// a restarted watch never counts a particle twice. Offered by the CLI and by the instrument client (particlegrid-ingest).
 /// </summary>
 public static class WatchCommand
 {
@@ -18,23 +17,26 @@ public static class WatchCommand
 
     private sealed record Ingested(string RunId, string ManifestSha256, DateTimeOffset AtUtc);
 
-    public static Command Create()
+    public static Command Create(IngestSite site)
     {
+        ArgumentNullException.ThrowIfNull(site);
         var folders = new Argument<DirectoryInfo[]>("dir") { Description = "Export folders to follow (each sub-folder is one run)", Arity = ArgumentArity.OneOrMore };
-        var cluster = new Option<string?>("--cluster") { Description = "Gateway silos host:port[,host:port] (default: this machine's embedded host)" };
-        var data = new Option<DirectoryInfo>("--data-dir") { Description = "The embedded host's data directory, when none is running", DefaultValueFactory = _ => new DirectoryInfo("particlegrid-data") };
+        var cluster = new Option<string?>("--cluster") { Description = $"Gateway silos host:port[,host:port] {site.ClusterDefault}" };
+        var http = IngestSite.CreateHttpSiteOption();
         var settle = new Option<double>("--settle-seconds") { Description = "A run folder is complete when it has run.json and nothing changed for this long", DefaultValueFactory = _ => 5 };
         var parallel = new Option<int>("--parallel") { Description = "Runs ingested at once", DefaultValueFactory = _ => 2 };
         var once = new Option<bool>("--once") { Description = "Ingest what is complete now and exit" };
         var command = new Command("watch", "Follows instrument export folders and ingests each run once it is complete, from many instruments at once.")
         {
-            folders, cluster, data, settle, parallel, once,
+            folders, cluster, http,
         };
-        command.SetAction((parse, cancellation) => CommandErrors.Guard(async () =>
+        foreach (var option in site.CreateOptions()) command.Options.Add(option);
+        foreach (var option in new Option[] { settle, parallel, once }) command.Options.Add(option);
+        command.SetAction((parse, cancellation) => site.Guard(async () =>
         {
             var roots = parse.GetValue(folders)!.Select(f => f.FullName).ToList();
             foreach (var root in roots.Where(r => !Directory.Exists(r))) throw new ArgumentException($"{root}: folder not found");
-            await using var connection = await ClusterConnection.OpenAsync(parse.GetValue(cluster), parse.GetValue(data)!.FullName, cancellation);
+            await using var connection = await site.ConnectAsync(parse.GetValue(cluster), parse.GetValue(http), parse, cancellation);
             Console.Error.WriteLine($"watching {string.Join(", ", roots)} for complete runs (run.json); sending to {connection.Description}");
             var settleTime = TimeSpan.FromSeconds(parse.GetValue(settle));
             var refused = new Dictionary<string, string>();   // folder -> manifest hash already reported as bad
@@ -58,7 +60,7 @@ public static class WatchCommand
         return command;
     }
 
-    private static async Task IngestAsync(ClusterConnection connection, string root, string folder, Dictionary<string, string> refused, CancellationToken cancellation)
+    private static async Task IngestAsync(ISiteConnection connection, string root, string folder, Dictionary<string, string> refused, CancellationToken cancellation)
     {
         string manifestPath = Path.Combine(folder, RunManifest.FileName);
         string manifestSha = Sha256(manifestPath);
@@ -68,7 +70,7 @@ public static class WatchCommand
             var reader = ExportReaders.Detect(folder);
             var settings = new IngestSettings(manifest.Lot, manifest.Instrument, RunUploader.RunIdFor(manifest.Instrument, manifest.Sample, folder),
                 manifest.UmPerPixel, manifest.VolumeMl, manifest.ContainerMl);
-            var report = await RunUploader.UploadAsync(connection.Grains, reader, folder, settings, null, cancellation,
+            var report = await RunUploader.UploadAsync(connection.Run(settings.RunId), reader, folder, settings, null, cancellation,
                 warning => Console.Error.WriteLine($"warning: {folder}: {warning}"));
             Console.Write(IngestCommand.Format(report));
             Remember(root, folder, new Ingested(report.RunId, manifestSha, DateTimeOffset.UtcNow));

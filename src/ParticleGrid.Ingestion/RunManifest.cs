@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace ParticleGrid.Cli.Ingestion;
+namespace ParticleGrid.Ingestion;
 
 /// <summary>
 /// <c>run.json</c>, written into a run folder by the instrument PC when the export is complete: what the run is.

@@ -4,19 +4,19 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
-using ParticleGrid.Host.Hosting;
 
-namespace ParticleGrid.Cli.Ingestion;
+namespace ParticleGrid.Ingestion;
 
 /// <summary>
-/// Where an ingest sends runs: a cluster's gateways (as an Orleans client), the embedded host already running on
-/// this machine, or, when none is running, an embedded host started in this process on the data directory.
+/// Where an ingest sends runs: a cluster's gateways (as an Orleans client), the site already running on this machine,
+/// or, in the CLI only, an embedded host it started in this process (<see cref="ClusterConnection(IHost, IGrainFactory, string)"/>).
 /// </summary>
-public sealed class ClusterConnection : IAsyncDisposable
+public sealed class ClusterConnection : ISiteConnection
 {
     private readonly IHost _host;
 
-    private ClusterConnection(IHost host, IGrainFactory grains, string description)
+    /// <param name="host">Stopped and disposed with the connection.</param>
+    public ClusterConnection(IHost host, IGrainFactory grains, string description)
     {
         _host = host;
         Grains = grains;
@@ -27,24 +27,25 @@ public sealed class ClusterConnection : IAsyncDisposable
 
     public string Description { get; }
 
-    /// <param name="cluster">"host:port[,host:port...]" of gateway silos; null for this machine's embedded host.</param>
-    public static async Task<ClusterConnection> OpenAsync(string? cluster, string dataDirectory, CancellationToken cancellation)
+    public IRunTarget Run(string runId) => new GrainRunTarget(Grains, runId);
+
+    /// <param name="cluster">"host:port[,host:port...]" of gateway silos; null for the site on this machine.</param>
+    /// <param name="whenNoneRunning">
+    /// What to connect to when <paramref name="cluster"/> is null and nothing listens on this machine's gateway port:
+    /// the CLI starts an embedded host (it has the networks); the instrument client says what to give instead.
+    /// </param>
+    public static async Task<ClusterConnection> OpenAsync(string? cluster, Func<CancellationToken, Task<ClusterConnection>> whenNoneRunning,
+        CancellationToken cancellation)
     {
-        var defaults = new ParticleGridOptions();
-        if (cluster is not null) return await ClientAsync(ParseEndpoints(cluster), defaults, $"cluster {cluster}", cancellation);
+        ArgumentNullException.ThrowIfNull(whenNoneRunning);
+        if (cluster is not null) return await ClientAsync(ParseEndpoints(cluster), $"cluster {cluster}", cancellation);
 
-        var local = new IPEndPoint(IPAddress.Loopback, defaults.GatewayPort);
-        if (await IsListeningAsync(local, cancellation)) return await ClientAsync([local], defaults, $"the embedded host on {local}", cancellation);
-
-        var app = await ParticleGridHost.BuildAsync([], o => o.DataDirectory = dataDirectory, "http://127.0.0.1:0",
-            builder => { builder.Logging.SetMinimumLevel(LogLevel.Warning); builder.Logging.AddFilter("Orleans", LogLevel.Error); },
-            new Serving.WorkerRuntime());
-        await app.StartAsync(cancellation);
-        return new ClusterConnection(app, app.Services.GetRequiredService<IGrainFactory>(),
-            $"an embedded host started here on {Path.GetFullPath(dataDirectory)}");
+        var local = new IPEndPoint(IPAddress.Loopback, SiteDefaults.GatewayPort);
+        if (await IsListeningAsync(local, cancellation)) return await ClientAsync([local], $"the embedded host on {local}", cancellation);
+        return await whenNoneRunning(cancellation);
     }
 
-    private static async Task<ClusterConnection> ClientAsync(IPEndPoint[] gateways, ParticleGridOptions defaults, string description, CancellationToken cancellation)
+    private static async Task<ClusterConnection> ClientAsync(IPEndPoint[] gateways, string description, CancellationToken cancellation)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
@@ -54,19 +55,14 @@ public sealed class ClusterConnection : IAsyncDisposable
             client.UseStaticClustering(gateways);
             client.Configure<ClusterOptions>(o =>
             {
-                o.ClusterId = Environment.GetEnvironmentVariable("PARTICLEGRID__CLUSTERID") ?? defaults.ClusterId;
-                o.ServiceId = Environment.GetEnvironmentVariable("PARTICLEGRID__SERVICEID") ?? defaults.ServiceId;
+                o.ClusterId = Environment.GetEnvironmentVariable("PARTICLEGRID__CLUSTERID") ?? SiteDefaults.ClusterId;
+                o.ServiceId = Environment.GetEnvironmentVariable("PARTICLEGRID__SERVICEID") ?? SiteDefaults.ServiceId;
             });
-            client.Services.AddParticleGridSerialization();
-            var tls = new TlsSettings
+            client.Services.AddParticleGridClientSerialization();
+            if (Environment.GetEnvironmentVariable("PARTICLEGRID__TLS__CERTIFICATEPATH") is { Length: > 0 } certificatePath)
             {
-                CertificatePath = Environment.GetEnvironmentVariable("PARTICLEGRID__TLS__CERTIFICATEPATH"),
-                CertificatePassword = Environment.GetEnvironmentVariable("PARTICLEGRID__TLS__CERTIFICATEPASSWORD"),
-            };
-            if (tls.Enabled)
-            {
-                var certificate = SiteCertificate.Load(tls);
-                client.UseTls(certificate, options => SiteCertificate.Configure(options, certificate));
+                var certificate = ClientCertificate.Load(certificatePath, Environment.GetEnvironmentVariable("PARTICLEGRID__TLS__CERTIFICATEPASSWORD"));
+                client.UseTls(certificate, options => ClientCertificate.Configure(options, certificate));
             }
         });
         var host = builder.Build();

@@ -1,19 +1,29 @@
 using System.CommandLine;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using ParticleGrid.Abstractions;
-using ParticleGrid.Cli.Ingestion;
 using ParticleGrid.Ingest;
 
-namespace ParticleGrid.Cli.Commands;
+namespace ParticleGrid.Ingestion.Commands;
 
 /// <summary>
 /// <c>particlegrid ingest PATH</c>: one instrument export (a FlowCAM run folder, an MFI export, or a folder of particle
 /// images) into the cluster as a run. Resumable: run it again after an interruption and it sends only what is missing.
+/// Offered by the CLI and by the instrument client (particlegrid-ingest); the <see cref="IngestSite"/> given to
+/// <see cref="Create"/> says where runs go without --cluster.
 /// </summary>
 public static class IngestCommand
 {
-    public static Command Create()
+    /// <summary>How the run report is written with --json (and the CLI's other JSON: enums as names, indented).</summary>
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter() },
+    };
+
+    public static Command Create(IngestSite site)
+    {
+        ArgumentNullException.ThrowIfNull(site);
         var path = new Argument<DirectoryInfo>("path") { Description = "The run folder (FlowCAM .lst/.csv + collages, MFI CSV + images, or single-particle images)" };
         var lot = new Option<string>("--lot") { Description = "The lot the sample comes from", Required = true };
         var instrument = new Option<string>("--instrument") { Description = "The instrument that imaged it", Required = true };
@@ -21,17 +31,19 @@ public static class IngestCommand
         var calibration = new Option<double?>("--um-per-pixel") { Description = "Micrometres per pixel, to size particles from their images when the export gives no size" };
         var volume = new Option<double?>("--volume-ml") { Description = "Sample volume the instrument analysed (for counts per mL)" };
         var container = new Option<double?>("--container-ml") { Description = "Fill volume of one container of the lot (for counts per container and the verdict)" };
-        var cluster = new Option<string?>("--cluster") { Description = "Gateway silos host:port[,host:port] (default: this machine's embedded host)" };
-        var data = new Option<DirectoryInfo>("--data-dir") { Description = "The embedded host's data directory, when none is running", DefaultValueFactory = _ => new DirectoryInfo("particlegrid-data") };
+        var cluster = new Option<string?>("--cluster") { Description = $"Gateway silos host:port[,host:port] {site.ClusterDefault}" };
+        var http = IngestSite.CreateHttpSiteOption();
         var json = new Option<FileInfo?>("--json") { Description = "Also write the run report as JSON" };
         foreach (var positive in new[] { calibration, volume, container })
             positive.Validators.Add(r => { if (r.GetValue(positive) is { } v && !(v > 0 && double.IsFinite(v))) r.AddError($"{positive.Name} must be a positive number"); });
 
         var command = new Command("ingest", "Sends one instrument export to the cluster as a run, resumably, and prints the run's report.")
         {
-            path, lot, instrument, sample, calibration, volume, container, cluster, data, json,
+            path, lot, instrument, sample, calibration, volume, container, cluster, http,
         };
-        command.SetAction((parse, cancellation) => CommandErrors.Guard(async () =>
+        foreach (var option in site.CreateOptions()) command.Options.Add(option);
+        command.Options.Add(json);
+        command.SetAction((parse, cancellation) => site.Guard(async () =>
         {
             string folder = parse.GetValue(path)!.FullName;
             var reader = ExportReaders.Detect(folder);
@@ -39,20 +51,20 @@ public static class IngestCommand
             var settings = new IngestSettings(lotId, instrumentId, RunUploader.RunIdFor(instrumentId, parse.GetValue(sample), folder),
                 parse.GetValue(calibration), parse.GetValue(volume), parse.GetValue(container));
 
-            await using var connection = await ClusterConnection.OpenAsync(parse.GetValue(cluster), parse.GetValue(data)!.FullName, cancellation);
+            await using var connection = await site.ConnectAsync(parse.GetValue(cluster), parse.GetValue(http), parse, cancellation);
             Console.Error.WriteLine($"ingesting {folder} ({reader.Format}) as run {settings.RunId} of lot {lotId} into {connection.Description}");
-            var report = await UploadWithProgressAsync(connection.Grains, reader, folder, settings, cancellation);
+            var report = await UploadWithProgressAsync(connection.Run(settings.RunId), reader, folder, settings, cancellation);
             Console.Write(Format(report));
-            if (parse.GetValue(json) is { } file) await File.WriteAllTextAsync(file.FullName, JsonSerializer.Serialize(report, LotCommand.Json), cancellation);
+            if (parse.GetValue(json) is { } file) await File.WriteAllTextAsync(file.FullName, JsonSerializer.Serialize(report, Json), cancellation);
             return 0;
         }));
         return command;
     }
 
-    public static async Task<IngestReport> UploadWithProgressAsync(IGrainFactory grains, IExportReader reader, string folder, IngestSettings settings, CancellationToken cancellation)
+    public static async Task<IngestReport> UploadWithProgressAsync(IRunTarget run, IExportReader reader, string folder, IngestSettings settings, CancellationToken cancellation)
     {
         ConsoleProgressBar? bar = null;
-        var report = await RunUploader.UploadAsync(grains, reader, folder, settings, (stage, done, total, rate) =>
+        var report = await RunUploader.UploadAsync(run, reader, folder, settings, (stage, done, total, rate) =>
         {
             if (stage != "sending") return;
             bar ??= new ConsoleProgressBar($"{settings.RunId} sending", total);

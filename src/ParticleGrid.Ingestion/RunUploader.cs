@@ -3,7 +3,7 @@ using ParticleGrid.Abstractions;
 using ParticleGrid.Domain;
 using ParticleGrid.Ingest;
 
-namespace ParticleGrid.Cli.Ingestion;
+namespace ParticleGrid.Ingestion;
 
 /// <summary>What to ingest a run folder as.</summary>
 public sealed record IngestSettings(string LotId, string InstrumentId, string RunId, double? MicrometresPerPixel,
@@ -23,10 +23,23 @@ public static class RunUploader
 {
     private const int IdsPerQuestion = 1000;
 
+    /// <summary>Sends the run to its grain (an Orleans client or an in-process host).</summary>
     /// <param name="warn">Told each warning when the run starts, before anything is sent.</param>
-    public static async Task<IngestReport> UploadAsync(IGrainFactory grains, IExportReader reader, string folder, IngestSettings settings,
+    public static Task<IngestReport> UploadAsync(IGrainFactory grains, IExportReader reader, string folder, IngestSettings settings,
         Action<string, int, int, double>? progress, CancellationToken cancellation, Action<string>? warn = null)
     {
+        ArgumentNullException.ThrowIfNull(settings);
+        return UploadAsync(new GrainRunTarget(grains, settings.RunId), reader, folder, settings, progress, cancellation, warn);
+    }
+
+    /// <param name="run">The run <see cref="IngestSettings.RunId"/> names, on the site it is sent to.</param>
+    /// <param name="warn">Told each warning when the run starts, before anything is sent.</param>
+    public static async Task<IngestReport> UploadAsync(IRunTarget run, IExportReader reader, string folder, IngestSettings settings,
+        Action<string, int, int, double>? progress, CancellationToken cancellation, Action<string>? warn = null)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        ArgumentNullException.ThrowIfNull(reader);
+        ArgumentNullException.ThrowIfNull(settings);
         var particles = new List<ExportParticle>();
         var rejected = new List<ExportRejection>();
         foreach (var entry in reader.Read(folder, cancellation))
@@ -39,10 +52,8 @@ public static class RunUploader
         var warnings = Warnings(particles, settings);
         foreach (var warning in warnings) warn?.Invoke(warning);
 
-        if (settings.ContainerVolumeMl is not null)
-            await grains.GetGrain<ILotGrain>(settings.LotId).Describe(new LotDescriptor(settings.ContainerVolumeMl));
-        var run = grains.GetGrain<IInstrumentRunGrain>(settings.RunId);
-        await run.Start(new RunDescriptor(settings.LotId, settings.InstrumentId, settings.AnalysedVolumeMl, particles.Count, settings.MicrometresPerPixel));
+        await run.Start(new RunDescriptor(settings.LotId, settings.InstrumentId, settings.AnalysedVolumeMl, particles.Count, settings.MicrometresPerPixel),
+            settings.ContainerVolumeMl);
 
         if (rejected.Count > 0) await run.ReportRejections([.. rejected.Select(r => new RejectedItem(r.Source, r.Reason.ToString()))]);
 

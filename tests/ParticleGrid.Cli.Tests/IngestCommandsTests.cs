@@ -1,0 +1,42 @@
+using ParticleGrid.Cli.Ingestion;
+using ParticleGrid.Host.Hosting;
+using ParticleGrid.Ingestion;
+using ParticleGrid.Ingestion.Commands;
+
+namespace ParticleGrid.Cli.Tests;
+
+/// <summary>
+/// ingest and watch live in ParticleGrid.Ingestion, shared by the CLI and the instrument client (particlegrid-ingest),
+/// which cannot reference the host: what the two must agree on is held here, where both are visible.
+/// </summary>
+public sealed class IngestCommandsTests
+{
+    [Fact]
+    public void The_client_connects_with_the_silos_cluster_service_and_gateway_port()
+    {
+        var silo = new ParticleGridOptions();
+        Assert.Equal((silo.ClusterId, silo.ServiceId, silo.GatewayPort), (SiteDefaults.ClusterId, SiteDefaults.ServiceId, SiteDefaults.GatewayPort));
+    }
+
+    [Fact]
+    public void The_cli_keeps_its_options_and_the_client_has_them_all_but_the_embedded_hosts()
+    {
+        static string[] Options(System.CommandLine.Command command) => [.. command.Options.Select(o => o.Name).Where(n => n != "--help")];
+        var cli = new[] { IngestCommand.Create(EmbeddedIngestSite.Instance), WatchCommand.Create(EmbeddedIngestSite.Instance) };
+        Assert.Equal(["--lot", "--instrument", "--sample", "--um-per-pixel", "--volume-ml", "--container-ml", "--cluster", "--site", "--data-dir", "--json"], Options(cli[0]));
+        Assert.Equal(["--cluster", "--site", "--data-dir", "--settle-seconds", "--parallel", "--once"], Options(cli[1]));
+
+        var client = new ClientSite();
+        Assert.Equal([.. Options(cli[0]).Where(o => o != "--data-dir")], Options(IngestCommand.Create(client)));
+        Assert.Equal([.. Options(cli[1]).Where(o => o != "--data-dir")], Options(WatchCommand.Create(client)));
+    }
+
+    /// <summary>A site with no options of its own, as the instrument client's.</summary>
+    private sealed class ClientSite : IngestSite
+    {
+        public override string ClusterDefault => "(default: none)";
+
+        public override Task<ClusterConnection> OpenAsync(string? cluster, System.CommandLine.ParseResult parse, CancellationToken cancellation) =>
+            throw new NotSupportedException();
+    }
+}
