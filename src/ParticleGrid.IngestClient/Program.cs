@@ -1,6 +1,7 @@
 using System.CommandLine;
 using ParticleGrid.Ingestion;
 using ParticleGrid.Ingestion.Commands;
+using ParticleGrid.Abstractions;
 
 // particlegrid-ingest: for an instrument PC. The CLI's `ingest` and `watch` (same options, output and exit codes),
 // sending to a running site; unlike the CLI it cannot start an embedded host, as it carries no networks.

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
+using ParticleGrid.Abstractions;
 
 namespace ParticleGrid.Ingestion;
 
@@ -58,11 +59,11 @@ public sealed class ClusterConnection : ISiteConnection
                 o.ClusterId = Environment.GetEnvironmentVariable("PARTICLEGRID__CLUSTERID") ?? SiteDefaults.ClusterId;
                 o.ServiceId = Environment.GetEnvironmentVariable("PARTICLEGRID__SERVICEID") ?? SiteDefaults.ServiceId;
             });
-            client.Services.AddParticleGridClientSerialization();
+            client.Services.AddParticleGridSerialization();
             if (Environment.GetEnvironmentVariable("PARTICLEGRID__TLS__CERTIFICATEPATH") is { Length: > 0 } certificatePath)
             {
-                var certificate = ClientCertificate.Load(certificatePath, Environment.GetEnvironmentVariable("PARTICLEGRID__TLS__CERTIFICATEPASSWORD"));
-                client.UseTls(certificate, options => ClientCertificate.Configure(options, certificate));
+                var certificate = SiteCertificate.Load(new TlsSettings { CertificatePath = certificatePath, CertificatePassword = Environment.GetEnvironmentVariable("PARTICLEGRID__TLS__CERTIFICATEPASSWORD") });
+                client.UseTls(certificate, options => SiteCertificate.Configure(options, certificate));
             }
         });
         var host = builder.Build();

@@ -2,6 +2,7 @@ using ParticleGrid.Cli.Ingestion;
 using ParticleGrid.Host.Hosting;
 using ParticleGrid.Ingestion;
 using ParticleGrid.Ingestion.Commands;
+using ParticleGrid.Abstractions;
 
 namespace ParticleGrid.Cli.Tests;
 

@@ -1,6 +1,7 @@
 using ParticleGrid.Domain;
 using ParticleGrid.Grains.Runs;
 using ParticleGrid.Grains.Workers;
+using ParticleGrid.Abstractions;
 
 namespace ParticleGrid.Host.Hosting;
 
@@ -31,13 +32,13 @@ public sealed class ParticleGridOptions
     /// <summary>Cluster mode: the PostgreSQL that holds membership, grain state and the particle store.</summary>
     public string? PostgresConnectionString { get; set; }
 
-    public string ClusterId { get; set; } = "particlegrid";
+    public string ClusterId { get; set; } = Abstractions.SiteDefaults.ClusterId;
 
-    public string ServiceId { get; set; } = "particlegrid";
+    public string ServiceId { get; set; } = Abstractions.SiteDefaults.ServiceId;
 
     public int SiloPort { get; set; } = 11111;
 
-    public int GatewayPort { get; set; } = 30000;
+    public int GatewayPort { get; set; } = Abstractions.SiteDefaults.GatewayPort;
 
     /// <summary>Cluster mode: the address other silos reach this one at (default: this host's first address).</summary>
     public string? AdvertisedIpAddress { get; set; }

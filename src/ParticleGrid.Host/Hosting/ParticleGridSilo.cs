@@ -106,10 +106,6 @@ public static class ParticleGridSilo
         return silo;
     }
 
-    /// <summary>Domain records (lot profiles) cross grain calls as JSON; grain contracts use Orleans' own codecs.</summary>
-    public static IServiceCollection AddParticleGridSerialization(this IServiceCollection services) =>
-        services.AddSerializer(serializer => serializer.AddJsonSerializer(
-            isSupported: type => type.Namespace?.StartsWith("ParticleGrid.Domain", StringComparison.Ordinal) == true));
 }
 
 /// <summary>Whether the silo may report ready: it is active and, on a worker, the model set is loaded and warmed.</summary>

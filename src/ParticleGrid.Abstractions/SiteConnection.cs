@@ -1,8 +1,34 @@
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.Connections.Security;
+using Orleans.Serialization;
 
-namespace ParticleGrid.Host.Hosting;
+namespace ParticleGrid.Abstractions;
+
+// What a site's silos and every client (the CLI, particlegrid-ingest on an instrument PC) must agree on to talk:
+// here, once, so neither side keeps a copy that could drift.
+
+/// <summary>The defaults a silo listens with and a client connects with.</summary>
+public static class SiteDefaults
+{
+    public const string ClusterId = "particlegrid", ServiceId = "particlegrid";
+
+    /// <summary>The Orleans client gateway port of a site's gateway silos.</summary>
+    public const int GatewayPort = 30000;
+}
+
+/// <summary>The serializer set-up of silos and clients alike.</summary>
+public static class ParticleGridSerialization
+{
+    /// <summary>
+    /// Domain records (lot profiles, votes) cross grain calls as JSON, so Domain needs no Orleans attribute; grain
+    /// contracts use Orleans' own codecs. Silos and clients must register the same, or a lot profile does not deserialize.
+    /// </summary>
+    public static IServiceCollection AddParticleGridSerialization(this IServiceCollection services) =>
+        services.AddSerializer(serializer => serializer.AddJsonSerializer(
+            isSupported: type => type.Namespace?.StartsWith("ParticleGrid.Domain", StringComparison.Ordinal) == true));
+}
 
 /// <summary>TLS for silo-to-silo and client-to-gateway traffic: a PFX file (mounted from a Secret) and its password.</summary>
 public sealed class TlsSettings
