@@ -94,12 +94,14 @@ public static class QaApi
     public static async Task<Results<Ok<IReadOnlyList<TypeSource>>, NotFound<ApiError>>> LotTraceability(string lot, IParticleStore store, VerdictPolicy policy) =>
         await LotProfileQuery.ComputeAsync(store, lot, policy) is { } profile ? TypedResults.Ok(Traceability.Rank(profile)) : UnknownLot(lot);
 
-    public static Task<Results<Ok<ParticlePageView>, NotFound<ApiError>>> LotParticles(string lot, HttpContext http, IParticleStore store, IGrainFactory grains) =>
-        Page(http, store, grains, new ParticleQuery(LotId: lot), lot);
+    public static Task<Results<Ok<ParticlePageView>, NotFound<ApiError>>> LotParticles(string lot, HttpContext http, IParticleStore store,
+        IParticlePages pages, IGrainFactory grains) =>
+        Page(http, store, pages, grains, new ParticleQuery(LotId: lot), lot);
 
     /// <summary>The review queue: the lot's uncertain particles nobody has reviewed yet.</summary>
-    public static Task<Results<Ok<ParticlePageView>, NotFound<ApiError>>> ReviewQueue(string lot, HttpContext http, IParticleStore store, IGrainFactory grains) =>
-        Page(http, store, grains, new ParticleQuery(LotId: lot, UnreviewedUncertainOnly: true), lot);
+    public static Task<Results<Ok<ParticlePageView>, NotFound<ApiError>>> ReviewQueue(string lot, HttpContext http, IParticleStore store,
+        IParticlePages pages, IGrainFactory grains) =>
+        Page(http, store, pages, grains, new ParticleQuery(LotId: lot, UnreviewedUncertainOnly: true), lot);
 
     public static async Task<Results<Ok<IReadOnlyList<ReviewEntry>>, NotFound<ApiError>>> LotAudit(string lot, IParticleStore store) =>
         await LotExistsAsync(store, lot) ? TypedResults.Ok(await store.ReviewsAsync(lot)) : UnknownLot(lot);
@@ -159,8 +161,9 @@ public static class QaApi
 
     // Runs' particles.
 
-    public static async Task<Results<Ok<ParticlePageView>, NotFound<ApiError>>> RunParticles(string run, HttpContext http, IParticleStore store, IGrainFactory grains) =>
-        await store.GetRunAsync(run) is null ? UnknownRun(run) : await Page(http, store, grains, new ParticleQuery(RunId: run), null);
+    public static async Task<Results<Ok<ParticlePageView>, NotFound<ApiError>>> RunParticles(string run, HttpContext http, IParticleStore store,
+        IParticlePages pages, IGrainFactory grains) =>
+        await store.GetRunAsync(run) is null ? UnknownRun(run) : await Page(http, store, pages, grains, new ParticleQuery(RunId: run), null);
 
     public static async Task<Results<Ok<ParticleDetail>, NotFound<ApiError>>> Particle(string run, string particle, IParticleStore store, IGrainFactory grains) =>
         await store.GetParticleAsync(run, particle) is { } found
@@ -196,8 +199,13 @@ public static class QaApi
 
     // What the handlers share.
 
-    private static async Task<Results<Ok<ParticlePageView>, NotFound<ApiError>>> Page(HttpContext http, IParticleStore store, IGrainFactory grains,
-        ParticleQuery query, string? lot)
+    /// <summary>
+    /// A page of particles: filtered by type, size, uncertain and reviewed; <c>limit</c> at most <see cref="MaxPage"/>;
+    /// then either <c>offset</c> (how many to skip) or <c>after</c> (a page's <c>next</c>: the particles after its last).
+    /// Deep offsets cost the rows skipped; a cursor costs what the first page costs.
+    /// </summary>
+    private static async Task<Results<Ok<ParticlePageView>, NotFound<ApiError>>> Page(HttpContext http, IParticleStore store, IParticlePages pages,
+        IGrainFactory grains, ParticleQuery query, string? lot)
     {
         var q = http.Request.Query;
         query = query with
@@ -210,10 +218,16 @@ public static class QaApi
             Limit = QueryValues.Integer(q, "limit", 50, 0, MaxPage),
             Offset = QueryValues.Integer(q, "offset", 0, 0, int.MaxValue),
         };
+        var after = QueryValues.After(q, "after");
+        if (after is not null && query.Offset != 0) throw new BadQueryException("offset", "a page starts at an offset or after a cursor, not both");
         if (lot is not null && !await LotExistsAsync(store, lot)) return UnknownLot(lot);
-        var page = await store.QueryParticlesAsync(query);
+        var page = after is { } key
+            ? await pages.QueryParticlesAfterAsync(query, key)
+            : await store.QueryParticlesAsync(query);
         var classes = await ClassesAsync(grains);
-        return TypedResults.Ok(new ParticlePageView(page.Total, query.Offset, query.Limit, [.. page.Particles.Select(p => View(p, classes))]));
+        var last = page.Particles.Count > 0 ? page.Particles[^1].Particle : null;
+        string? next = last is not null && page.Particles.Count == query.Limit ? QueryValues.Cursor(new ParticleKey(last.RunId, last.ParticleId)) : null;
+        return TypedResults.Ok(new ParticlePageView(page.Total, query.Offset, query.Limit, [.. page.Particles.Select(p => View(p, classes))], next));
     }
 
     /// <summary>Particles as QA sees them, one by one; a model set's classes are worked out once per export, not per particle.</summary>

@@ -17,7 +17,9 @@ public sealed record ParticleView(string RunId, string ParticleId, string LotId,
     double? AreaSquareMicrometres, double? AspectRatio, double? Circularity, double? MeanIntensity, string? ModelSetVersion,
     IReadOnlyList<ModelVote> Votes, string? Failure, string ImageSha256, IReadOnlyList<string> Classes);
 
-public sealed record ParticlePageView(int Total, int Offset, int Limit, IReadOnlyList<ParticleView> Particles);
+/// <summary>A page of particles and how many match in all.</summary>
+/// <param name="Next">The cursor of the page after this one (pass it as <c>?after=</c>), or null when this page is the last.</param>
+public sealed record ParticlePageView(int Total, int Offset, int Limit, IReadOnlyList<ParticleView> Particles, string? Next);
 
 public sealed record ParticleDetail(ParticleView Particle, IReadOnlyList<ReviewEntry> Reviews);
 
