@@ -184,6 +184,51 @@ public sealed class QaApiTests(TinyModels models) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, (await qa.GetAsync("/runs/no-run/particles")).StatusCode);
     }
 
+    /// <summary>Issue 16: a page's <c>next</c> cursor walks the same particles as offsets do, filters and all.</summary>
+    [Fact]
+    public async Task Particle_pages_follow_a_cursor_as_well_as_an_offset()
+    {
+        using var qa = Qa;
+        var totals = new HashSet<int>();
+        async Task<List<string>> Walk(string path)
+        {
+            totals.Clear();
+            var ids = new List<string>();
+            string? next = null;
+            do
+            {
+                var page = await Json(await qa.GetAsync(next is null ? path : $"{path}&after={next}"));
+                ids.AddRange(page.GetProperty("particles").EnumerateArray().Select(p => $"{p.GetProperty("runId").GetString()}/{p.GetProperty("particleId").GetString()}"));
+                totals.Add(page.GetProperty("total").GetInt32());
+                next = page.GetProperty("next").GetString();
+            }
+            while (next is not null);
+            Assert.Equal([ids.Count], totals);   // every page counts every match, as offset pages do
+            return ids;
+        }
+        var byOffset = (await Json(await qa.GetAsync("/lots/LOT-Q1/particles?limit=500"))).GetProperty("particles").EnumerateArray()
+            .Select(p => $"{p.GetProperty("runId").GetString()}/{p.GetProperty("particleId").GetString()}").ToList();
+        Assert.Equal(48, byOffset.Count);
+        Assert.Equal(byOffset, await Walk("/lots/LOT-Q1/particles?limit=7"));   // across the two runs, the last page short
+        Assert.Equal(byOffset, await Walk("/lots/LOT-Q1/particles?limit=12")); // the last page full: one empty page after it
+
+        string type = (await Json(await qa.GetAsync("/lots/LOT-Q1/particles?limit=1"))).GetProperty("particles")[0].GetProperty("type").GetString()!;
+        var ofType = (await Json(await qa.GetAsync($"/lots/LOT-Q1/particles?type={type}&limit=500"))).GetProperty("particles").EnumerateArray()
+            .Select(p => $"{p.GetProperty("runId").GetString()}/{p.GetProperty("particleId").GetString()}").ToList();
+        Assert.Equal(ofType, await Walk($"/lots/LOT-Q1/particles?type={type}&limit=5"));
+
+        var first = await Json(await qa.GetAsync("/runs/q1-a/particles?limit=5"));
+        var second = await Json(await qa.GetAsync($"/runs/q1-a/particles?limit=5&after={first.GetProperty("next").GetString()}"));
+        Assert.Equal(["p00005", "p00006", "p00007", "p00008", "p00009"], second.GetProperty("particles").EnumerateArray().Select(p => p.GetProperty("particleId").GetString()));
+        Assert.Equal(0, second.GetProperty("offset").GetInt32());
+
+        foreach (var (query, parameter) in new[] { ("after=not-a-cursor!", "after"), ("after=Zm9v", "after"), ($"offset=5&after={first.GetProperty("next").GetString()}", "offset") })
+        {
+            var bad = await Json(await qa.GetAsync($"/runs/q1-a/particles?{query}"), HttpStatusCode.BadRequest);
+            Assert.Contains($"'{parameter}'", bad.GetProperty("error").GetString());
+        }
+    }
+
     [Fact]
     public async Task A_review_relabels_with_a_reason_into_a_tamper_evident_trail_that_profiles_and_training_sets_use()
     {

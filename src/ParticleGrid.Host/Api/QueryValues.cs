@@ -1,4 +1,6 @@
+using System.Buffers.Text;
 using System.Globalization;
+using System.Text;
 using Microsoft.AspNetCore.Http;
 using ParticleGrid.Domain;
 
@@ -74,4 +76,26 @@ public static class QueryValues
         return Enum.TryParse<VerdictOutcome>(value, ignoreCase: true, out var verdict) && Enum.IsDefined(verdict)
             ? verdict : throw new BadQueryException(name, $"'{value}' is not Pass, Fail or NotAssessable");
     }
+
+    /// <summary>
+    /// A particle page's cursor (<c>?after=</c>): the key of the last particle of the page before, as the API gave it
+    /// in a page's <c>next</c>. Opaque to clients (base64url of run and particle id), so its form may change.
+    /// </summary>
+    public static Storage.ParticleKey? After(IQueryCollection query, string name)
+    {
+        string? value = Text(query, name, maxLength: 1000);
+        if (value is null) return null;
+        try
+        {
+            if (Encoding.UTF8.GetString(Base64Url.DecodeFromChars(value)).Split('\n') is [{ Length: > 0 } run, { Length: > 0 } particle])
+                return new Storage.ParticleKey(run, particle);
+        }
+        catch (FormatException)
+        {
+        }
+        throw new BadQueryException(name, $"'{value}' is not a cursor this API gave (a page's 'next')");
+    }
+
+    /// <summary>The cursor <see cref="After"/> reads.</summary>
+    public static string Cursor(Storage.ParticleKey key) => Base64Url.EncodeToString(Encoding.UTF8.GetBytes($"{key.RunId}\n{key.ParticleId}"));
 }

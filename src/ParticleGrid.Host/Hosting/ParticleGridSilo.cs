@@ -56,6 +56,9 @@ public static class ParticleGridSilo
         {
             string data = Path.GetFullPath(options.DataDirectory);
             services.AddSingleton<IParticleStore>(_ => SqlParticleStore.Sqlite(Path.Combine(data, "particles.db")));
+            // The same store streams exports and keyset pages; the container disposes it more than once, which it takes.
+            services.AddSingleton<IParticleExportSource>(sp => (SqlParticleStore)sp.GetRequiredService<IParticleStore>());
+            services.AddSingleton<IParticlePages>(sp => (SqlParticleStore)sp.GetRequiredService<IParticleStore>());
             services.AddGrainStorage(StorageNames.Grains, (sp, _) =>
                 new SqliteGrainStorage(Path.Combine(data, "grain-state.db"), new OrleansGrainStorageSerializer(sp.GetRequiredService<Serializer>())));
             if (configureClustering)
@@ -68,6 +71,8 @@ public static class ParticleGridSilo
         {
             string connection = options.PostgresConnectionString!;
             services.AddSingleton<IParticleStore>(_ => SqlParticleStore.Postgres(connection));
+            services.AddSingleton<IParticleExportSource>(sp => (SqlParticleStore)sp.GetRequiredService<IParticleStore>());
+            services.AddSingleton<IParticlePages>(sp => (SqlParticleStore)sp.GetRequiredService<IParticleStore>());
             silo.AddAdoNetGrainStorage(StorageNames.Grains, o =>
             {
                 o.Invariant = "Npgsql";
