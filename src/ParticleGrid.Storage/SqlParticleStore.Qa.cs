@@ -45,23 +45,8 @@ public sealed partial class SqlParticleStore
     public async Task<ParticlePage> QueryParticlesAsync(ParticleQuery q, CancellationToken cancellation = default)
     {
         await using var connection = await OpenAsync(cancellation);
-        var conditions = new List<string>();
-        var parameters = new List<(string, object?)>();
-        void Where(string condition, string name, object? value)
-        {
-            conditions.Add(condition);
-            parameters.Add((name, value));
-        }
-        if (q.RunId is not null) Where("p.run_id = @run", "run", q.RunId);
-        if (q.LotId is not null) Where("p.lot_id = @lot", "lot", q.LotId);
-        if (q.Type == Domain.LotProfiles.Unclassified) conditions.Add($"COALESCE({LatestLabel}, p.particle_type) IS NULL");
-        else if (q.Type is not null) Where($"COALESCE({LatestLabel}, p.particle_type) = @type", "type", q.Type);
-        if (q.MinEcdMicrometres is not null) Where("p.ecd_um >= @minecd", "minecd", q.MinEcdMicrometres);
-        if (q.MaxEcdMicrometres is not null) Where("p.ecd_um <= @maxecd", "maxecd", q.MaxEcdMicrometres);
-        if (q.Uncertain is not null) Where("p.uncertain = @uncertain", "uncertain", q.Uncertain.Value ? 1 : 0);
-        if (q.Reviewed is true) conditions.Add($"{LatestLabel} IS NOT NULL");
-        if (q.Reviewed is false) conditions.Add($"{LatestLabel} IS NULL");
-        if (q.UnreviewedUncertainOnly) conditions.Add($"p.uncertain = 1 AND p.failure IS NULL AND {LatestLabel} IS NULL");
+        // The same conditions as the keyset pages (SqlParticleStore.Pages.cs): one filter for both ways of paging.
+        var (conditions, parameters) = Filter(q);
         string where = conditions.Count == 0 ? "" : "WHERE " + string.Join(" AND ", conditions);
 
         int total;
