@@ -1,25 +1,24 @@
 namespace ParticleGrid.Storage;
 
 /// <summary>
-/// Keyset pages: the same filters as <see cref="QueryParticlesAsync"/>, then the primary key compared as a row value,
-/// which both SQLite and PostgreSQL answer from the (run_id, particle_id) index.
+/// Particle pages, by offset (<see cref="QueryParticlesAsync"/>) or by cursor: the same filters, then either OFFSET or
+/// the primary key compared as a row value, which both SQLite and PostgreSQL answer from the (run_id, particle_id)
+/// index however deep the page. The total counts every particle the filters match, whichever way is used.
 /// </summary>
-/// <remarks>
-/// The filters are written out again here rather than shared, because the offset query's file is being rewritten
-/// (issue 16, the store by concern); once it is, both should build their WHERE clause from <see cref="Filter"/>.
-/// </remarks>
 public sealed partial class SqlParticleStore : IParticlePages
 {
-    public async Task<ParticlePage> QueryParticlesAfterAsync(ParticleQuery query, ParticleKey after, CancellationToken cancellation = default)
+    public Task<ParticlePage> QueryParticlesAfterAsync(ParticleQuery query, ParticleKey after, CancellationToken cancellation = default) =>
+        QueryPageAsync(query, after, cancellation);
+
+    private async Task<ParticlePage> QueryPageAsync(ParticleQuery query, ParticleKey? after, CancellationToken cancellation)
     {
         var (conditions, parameters) = Filter(query);
-        string where = conditions.Count == 0 ? "" : "WHERE " + string.Join(" AND ", conditions);
         await using var connection = await OpenAsync(cancellation);
 
         int total;
         await using (var count = connection.CreateCommand())
         {
-            count.CommandText = $"SELECT COUNT(*) FROM particles p {where}";
+            count.CommandText = $"SELECT COUNT(*) FROM particles p {Where(conditions)}";
             foreach (var (name, value) in parameters) Add(count, name, value);
             total = Convert.ToInt32(await count.ExecuteScalarAsync(cancellation));
         }
@@ -28,17 +27,29 @@ public sealed partial class SqlParticleStore : IParticlePages
         if (query.Limit > 0)
         {
             await using var page = connection.CreateCommand();
-            conditions.Add("(p.run_id, p.particle_id) > (@afterrun, @afterparticle)");
-            page.CommandText = $"SELECT {ParticleColumns}, {LatestLabel} FROM particles p WHERE {string.Join(" AND ", conditions)} ORDER BY p.run_id, p.particle_id LIMIT @limit";
             foreach (var (name, value) in parameters) Add(page, name, value);
-            Add(page, "afterrun", after.RunId);
-            Add(page, "afterparticle", after.ParticleId);
             Add(page, "limit", query.Limit);
+            string window;
+            if (after is { } key)
+            {
+                conditions.Add("(p.run_id, p.particle_id) > (@afterrun, @afterparticle)");
+                Add(page, "afterrun", key.RunId);
+                Add(page, "afterparticle", key.ParticleId);
+                window = "LIMIT @limit";
+            }
+            else
+            {
+                Add(page, "offset", query.Offset);
+                window = "LIMIT @limit OFFSET @offset";
+            }
+            page.CommandText = $"SELECT {ParticleColumns}, {LatestLabel} FROM particles p {Where(conditions)} ORDER BY p.run_id, p.particle_id {window}";
             await using var reader = await page.ExecuteReaderAsync(cancellation);
             while (await reader.ReadAsync(cancellation)) particles.Add(new ReviewedParticle(ReadParticle(reader), NullableString(reader, 19)));
         }
         return new ParticlePage(total, particles);
     }
+
+    private static string Where(List<string> conditions) => conditions.Count == 0 ? "" : "WHERE " + string.Join(" AND ", conditions);
 
     /// <summary>A particle query's conditions on particles p, and their parameters.</summary>
     private static (List<string> Conditions, List<(string Name, object? Value)> Parameters) Filter(ParticleQuery q)

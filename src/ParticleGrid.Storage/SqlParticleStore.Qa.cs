@@ -42,34 +42,8 @@ public sealed partial class SqlParticleStore
         return lots;
     }
 
-    public async Task<ParticlePage> QueryParticlesAsync(ParticleQuery q, CancellationToken cancellation = default)
-    {
-        await using var connection = await OpenAsync(cancellation);
-        // The same conditions as the keyset pages (SqlParticleStore.Pages.cs): one filter for both ways of paging.
-        var (conditions, parameters) = Filter(q);
-        string where = conditions.Count == 0 ? "" : "WHERE " + string.Join(" AND ", conditions);
-
-        int total;
-        await using (var count = connection.CreateCommand())
-        {
-            count.CommandText = $"SELECT COUNT(*) FROM particles p {where}";
-            foreach (var (name, value) in parameters) Add(count, name, value);
-            total = Convert.ToInt32(await count.ExecuteScalarAsync(cancellation));
-        }
-
-        var particles = new List<ReviewedParticle>();
-        if (q.Limit > 0)
-        {
-            await using var page = connection.CreateCommand();
-            page.CommandText = $"SELECT {ParticleColumns}, {LatestLabel} FROM particles p {where} ORDER BY p.run_id, p.particle_id LIMIT @limit OFFSET @offset";
-            foreach (var (name, value) in parameters) Add(page, name, value);
-            Add(page, "limit", q.Limit);
-            Add(page, "offset", q.Offset);
-            await using var reader = await page.ExecuteReaderAsync(cancellation);
-            while (await reader.ReadAsync(cancellation)) particles.Add(new ReviewedParticle(ReadParticle(reader), NullableString(reader, 19)));
-        }
-        return new ParticlePage(total, particles);
-    }
+    public Task<ParticlePage> QueryParticlesAsync(ParticleQuery q, CancellationToken cancellation = default) =>
+        QueryPageAsync(q, after: null, cancellation);
 
     public async Task<ReviewedParticle?> GetParticleAsync(string runId, string particleId, CancellationToken cancellation = default)
     {
