@@ -19,9 +19,18 @@ public sealed record IngestReport(string RunId, string Format, int ParticlesRead
 /// those, so running it again after an interruption sends what is missing and counts nothing twice. Bad items are
 /// refused here with their reason and never reach the run.
 /// </summary>
+/// <remarks>
+/// It streams, so that its memory stays flat however big the run (a run is hundreds of thousands of images): the
+/// folder is read twice, lazily. The first pass keeps only counts and the rejections, because the run must be started
+/// with its particle count and the user warned (sizes unknown) before anything is sent. The second pass reads the
+/// particles a chunk at a time, asks the run which of the chunk's ids it lacks, and sends those in batches, a few in
+/// flight; reading waits while they are, so at most a chunk and the batches in flight hold images. A reader yields
+/// the same ids in the same order each time (<see cref="IExportReader.Read"/>).
+/// </remarks>
 public static class RunUploader
 {
-    private const int IdsPerQuestion = 1000;
+    /// <summary>Particles read, and asked about, at a time in the sending pass; the HTTP endpoint takes up to 1000 ids a question.</summary>
+    public const int ParticlesPerQuestion = 256;
 
     /// <summary>Sends the run to its grain (an Orleans client or an in-process host).</summary>
     /// <param name="warn">Told each warning when the run starts, before anything is sent.</param>
@@ -33,6 +42,10 @@ public static class RunUploader
     }
 
     /// <param name="run">The run <see cref="IngestSettings.RunId"/> names, on the site it is sent to.</param>
+    /// <param name="progress">
+    /// Told ("reading", items read, 0, 0) every 100 items of the first pass, then ("sending", particles done, particles
+    /// read, particles sent per second) after each batch sent, where done counts those the run had recorded before too.
+    /// </param>
     /// <param name="warn">Told each warning when the run starts, before anything is sent.</param>
     public static async Task<IngestReport> UploadAsync(IRunTarget run, IExportReader reader, string folder, IngestSettings settings,
         Action<string, int, int, double>? progress, CancellationToken cancellation, Action<string>? warn = null)
@@ -40,50 +53,81 @@ public static class RunUploader
         ArgumentNullException.ThrowIfNull(run);
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(settings);
-        var particles = new List<ExportParticle>();
-        var rejected = new List<ExportRejection>();
-        foreach (var entry in reader.Read(folder, cancellation))
-        {
-            if (entry.Particle is { } particle) particles.Add(particle);
-            else rejected.Add(entry.Rejection!);
-            if ((particles.Count + rejected.Count) % 100 == 0) progress?.Invoke("reading", particles.Count + rejected.Count, 0, 0);
-        }
 
-        var warnings = Warnings(particles, settings);
+        var survey = Survey(reader, folder, progress, cancellation);
+        var warnings = Warnings(survey.Unsized, survey.Particles, settings);
         foreach (var warning in warnings) warn?.Invoke(warning);
 
-        await run.Start(new RunDescriptor(settings.LotId, settings.InstrumentId, settings.AnalysedVolumeMl, particles.Count, settings.MicrometresPerPixel),
+        await run.Start(new RunDescriptor(settings.LotId, settings.InstrumentId, settings.AnalysedVolumeMl, survey.Particles, settings.MicrometresPerPixel),
             settings.ContainerVolumeMl);
 
-        if (rejected.Count > 0) await run.ReportRejections([.. rejected.Select(r => new RejectedItem(r.Source, r.Reason.ToString()))]);
+        if (survey.Rejected.Count > 0) await run.ReportRejections([.. survey.Rejected.Select(r => new RejectedItem(r.Source, r.Reason.ToString()))]);
 
-        var missing = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var ids in particles.Select(p => p.ParticleId).Chunk(IdsPerQuestion))
-            missing.UnionWith(await run.Unrecorded(ids));
-        var toSend = particles.Where(p => missing.Contains(p.ParticleId)).ToList();
-
-        int sent = 0, appended = 0;
+        int alreadyRecorded = 0, sent = 0, appended = 0;
         var clock = Stopwatch.StartNew();
         using var inFlight = new SemaphoreSlim(settings.BatchesInFlight);
-        var sending = toSend.Chunk(settings.BatchSize).Select(async chunk =>
+        var sending = new List<Task>();
+        async Task SendAsync(ExportParticle[] batch)
         {
-            await inFlight.WaitAsync(cancellation);
             try
             {
-                var receipt = await run.SubmitBatch($"{chunk[0].ParticleId}+{chunk.Length}", [.. chunk.Select(ToParticleImage)]);
-                int done = Interlocked.Add(ref sent, chunk.Length);
+                var receipt = await run.SubmitBatch($"{batch[0].ParticleId}+{batch.Length}", [.. batch.Select(ToParticleImage)]);
+                int done = Interlocked.Add(ref sent, batch.Length);
                 Interlocked.Add(ref appended, receipt.Appended);
-                progress?.Invoke("sending", done, toSend.Count, done / Math.Max(clock.Elapsed.TotalSeconds, 1e-3));
+                progress?.Invoke("sending", Volatile.Read(ref alreadyRecorded) + done, survey.Particles, done / Math.Max(clock.Elapsed.TotalSeconds, 1e-3));
             }
             finally
             {
                 inFlight.Release();
             }
-        }).ToList();
+        }
+
+        foreach (var chunk in Particles(reader.Read(folder, cancellation)).Chunk(ParticlesPerQuestion))
+        {
+            var missing = new HashSet<string>(await run.Unrecorded([.. chunk.Select(p => p.ParticleId)]), StringComparer.Ordinal);
+            Interlocked.Add(ref alreadyRecorded, chunk.Length - missing.Count);
+            foreach (var batch in chunk.Where(p => missing.Contains(p.ParticleId)).Chunk(settings.BatchSize))
+            {
+                // Reading on waits for a free slot: this is what keeps the images held to a chunk and the batches in flight.
+                await inFlight.WaitAsync(cancellation);
+                sending.RemoveAll(t => t.IsCompletedSuccessfully);
+                // A batch that failed ends the upload as before (after those in flight), rather than reading on.
+                if (sending.Any(t => t.IsCompleted)) { inFlight.Release(); break; }
+                sending.Add(SendAsync(batch));
+            }
+            if (sending.Any(t => t.IsCompleted && !t.IsCompletedSuccessfully)) break;
+        }
         await Task.WhenAll(sending);
 
         var status = await run.Complete();
-        return new IngestReport(settings.RunId, reader.Format, particles.Count, particles.Count - toSend.Count, sent, appended, rejected, status, warnings);
+        return new IngestReport(settings.RunId, reader.Format, survey.Particles, alreadyRecorded, sent, appended, survey.Rejected, status, warnings);
+    }
+
+    /// <summary>What the first pass keeps of a run: counts and the rejections, no images.</summary>
+    private sealed record RunSurvey(int Particles, int Unsized, IReadOnlyList<ExportRejection> Rejected);
+
+    private static RunSurvey Survey(IExportReader reader, string folder, Action<string, int, int, double>? progress, CancellationToken cancellation)
+    {
+        int particles = 0, unsized = 0;
+        var rejected = new List<ExportRejection>();
+        foreach (var entry in reader.Read(folder, cancellation))
+        {
+            if (entry.Particle is { } particle)
+            {
+                particles++;
+                if (particle.EcdMicrometres is null && particle.MicrometresPerPixel is null) unsized++;
+            }
+            else rejected.Add(entry.Rejection!);
+            if ((particles + rejected.Count) % 100 == 0) progress?.Invoke("reading", particles + rejected.Count, 0, 0);
+        }
+        return new RunSurvey(particles, unsized, rejected);
+    }
+
+    /// <summary>The particles of a read; its rejections were counted and reported from the first pass.</summary>
+    private static IEnumerable<ExportParticle> Particles(IEnumerable<ExportEntry> entries)
+    {
+        foreach (var entry in entries)
+            if (entry.Particle is { } particle) yield return particle;
     }
 
     /// <summary>
@@ -93,10 +137,15 @@ public static class RunUploader
     public static IReadOnlyList<string> Warnings(IReadOnlyList<ExportParticle> particles, IngestSettings settings)
     {
         ArgumentNullException.ThrowIfNull(particles);
+        return Warnings(particles.Count(p => p.EcdMicrometres is null && p.MicrometresPerPixel is null), particles.Count, settings);
+    }
+
+    /// <param name="unsized">Particles with neither an instrument size nor a calibration of their own.</param>
+    public static IReadOnlyList<string> Warnings(int unsized, int particles, IngestSettings settings)
+    {
         ArgumentNullException.ThrowIfNull(settings);
         if (settings.MicrometresPerPixel is not null) return [];
-        int unsized = particles.Count(p => p.EcdMicrometres is null && p.MicrometresPerPixel is null);
-        return SizeWarnings.ForRun(unsized, particles.Count) is { } warning ? [warning] : [];
+        return SizeWarnings.ForRun(unsized, particles) is { } warning ? [warning] : [];
     }
 
     private static ParticleImage ToParticleImage(ExportParticle p) => new(p.ParticleId, p.Image, p.EcdMicrometres, p.MicrometresPerPixel,
