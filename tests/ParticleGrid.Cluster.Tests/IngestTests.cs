@@ -5,12 +5,13 @@ using ParticleGrid.Abstractions;
 using ParticleGrid.Cluster.Tests.Support;
 using ParticleGrid.Domain;
 using ParticleGrid.Storage;
+using Xunit.Abstractions;
 
 namespace ParticleGrid.Cluster.Tests;
 
 /// <summary>`particlegrid ingest` and `watch` as users run them, and the HTTP ingest endpoint, against a running host.</summary>
 [Collection(TinyModelsCollection.Name)]
-public sealed class IngestTests(TinyModels models) : IDisposable
+public sealed class IngestTests(TinyModels models, ITestOutputHelper output) : IDisposable
 {
     private readonly TemporaryDirectory _work = new();
 
@@ -300,6 +301,60 @@ public sealed class IngestTests(TinyModels models) : IDisposable
         using var status = JsonDocument.Parse(await host.Http.GetStringAsync("/runs/http-run-1"));
         Assert.Equal(1, status.RootElement.GetProperty("recorded").GetInt32());
         Assert.Equal("Completed", status.RootElement.GetProperty("state").GetString());
+    }
+
+    /// <summary>
+    /// The uploader streams (issue 16 part 5): a run whose images add up to far more than the client may hold goes
+    /// through particlegrid-ingest with its memory flat. Each image is a real particle PNG padded with an ancillary
+    /// chunk, so the run is big in bytes while classifying it stays quick; the client's peak RSS is measured from /proc.
+    /// A client that held the whole run would need more than the run's bytes.
+    /// </summary>
+    [Fact]
+    public async Task A_run_far_bigger_than_the_clients_memory_goes_through_the_instrument_client_with_flat_memory()
+    {
+        if (!OperatingSystem.IsLinux()) return;  // peak RSS is read from /proc
+        // Padding under the 85 KB large-object threshold, as real particle images are: LOH garbage waits for a full GC.
+        const int Particles = 6000, Padding = 60 * 1024;
+        await using var host = await StartHostAsync();
+        string run = Path.Combine(_work.Path, "big-run");
+        Directory.CreateDirectory(run);
+        byte[] pad = PaddingChunk(Padding);
+        var types = ParticleTypes.StudyTypes;
+        long runBytes = 0;
+        for (int i = 0; i < Particles; i++)
+        {
+            byte[] png = TinyModels.Particle(types[i % 4], 5000 + i % 50).Png;  // 50 drawings serve: each file is read on its own
+            byte[] padded = [.. png.AsSpan(0, png.Length - 12), .. pad, .. png.AsSpan(png.Length - 12)];  // before IEND
+            File.WriteAllBytes(Path.Combine(run, $"particle_{i:D5}.png"), padded);
+            runBytes += padded.Length;
+        }
+
+        using var client = new CliProcess(CliProcess.IngestClient, environment: null, _work.Path, "ingest", run, "--lot", "LOT-BIG", "--instrument", "FC-9",
+            "--volume-ml", "0.2", "--um-per-pixel", "0.7", "--cluster", $"127.0.0.1:{host.GatewayPort}");
+        var result = client.WaitForExit(TimeSpan.FromMinutes(4));
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var status = await host.Grains.GetGrain<IInstrumentRunGrain>("FC-9:big-run").GetStatus();
+        Assert.Equal((Particles, RunState.Completed), (status.Recorded, status.State));
+        long peak = client.PeakResidentBytes;
+        Assert.True(peak > 0, "no peak RSS was read from /proc");
+        output.WriteLine($"particlegrid-ingest: {Particles} particles, {runBytes / (1024 * 1024)} MB of images, peak RSS {peak / (1024 * 1024)} MB");
+        // The run is ~360 MB of images (the uploader before streaming peaked near 500 MB); the client, a .NET Orleans client
+        // of ~100 MB on its own, now stays far below it (~200 MB).
+        Assert.True(peak < Math.Min(runBytes * 2 / 3, 250L * 1024 * 1024),
+            $"particlegrid-ingest peaked at {peak / (1024 * 1024)} MB RSS for a run of {runBytes / (1024 * 1024)} MB of images");
+    }
+
+    /// <summary>A private ancillary PNG chunk ("pgPd", which decoders skip) of <paramref name="bytes"/> zeros, with its CRC.</summary>
+    private static byte[] PaddingChunk(int bytes)
+    {
+        byte[] typeAndData = new byte[4 + bytes];
+        "pgPd"u8.CopyTo(typeAndData);
+        var chunk = new byte[4 + typeAndData.Length + 4];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(chunk, bytes);
+        typeAndData.CopyTo(chunk, 4);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(chunk.AsSpan(4 + typeAndData.Length), Crc32(typeAndData));
+        return chunk;
     }
 
     /// <summary>A valid PNG header (signature, IHDR with its CRC) claiming a size no particle image has; no pixels follow.</summary>

@@ -36,6 +36,33 @@ public sealed class CliProcess : IDisposable
         _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_error) _error.AppendLine(e.Data); };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
+        _peakWatch = Task.Run(WatchPeakResidentBytesAsync);
+    }
+
+    private readonly Task _peakWatch;
+    private long _peakResidentBytes;
+
+    /// <summary>
+    /// The process's peak resident memory (Linux's VmHWM) as last seen while it ran, 0 where /proc has none: what the
+    /// issue's client memory target is stated in. Read every 50 ms, so a peak in its last moments may be missed.
+    /// </summary>
+    public long PeakResidentBytes => Interlocked.Read(ref _peakResidentBytes);
+
+    private async Task WatchPeakResidentBytesAsync()
+    {
+        string status = $"/proc/{_process.Id}/status";
+        while (!_process.HasExited)
+        {
+            try
+            {
+                string? line = (await File.ReadAllLinesAsync(status)).FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+                if (line is not null && long.TryParse(line["VmHWM:".Length..].Replace("kB", "").Trim(), out long kilobytes))
+                    Interlocked.Exchange(ref _peakResidentBytes, Math.Max(PeakResidentBytes, kilobytes * 1024));
+            }
+            catch (IOException) { return; }
+            catch (UnauthorizedAccessException) { return; }
+            await Task.Delay(50);
+        }
     }
 
     public string Output { get { lock (_output) return _output.ToString(); } }
