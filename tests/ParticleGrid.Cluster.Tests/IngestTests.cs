@@ -340,8 +340,10 @@ public sealed class IngestTests(TinyModels models, ITestOutputHelper output) : I
         Assert.True(peak > 0, "no peak RSS was read from /proc");
         output.WriteLine($"particlegrid-ingest: {Particles} particles, {runBytes / (1024 * 1024)} MB of images, peak RSS {peak / (1024 * 1024)} MB");
         // The run is ~360 MB of images (the uploader before streaming peaked near 500 MB); the client, a .NET Orleans client
-        // of ~100 MB on its own, now stays far below it (~200 MB).
-        Assert.True(peak < Math.Min(runBytes * 2 / 3, 250L * 1024 * 1024),
+        // of ~100 MB on its own, now stays far below it (~200 MB here). The bound leaves room for another machine's GC
+        // (more cores, other heap sizing) while a client holding the run could never meet it: 4/5 of the run's bytes,
+        // and the 300 MB for an instrument client.
+        Assert.True(peak < Math.Min(runBytes * 4 / 5, 300L * 1024 * 1024),
             $"particlegrid-ingest peaked at {peak / (1024 * 1024)} MB RSS for a run of {runBytes / (1024 * 1024)} MB of images");
     }
 
