@@ -1,4 +1,3 @@
-using Npgsql;
 using ParticleGrid.Domain;
 using ParticleGrid.Storage;
 
@@ -7,33 +6,11 @@ namespace ParticleGrid.Storage.Tests;
 /// <summary>Issue 16's streamed exports and keyset pages read what the store's lists and offset pages read, on both databases.</summary>
 public sealed class ExportAndPageTests : IAsyncLifetime
 {
-    private readonly string _folder = Path.Combine(Path.GetTempPath(), $"pg-export-{Guid.NewGuid():N}");
-    private readonly string _database = $"pgexport_{Guid.NewGuid():N}";
-    private static string Admin => Environment.GetEnvironmentVariable(Prerequisite.PostgresVariable) ?? Prerequisite.PostgresDefault;
+    private readonly ScratchDatabases _databases = new("export");
 
-    public static TheoryData<string> Backends => new() { "sqlite", "postgres" };
+    public static TheoryData<string> Backends => ScratchDatabases.Backends;
 
-    private async Task<SqlParticleStore> OpenAsync(string backend)
-    {
-        SqlParticleStore store;
-        if (backend == "sqlite")
-        {
-            store = SqlParticleStore.Sqlite(Path.Combine(_folder, "particles.db"));
-        }
-        else
-        {
-            Prerequisite.PostgreSQL.SkipIfMissing();
-            await using (var admin = new NpgsqlConnection(Admin))
-            {
-                await admin.OpenAsync();
-                await using var create = new NpgsqlCommand($"CREATE DATABASE {_database}", admin);
-                await create.ExecuteNonQueryAsync();
-            }
-            store = SqlParticleStore.Postgres(new NpgsqlConnectionStringBuilder(Admin) { Database = _database }.ToString());
-        }
-        await store.EnsureCreatedAsync();
-        return store;
-    }
+    private Task<SqlParticleStore> OpenAsync(string backend) => _databases.OpenStoreAsync(backend);
 
     private static ParticleRecord Particle(string run, string lot, string id, string type, bool image = true) =>
         new(run, id, lot, "FC-1", new string('a', 64), 12, type, 0.9, false, null, "set-1",
@@ -94,20 +71,5 @@ public sealed class ExportAndPageTests : IAsyncLifetime
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync()
-    {
-        if (Directory.Exists(_folder)) Directory.Delete(_folder, recursive: true);
-        NpgsqlConnection.ClearAllPools();
-        try
-        {
-            await using var admin = new NpgsqlConnection(Admin);
-            await admin.OpenAsync();
-            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {_database} WITH (FORCE)", admin);
-            await drop.ExecuteNonQueryAsync();
-        }
-        catch (NpgsqlException)
-        {
-            // No PostgreSQL here: the test was skipped.
-        }
-    }
+    public Task DisposeAsync() => _databases.DisposeAsync().AsTask();
 }

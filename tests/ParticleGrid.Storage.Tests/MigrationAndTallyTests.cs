@@ -13,34 +13,26 @@ namespace ParticleGrid.Storage.Tests;
 /// </summary>
 public sealed class MigrationAndTallyTests : IAsyncLifetime
 {
-    private readonly string _folder = Path.Combine(Path.GetTempPath(), $"pg-migrate-{Guid.NewGuid():N}");
-    private readonly string _database = $"pgmigrate_{Guid.NewGuid():N}";
-    private static string Admin => Environment.GetEnvironmentVariable(Prerequisite.PostgresVariable) ?? Prerequisite.PostgresDefault;
+    private readonly ScratchDatabases _databases = new("migrate");
 
-    public static TheoryData<string> Backends => new() { "sqlite", "postgres" };
-
-    private string SqlitePath => Path.Combine(_folder, "particles.db");
+    public static TheoryData<string> Backends => ScratchDatabases.Backends;
 
     // A small pool: the concurrency test queues on it rather than exhausting the server's connections.
-    private string PostgresConnection => new NpgsqlConnectionStringBuilder(Admin) { Database = _database, MaxPoolSize = 16 }.ToString();
+    private string PostgresConnection => _databases.PostgresConnection(maxPoolSize: 16);
 
     /// <summary>An empty database for the backend, and a way to reach it without the store.</summary>
     private async Task<Func<DbConnection>> EmptyDatabaseAsync(string backend)
     {
         if (backend == "sqlite")
         {
-            Directory.CreateDirectory(_folder);
-            return () => new SqliteConnection($"Data Source={SqlitePath}");
+            Directory.CreateDirectory(_databases.Folder);
+            return () => new SqliteConnection($"Data Source={_databases.SqlitePath}");
         }
-        Prerequisite.PostgreSQL.SkipIfMissing();
-        await using var admin = new NpgsqlConnection(Admin);
-        await admin.OpenAsync();
-        await using var create = new NpgsqlCommand($"CREATE DATABASE {_database}", admin);
-        await create.ExecuteNonQueryAsync();
+        await _databases.CreatePostgresAsync();
         return () => new NpgsqlConnection(PostgresConnection);
     }
 
-    private SqlParticleStore Store(string backend) => backend == "sqlite" ? SqlParticleStore.Sqlite(SqlitePath) : SqlParticleStore.Postgres(PostgresConnection);
+    private SqlParticleStore Store(string backend) => backend == "sqlite" ? SqlParticleStore.Sqlite(_databases.SqlitePath) : SqlParticleStore.Postgres(PostgresConnection);
 
     private static async Task ExecuteAsync(Func<DbConnection> connect, string sql)
     {
@@ -303,19 +295,5 @@ public sealed class MigrationAndTallyTests : IAsyncLifetime
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync()
-    {
-        SqliteConnection.ClearAllPools();
-        try { Directory.Delete(_folder, recursive: true); } catch (DirectoryNotFoundException) { }
-        if (!Prerequisite.PostgreSQL.IsInstalled) return;
-        NpgsqlConnection.ClearAllPools();
-        try
-        {
-            await using var admin = new NpgsqlConnection(Admin);
-            await admin.OpenAsync();
-            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {_database} WITH (FORCE)", admin);
-            await drop.ExecuteNonQueryAsync();
-        }
-        catch (NpgsqlException) { }
-    }
+    public Task DisposeAsync() => _databases.DisposeAsync().AsTask();
 }

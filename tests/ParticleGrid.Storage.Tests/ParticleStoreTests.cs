@@ -1,4 +1,3 @@
-using Npgsql;
 using ParticleGrid.Domain;
 using ParticleGrid.Storage;
 
@@ -7,38 +6,13 @@ namespace ParticleGrid.Storage.Tests;
 /// <summary>The same contract on SQLite (embedded) and PostgreSQL (cluster).</summary>
 public sealed class ParticleStoreTests : IAsyncLifetime
 {
-    private const string PostgresVariable = Prerequisite.PostgresVariable;
-    private const string PostgresDefault = Prerequisite.PostgresDefault;
-    private readonly string _folder = Path.Combine(Path.GetTempPath(), $"pg-store-{Guid.NewGuid():N}");
-    private readonly string _database = $"pgstore_{Guid.NewGuid():N}";
-    private string Admin => Environment.GetEnvironmentVariable(PostgresVariable) ?? PostgresDefault;
+    private readonly ScratchDatabases _databases = new("store");
 
-    public static TheoryData<string> Backends => new() { "sqlite", "postgres" };
+    public static TheoryData<string> Backends => ScratchDatabases.Backends;
 
     private async Task<SqlParticleStore> OpenAsync(string backend)
     {
-        SqlParticleStore store;
-        if (backend == "sqlite")
-        {
-            store = SqlParticleStore.Sqlite(Path.Combine(_folder, "particles.db"));
-        }
-        else
-        {
-            Prerequisite.PostgreSQL.SkipIfMissing();
-            try
-            {
-                await using var admin = new NpgsqlConnection(Admin);
-                await admin.OpenAsync();
-                await using var create = new NpgsqlCommand($"CREATE DATABASE {_database}", admin);
-                await create.ExecuteNonQueryAsync();
-            }
-            catch (NpgsqlException e)
-            {
-                throw new InvalidOperationException($"These tests need PostgreSQL: run .ci/postgres.sh or set {PostgresVariable}. ({e.Message})", e);
-            }
-            store = SqlParticleStore.Postgres(new NpgsqlConnectionStringBuilder(Admin) { Database = _database }.ToString());
-        }
-        await store.EnsureCreatedAsync();
+        var store = await _databases.OpenStoreAsync(backend);
         await store.EnsureCreatedAsync();   // every silo calls it at every start
         return store;
     }
@@ -151,8 +125,8 @@ public sealed class ParticleStoreTests : IAsyncLifetime
     [Fact]
     public async Task A_store_written_before_completions_were_kept_gets_the_column_and_reads_its_runs_as_in_progress()
     {
-        string file = Path.Combine(_folder, "old.db");
-        Directory.CreateDirectory(_folder);
+        string file = Path.Combine(_databases.Folder, "old.db");
+        Directory.CreateDirectory(_databases.Folder);
         await using (var old = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={file};Pooling=false"))
         {
             await old.OpenAsync();
@@ -184,18 +158,5 @@ public sealed class ParticleStoreTests : IAsyncLifetime
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync()
-    {
-        try { Directory.Delete(_folder, recursive: true); } catch (DirectoryNotFoundException) { }
-        if (!Prerequisite.PostgreSQL.IsInstalled) return;   // no database was made; and an unreachable server would take its timeout
-        NpgsqlConnection.ClearAllPools();
-        try
-        {
-            await using var admin = new NpgsqlConnection(Admin);
-            await admin.OpenAsync();
-            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {_database} WITH (FORCE)", admin);
-            await drop.ExecuteNonQueryAsync();
-        }
-        catch (NpgsqlException) { }
-    }
+    public Task DisposeAsync() => _databases.DisposeAsync().AsTask();
 }
