@@ -16,12 +16,8 @@ public sealed class GatewayPublishTests(ITestOutputHelper output)
         string dir = Directory.CreateTempSubdirectory("particlegrid-gateway-publish-").FullName;
         try
         {
-            string[] command = ["publish", "src/ParticleGrid.Gateway", "-c", "Release", "-o", dir];
-            var result = await Command.RunAsync("dotnet", command, Repository.Root, Publishes.Environment, TimeSpan.FromMinutes(5));
-            Assert.True(result.ExitCode == 0, result.Describe("dotnet " + string.Join(' ', command)));
+            var files = await Publishes.ReleaseAsync("src/ParticleGrid.Gateway", dir, TimeSpan.FromMinutes(5));
             Assert.True(File.Exists(Path.Combine(dir, "particlegrid-gateway.dll")), $"no particlegrid-gateway.dll in {dir}");
-
-            var files = Directory.GetFiles(dir, "*", SearchOption.AllDirectories);
             var carried = Publishes.NetworkFiles(files);
             Assert.True(carried.Length == 0, $"the gateway's publish carries the networks' files: {string.Join(", ", carried)}");
             long bytes = files.Sum(f => new FileInfo(f).Length);

@@ -23,12 +23,8 @@ public sealed class IngestClientPublishTests(ITestOutputHelper output)
         string dir = Directory.CreateTempSubdirectory("particlegrid-ingest-publish-").FullName;
         try
         {
-            string[] arguments = ["publish", "src/ParticleGrid.IngestClient", "-c", "Release", "-o", dir];
-            var result = await Command.RunAsync("dotnet", arguments, Repository.Root, Publishes.Environment, TimeSpan.FromMinutes(6));
-            Assert.True(result.ExitCode == 0, result.Describe("dotnet " + string.Join(' ', arguments)));
+            var files = await Publishes.ReleaseAsync("src/ParticleGrid.IngestClient", dir, TimeSpan.FromMinutes(6));
             Assert.True(File.Exists(Path.Combine(dir, "particlegrid-ingest.dll")), $"no particlegrid-ingest.dll in {dir}");
-
-            var files = Directory.GetFiles(dir, "*", SearchOption.AllDirectories);
             string[] natives = Publishes.NetworkFiles(files);
             Assert.True(natives.Length == 0, $"the instrument client carries the networks' runtime: {string.Join(", ", natives)}");
             // Nor the assemblies that would load them: the client holds no network.

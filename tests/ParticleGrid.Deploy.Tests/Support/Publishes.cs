@@ -20,6 +20,18 @@ public sealed class Publishes
         ["DOTNET_NOLOGO"] = "1",
     };
 
+    /// <summary>
+    /// Runs <c>dotnet publish PROJECT -c Release -o DIRECTORY</c> from the repository root, fails the test with its output
+    /// when it fails, and returns every file the publish wrote.
+    /// </summary>
+    public static async Task<string[]> ReleaseAsync(string project, string directory, TimeSpan timeout)
+    {
+        string[] arguments = ["publish", project, "-c", "Release", "-o", directory];
+        var result = await Command.RunAsync("dotnet", arguments, Repository.Root, Environment, timeout);
+        Assert.True(result.ExitCode == 0, result.Describe("dotnet " + string.Join(' ', arguments)));
+        return Directory.GetFiles(directory, "*", SearchOption.AllDirectories);
+    }
+
     /// <summary>The files of the networks' runtime (libtorch, TorchSharp, ONNX Runtime), which only a worker needs.</summary>
     public static string[] NetworkFiles(IEnumerable<string> files)
     {
