@@ -12,7 +12,7 @@ namespace ParticleGrid.Inference.Networks;
 /// </summary>
 public interface IParticleNetwork
 {
-    /// <summary>Images [N, 3, H, W] to the pooled output of each stage, concatenated [N, sum of <see cref="ParticleNetworks.StageWidths"/>].</summary>
+    /// <summary>Images [N, 3, H, W] to the pooled output of each stage, concatenated [N, sum of <see cref="ModelRepository.ModelArchitectures.StageWidths"/>].</summary>
     Tensor StageFeatures(Tensor images);
 
     /// <summary>Stage features [N, D] from <see cref="StageFeatures"/> to class logits [N, classes]: the classifier on the last stage's block.</summary>

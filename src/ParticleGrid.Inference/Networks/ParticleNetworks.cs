@@ -10,12 +10,13 @@ namespace ParticleGrid.Inference.Networks;
 /// </summary>
 public static class ParticleNetworks
 {
-    const string ResNet50Name = "resnet50";
-    const string DenseNet201Name = "densenet201";
-    const string ShuffleNetV2Name = "shufflenet_v2";
+    // The names (and the stage widths) are the model repository's: a manifest names its architecture there, without Torch.
+    const string ResNet50Name = ModelRepository.ModelArchitectures.ResNet50;
+    const string DenseNet201Name = ModelRepository.ModelArchitectures.DenseNet201;
+    const string ShuffleNetV2Name = ModelRepository.ModelArchitectures.ShuffleNetV2;
 
     /// <summary>The architecture names <see cref="Create"/> accepts.</summary>
-    public static IReadOnlyList<string> Architectures { get; } = [ResNet50Name, DenseNet201Name, ShuffleNetV2Name];
+    public static IReadOnlyList<string> Architectures => ModelRepository.ModelArchitectures.Names;
 
     /// <summary>
     /// A freshly initialised network (torchvision's initialisation) with <paramref name="classCount"/> outputs, on the CPU;
@@ -32,17 +33,6 @@ public static class ParticleNetworks
             _ => ShuffleNetV2.X1_0(classCount),
         };
     }
-
-    /// <summary>
-    /// The widths of each stage's pooled output in <see cref="IParticleNetwork.StageFeatures"/>, in order; the last is
-    /// the classifier's input.
-    /// </summary>
-    public static IReadOnlyList<int> StageWidths(string architecture) => RequireKnown(architecture) switch
-    {
-        ResNet50Name => [256, 512, 1024, 2048],
-        DenseNet201Name => [128, 256, 896, 1920],
-        _ => [116, 232, 464, 1024],
-    };
 
     /// <summary>The last <paramref name="width"/> columns of stage features [N, D]: the pooled features the classifier reads.</summary>
     public static Tensor LastStage(Tensor stageFeatures, long width) => stageFeatures.narrow(1, stageFeatures.shape[1] - width, width);

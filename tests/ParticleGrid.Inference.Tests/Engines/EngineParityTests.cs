@@ -56,7 +56,7 @@ public sealed class EngineParityTests(ITestOutputHelper output)
         // The features the out-of-scope score reads: every stage's pooled output, the same on both engines.
         var expectedFeatures = reference.Run(images).Features;
         var actualFeatures = onnx.Run(images).Features;
-        int width = ParticleNetworks.StageWidths(architecture).Sum();
+        int width = ModelRepository.ModelArchitectures.StageWidths(architecture).Sum();
         for (int i = 0; i < ImageCount; i++)
         {
             Assert.Equal(width, expectedFeatures[i].Length);

@@ -48,12 +48,12 @@ public sealed class NetworkPassTests
         using var throughSplit = split.Classify(stages);
         using var forward = model.call(images);
 
-        Assert.Equal([BatchSize, (long)ParticleNetworks.StageWidths(architecture).Sum()], stages.shape);
+        Assert.Equal([BatchSize, (long)ModelRepository.ModelArchitectures.StageWidths(architecture).Sum()], stages.shape);
         Assert.True(stages.isfinite().all().item<bool>());
         Assert.True(throughSplit.allclose(forward, rtol: 1e-5, atol: 1e-6), $"{architecture}: logits through the stage features differ from the forward's");
         // Every stage carries signal: a block of zeros would make its Gaussians degenerate.
         int offset = 0;
-        foreach (int width in ParticleNetworks.StageWidths(architecture))
+        foreach (int width in ModelRepository.ModelArchitectures.StageWidths(architecture))
         {
             using var block = stages.narrow(1, offset, width);
             Assert.True(block.abs().sum().item<float>() > 0, $"{architecture}: stage at {offset} (+{width}) is all zeros");

@@ -51,8 +51,8 @@ public static class OnnxNetworkGraphs
     }
 
     /// <summary>The width of the stage features: every stage's pooled output.</summary>
-    public static long FeatureWidth(string architecture) => ParticleNetworks.Architectures.Contains(architecture)
-        ? ParticleNetworks.StageWidths(architecture).Sum()
+    public static long FeatureWidth(string architecture) => ModelRepository.ModelArchitectures.Names.Contains(architecture)
+        ? ModelRepository.ModelArchitectures.StageWidths(architecture).Sum()
         : throw new OnnxExportException($"no ONNX graph for architecture '{architecture}'");
 
     /// <summary>The model as the bytes of a <c>.onnx</c> file.</summary>
