@@ -255,6 +255,7 @@ public sealed class QaApiTests(TinyModels models) : IAsyncLifetime
         var reviewed = await Json(await qa.PostAsJsonAsync(path, new { label = other, reason = "facets and straight edges" }));
         var entry = reviewed.GetProperty("review");
         Assert.Equal(("Dr. QA", firstType, other), (entry.GetProperty("reviewer").GetString(), entry.GetProperty("previousLabel").GetString(), entry.GetProperty("label").GetString()));
+        Assert.Equal(AccessTokens.Sha256(_qa)[..12], entry.GetProperty("reviewerTokenId").GetString());   // the token's id beside its name
         await Json(await qa.PostAsJsonAsync($"/runs/q2-a/particles/{second.GetProperty("particleId").GetString()}/review",
             new { label = second.GetProperty("type").GetString(), reason = "confirmed: round with a bright centre" }));
 
