@@ -92,7 +92,8 @@ public static class AdminApi
         var registry = Registry(grains);
         if (request?.Override != true) return TypedResults.Ok(await registry.Activate(version));
         if (string.IsNullOrWhiteSpace(request.Reason)) throw new ArgumentException("an override of the gate needs a reason; it is audited");
-        var set = await registry.ActivateOverridingGate(version, user.Identity?.Name ?? "admin", request.Reason);
+        // The gate's audit names the admin by token name and id ("site admin (token 0123456789ab)").
+        var set = await registry.ActivateOverridingGate(version, Auth.AccessTokens.ActorOf(user).ToString(), request.Reason);
         return TypedResults.Ok(new OverriddenActivation(set, await registry.GetGate(version)));
     }
 
