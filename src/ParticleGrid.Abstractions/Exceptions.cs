@@ -26,3 +26,14 @@ public sealed class ModelSetRefusedException : Exception
     public ModelSetRefusedException() { }
     public ModelSetRefusedException(string message) : base(message) { }
 }
+
+/// <summary>
+/// A run's description of its lot would change a container volume or product already set: only an admin changes those,
+/// with a reason (PUT /lots/{lot}). Nothing was changed and the run was not started.
+/// </summary>
+[GenerateSerializer]
+public sealed class LotChangeRefusedException : Exception
+{
+    public LotChangeRefusedException() { }
+    public LotChangeRefusedException(string message) : base(message) { }
+}

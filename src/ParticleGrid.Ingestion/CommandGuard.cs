@@ -39,7 +39,8 @@ public static class CommandGuard
     /// <summary>The failures of sending runs that a user can fix: bad options, folders, exports, an unreachable site.</summary>
     public static bool IsIngestUserError(Exception e) => e is ArgumentException or InvalidOperationException or IOException
         or UnauthorizedAccessException or Ingest.ExportException or Imaging.ParticleImageException
-        or Abstractions.ModelSetRefusedException or Abstractions.NoModelSetException or System.Net.Sockets.SocketException;
+        or Abstractions.ModelSetRefusedException or Abstractions.NoModelSetException or Abstractions.LotChangeRefusedException
+        or System.Net.Sockets.SocketException;
 }
 
 /// <summary>

@@ -107,8 +107,10 @@ public sealed class HttpSiteConnection : ISiteConnection
                 throw response.StatusCode switch
                 {
                     HttpStatusCode.BadRequest => new ArgumentException(error),
+                    // The site's reason: a token expired or revoked (401), a role that may not ingest, or a run that
+                    // would change its lot's container volume, which only an admin may (403).
                     HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden =>
-                        new InvalidOperationException($"{site} refused the token in {TokenVariable} ({(int)response.StatusCode}): it needs one of role instrument"),
+                        new InvalidOperationException($"{site} refused the token in {TokenVariable} ({(int)response.StatusCode}): {error}"),
                     HttpStatusCode.NotFound => new InvalidOperationException($"{site} has no ingest endpoint at /{path} (404): is it a ParticleGrid site's address?"),
                     _ => new InvalidOperationException($"{site} answered {(int)response.StatusCode}: {error}"),
                 };

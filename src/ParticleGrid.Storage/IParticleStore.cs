@@ -32,8 +32,14 @@ public interface IParticleStore
 
     Task<IReadOnlyList<RunRecord>> RunsOfLotAsync(string lotId, CancellationToken cancellation = default);
 
-    /// <summary>Records or updates a lot's description (container volume, product).</summary>
+    /// <summary>
+    /// Describes a lot as a run does: records values not yet set; the stored values again, or none, change nothing; a
+    /// different value for one already set is a <see cref="LotDescriptionLockedException"/> (see <see cref="ChangeLotAsync"/>).
+    /// </summary>
     Task SaveLotAsync(LotRecord lot, CancellationToken cancellation = default);
+
+    /// <summary>An admin changes a lot's container volume or product (null keeps it), with a reason, in the admin audit trail.</summary>
+    Task<LotRecord> ChangeLotAsync(LotRecord lot, Actor changedBy, string reason, DateTimeOffset at, CancellationToken cancellation = default);
 
     Task<LotRecord?> GetLotAsync(string lotId, CancellationToken cancellation = default);
 
@@ -72,18 +78,38 @@ public interface IParticleStore
     Task<byte[]?> GetImageAsync(string runId, string particleId, CancellationToken cancellation = default);
 
     /// <summary>Appends a review to the hash-chained audit trail; the previous label is the particle's label before it.</summary>
+    /// <param name="reviewerTokenId">The id of the token the reviewer used (kept beside the name, hashed with the entry).</param>
     Task<ReviewEntry> AppendReviewAsync(string runId, string particleId, string reviewer, string label, string reason, DateTimeOffset at,
-        CancellationToken cancellation = default);
+        string? reviewerTokenId = null, CancellationToken cancellation = default);
 
     Task<IReadOnlyList<ReviewEntry>> ReviewsAsync(string? lotId, string? runId = null, string? particleId = null, CancellationToken cancellation = default);
 
     /// <summary>Recomputes the audit trail's hash chain: any entry changed, removed or inserted out of band shows.</summary>
     Task<AuditVerification> VerifyAuditTrailAsync(CancellationToken cancellation = default);
 
+    // Tokens and the admin audit trail (SqlParticleStore.Tokens.cs).
+
     /// <summary>Stores a new token's hash with its role; returns what is stored (the token itself is the caller's to show once).</summary>
     /// <remarks>With <paramref name="onlyIfNoTokens"/> it stores nothing and returns null when any token exists (the first admin token).</remarks>
     Task<AccessToken?> SaveTokenAsync(string tokenSha256, string name, string role, DateTimeOffset created, bool onlyIfNoTokens = false,
         CancellationToken cancellation = default);
 
+    /// <summary>Stores a new token, with an expiry (null: none), and audits who made it.</summary>
+    Task<AccessToken> SaveTokenAsync(string tokenSha256, string name, string role, DateTimeOffset created, DateTimeOffset? expiresUtc, Actor createdBy,
+        CancellationToken cancellation = default);
+
+    /// <summary>The token with this hash, whether or not it is still usable (<see cref="AccessToken.RefusalAt"/> says); null when none.</summary>
     Task<AccessToken?> FindTokenAsync(string tokenSha256, CancellationToken cancellation = default);
+
+    /// <summary>Every token with its expiry, last use and revocation; never its hash.</summary>
+    Task<IReadOnlyList<AccessToken>> ListTokensAsync(CancellationToken cancellation = default);
+
+    /// <summary>Notes a use of the token unless one within the last minute is noted already (one write a minute per token).</summary>
+    Task TouchTokenAsync(string tokenId, DateTimeOffset at, CancellationToken cancellation = default);
+
+    /// <summary>Revokes a token, audited; again keeps the first revocation. Null when no token has this id.</summary>
+    Task<AccessToken?> RevokeTokenAsync(string tokenId, Actor revokedBy, DateTimeOffset at, CancellationToken cancellation = default);
+
+    /// <summary>The admin audit trail (tokens made and revoked, lots changed), oldest first; about one subject when given.</summary>
+    Task<IReadOnlyList<AdminAuditEntry>> AdminAuditAsync(string? subject = null, CancellationToken cancellation = default);
 }

@@ -37,6 +37,8 @@ public sealed partial class SqlParticleStore
             await ExecuteAsync(connection, transaction, ModelSetCountsSchema, cancellation);
             await RewriteModelSetCountsAsync(connection, transaction, cancellation);
         }),
+        new(5, "token lifecycle (expiry, last use, revocation), the admin audit trail, and the token id of each review", async (connection, transaction, cancellation) =>
+            await ExecuteAsync(connection, transaction, TokenLifecycleSchema, cancellation)),
     ];
 
     /// <summary>The schema version this build writes: the last migration's.</summary>
@@ -177,6 +179,27 @@ public sealed partial class SqlParticleStore
             model_set_version TEXT PRIMARY KEY,
             expected_unknown_share DOUBLE PRECISION NULL,
             recorded_unix_ms BIGINT NOT NULL);
+        """;
+
+    /// <summary>
+    /// Version 5: a token can expire and be revoked, and says when it was last used; admin actions (tokens made and
+    /// revoked, lots changed) are audited with the acting token's id and name; reviews keep the reviewer's token id.
+    /// Rows written before keep NULL there: their tokens never expire, their reviews name the reviewer only.
+    /// </summary>
+    private const string TokenLifecycleSchema = """
+        ALTER TABLE tokens ADD COLUMN expires_unix_ms BIGINT NULL;
+        ALTER TABLE tokens ADD COLUMN last_used_unix_ms BIGINT NULL;
+        ALTER TABLE tokens ADD COLUMN revoked_unix_ms BIGINT NULL;
+        ALTER TABLE reviews ADD COLUMN reviewer_token_id TEXT NULL;
+        CREATE TABLE admin_audit (
+            sequence BIGINT PRIMARY KEY,
+            at_unix_ms BIGINT NOT NULL,
+            token_id TEXT NULL,
+            token_name TEXT NOT NULL,
+            action TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            detail TEXT NOT NULL);
+        CREATE INDEX admin_audit_by_subject ON admin_audit (subject);
         """;
 
     /// <summary>QA's tables (images, the review audit trail, tokens), as they stood when migrations began to be versioned.</summary>

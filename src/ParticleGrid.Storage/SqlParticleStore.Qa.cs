@@ -6,7 +6,7 @@ using Npgsql;
 
 namespace ParticleGrid.Storage;
 
-/// <summary>What QA reads and writes: lot lists, pages of particles, images, the review audit trail, access tokens.</summary>
+/// <summary>What QA reads and writes: lot lists, pages of particles, images, the review audit trail (tokens: SqlParticleStore.Tokens.cs).</summary>
 public sealed partial class SqlParticleStore
 {
     /// <summary>The label a reviewer last gave particle p, or NULL (a correlated subquery both databases run).</summary>
@@ -73,7 +73,7 @@ public sealed partial class SqlParticleStore
     }
 
     public async Task<ReviewEntry> AppendReviewAsync(string runId, string particleId, string reviewer, string label, string reason, DateTimeOffset at,
-        CancellationToken cancellation = default)
+        string? reviewerTokenId = null, CancellationToken cancellation = default)
     {
         ReviewEntry? entry = null;
         await WriteAsync(async (connection, transaction) =>
@@ -98,12 +98,12 @@ public sealed partial class SqlParticleStore
                 }
             }
             var at0 = DateTimeOffset.FromUnixTimeMilliseconds(at.ToUnixTimeMilliseconds());
-            entry = Chain(sequence, particle.Particle.LotId, runId, particleId, reviewer, at0, particle.EffectiveType, label, reason, previousHash);
+            entry = Chain(sequence, particle.Particle.LotId, runId, particleId, reviewer, at0, particle.EffectiveType, label, reason, previousHash, reviewerTokenId);
 
             return await ExecuteAsync(connection, transaction, """
-                INSERT INTO reviews (sequence, lot_id, run_id, particle_id, reviewer, at_unix_ms, previous_label, label, reason, previous_hash, hash)
-                VALUES (@sequence, @lot, @run, @particle, @reviewer, @at, @previous, @label, @reason, @previoushash, @hash)
-                """, cancellation,
+                INSERT INTO reviews (sequence, lot_id, run_id, particle_id, reviewer, at_unix_ms, previous_label, label, reason, previous_hash, hash, reviewer_token_id)
+                VALUES (@sequence, @lot, @run, @particle, @reviewer, @at, @previous, @label, @reason, @previoushash, @hash, @tokenid)
+                """, cancellation, ("tokenid", entry.ReviewerTokenId),
                 ("sequence", entry.Sequence), ("lot", entry.LotId), ("run", entry.RunId), ("particle", entry.ParticleId),
                 ("reviewer", entry.Reviewer), ("at", entry.AtUtc.ToUnixTimeMilliseconds()), ("previous", entry.PreviousLabel),
                 ("label", entry.Label), ("reason", entry.Reason), ("previoushash", entry.PreviousHash), ("hash", entry.Hash));
@@ -111,13 +111,18 @@ public sealed partial class SqlParticleStore
         return entry!;
     }
 
-    /// <summary>An entry with its hash: SHA-256 over the previous hash and every field, so nothing can change unseen.</summary>
+    /// <summary>
+    /// An entry with its hash: SHA-256 over the previous hash and every field, so nothing can change unseen. The
+    /// reviewer's token id is hashed when there is one; entries written before it was kept have none, so their hashes
+    /// are what they were.
+    /// </summary>
     private static ReviewEntry Chain(long sequence, string lot, string run, string particle, string reviewer, DateTimeOffset at,
-        string? previousLabel, string label, string reason, string previousHash)
+        string? previousLabel, string label, string reason, string previousHash, string? reviewerTokenId)
     {
         string content = string.Join('\u001f', previousHash, sequence, lot, run, particle, reviewer, at.ToUnixTimeMilliseconds(), previousLabel ?? "", label, reason);
+        if (reviewerTokenId is not null) content += '\u001f' + reviewerTokenId;
         string hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(content)));
-        return new ReviewEntry(sequence, lot, run, particle, reviewer, at, previousLabel, label, reason, previousHash, hash);
+        return new ReviewEntry(sequence, lot, run, particle, reviewer, at, previousLabel, label, reason, previousHash, hash, reviewerTokenId);
     }
 
     public async Task<IReadOnlyList<ReviewEntry>> ReviewsAsync(string? lotId, string? runId = null, string? particleId = null, CancellationToken cancellation = default)
@@ -128,7 +133,7 @@ public sealed partial class SqlParticleStore
         if (lotId is not null) { conditions.Add("lot_id = @lot"); Add(query, "lot", lotId); }
         if (runId is not null) { conditions.Add("run_id = @run"); Add(query, "run", runId); }
         if (particleId is not null) { conditions.Add("particle_id = @particle"); Add(query, "particle", particleId); }
-        query.CommandText = "SELECT sequence, lot_id, run_id, particle_id, reviewer, at_unix_ms, previous_label, label, reason, previous_hash, hash FROM reviews"
+        query.CommandText = "SELECT sequence, lot_id, run_id, particle_id, reviewer, at_unix_ms, previous_label, label, reason, previous_hash, hash, reviewer_token_id FROM reviews"
             + (conditions.Count > 0 ? " WHERE " + string.Join(" AND ", conditions) : "") + " ORDER BY sequence";
         var entries = new List<ReviewEntry>();
         await using var reader = await query.ExecuteReaderAsync(cancellation);
@@ -136,7 +141,7 @@ public sealed partial class SqlParticleStore
         {
             entries.Add(new ReviewEntry(Convert.ToInt64(reader.GetValue(0)), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
                 DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(reader.GetValue(5))), NullableString(reader, 6), reader.GetString(7), reader.GetString(8),
-                reader.GetString(9), reader.GetString(10)));
+                reader.GetString(9), reader.GetString(10), NullableString(reader, 11)));
         }
         return entries;
     }
@@ -150,37 +155,11 @@ public sealed partial class SqlParticleStore
         {
             if (e.Sequence != expected) return new AuditVerification(false, entries.Count, e.Sequence, $"entry {expected} is missing (the next is {e.Sequence})");
             if (e.PreviousHash != previous) return new AuditVerification(false, entries.Count, e.Sequence, $"entry {e.Sequence} does not follow the entry before it");
-            var recomputed = Chain(e.Sequence, e.LotId, e.RunId, e.ParticleId, e.Reviewer, e.AtUtc, e.PreviousLabel, e.Label, e.Reason, e.PreviousHash);
+            var recomputed = Chain(e.Sequence, e.LotId, e.RunId, e.ParticleId, e.Reviewer, e.AtUtc, e.PreviousLabel, e.Label, e.Reason, e.PreviousHash, e.ReviewerTokenId);
             if (recomputed.Hash != e.Hash) return new AuditVerification(false, entries.Count, e.Sequence, $"entry {e.Sequence} was changed after it was written");
             previous = e.Hash;
             expected++;
         }
         return new AuditVerification(true, entries.Count, null, null);
     }
-
-    public async Task<AccessToken?> SaveTokenAsync(string tokenSha256, string name, string role, DateTimeOffset created, bool onlyIfNoTokens = false,
-        CancellationToken cancellation = default)
-    {
-        var token = new AccessToken(tokenSha256[..12], name, role, DateTimeOffset.FromUnixTimeMilliseconds(created.ToUnixTimeMilliseconds()));
-        int saved = await WriteAsync(async (connection, transaction) =>
-        {
-            if (connection is NpgsqlConnection) await ExecuteAsync(connection, transaction, "LOCK TABLE tokens IN EXCLUSIVE MODE", cancellation);
-            if (onlyIfNoTokens)
-            {
-                await using var count = connection.CreateCommand();
-                count.Transaction = transaction;
-                count.CommandText = "SELECT COUNT(*) FROM tokens";
-                if (Convert.ToInt64(await count.ExecuteScalarAsync(cancellation)) > 0) return 0;
-            }
-            return await ExecuteAsync(connection, transaction, "INSERT INTO tokens (token_id, name, role, sha256, created_unix_ms) VALUES (@id, @name, @role, @sha, @created)", cancellation,
-                ("id", token.TokenId), ("name", name), ("role", role), ("sha", tokenSha256), ("created", token.CreatedUtc.ToUnixTimeMilliseconds()));
-        }, cancellation);
-        return saved == 1 ? token : null;
-    }
-
-    public async Task<AccessToken?> FindTokenAsync(string tokenSha256, CancellationToken cancellation = default) => (await ReadAsync(
-        "SELECT token_id, name, role, created_unix_ms FROM tokens WHERE sha256 = @sha",
-        [("sha", tokenSha256)],
-        reader => new AccessToken(reader.GetString(0), reader.GetString(1), reader.GetString(2), DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(reader.GetValue(3)))),
-        cancellation)).SingleOrDefault();
 }

@@ -168,18 +168,67 @@ public sealed partial class SqlParticleStore : IParticleStore, IDisposable
             reader.IsDBNull(6) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6))),
         cancellation);
 
+    /// <summary>
+    /// Describes a lot as a run does: values not yet set are recorded, the stored values again (or none) change nothing,
+    /// and a different value for one already set is refused with <see cref="LotDescriptionLockedException"/> (only
+    /// <see cref="ChangeLotAsync"/>, an admin's audited change, may do that). Decided here, so the HTTP and the Orleans
+    /// paths (ingest --site and --cluster) are held to the same rule.
+    /// </summary>
     public async Task SaveLotAsync(LotRecord lot, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(lot);
         await WriteAsync(async (connection, transaction) =>
         {
-            return await ExecuteAsync(connection, transaction, """
-                INSERT INTO lots (lot_id, container_volume_ml, product) VALUES (@lot, @volume, @product)
-                ON CONFLICT (lot_id) DO UPDATE SET container_volume_ml = excluded.container_volume_ml, product = excluded.product
-                """, cancellation,
-                ("lot", lot.LotId), ("volume", lot.ContainerVolumeMl), ("product", lot.Product));
+            var stored = await LockLotAsync(connection, transaction, lot.LotId, cancellation);
+            var merged = LotDescriptionRule.Merge(stored.ContainerVolumeMl, stored.Product, lot.ContainerVolumeMl, lot.Product);
+            if (merged.Changes.Count > 0) throw new LotDescriptionLockedException(lot.LotId, merged.Changes);
+            return await UpdateLotAsync(connection, transaction, lot.LotId, merged, cancellation);
         }, cancellation);
     }
+
+    /// <summary>
+    /// An admin's change of a lot's container volume or product (a null keeps the stored value), with the reason, in the
+    /// admin audit trail in the same transaction. Returns the lot as it now is; a change that changes nothing writes no entry.
+    /// </summary>
+    public async Task<LotRecord> ChangeLotAsync(LotRecord lot, Actor changedBy, string reason, DateTimeOffset at, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(lot);
+        ArgumentNullException.ThrowIfNull(changedBy);
+        if (string.IsNullOrWhiteSpace(reason)) throw new ArgumentException("a change of a lot needs a reason; it is audited");
+        LotRecord? result = null;
+        await WriteAsync(async (connection, transaction) =>
+        {
+            var stored = await LockLotAsync(connection, transaction, lot.LotId, cancellation);
+            var merged = LotDescriptionRule.Merge(stored.ContainerVolumeMl, stored.Product, lot.ContainerVolumeMl, lot.Product);
+            await UpdateLotAsync(connection, transaction, lot.LotId, merged, cancellation);
+            result = new LotRecord(lot.LotId, merged.ContainerVolumeMl, merged.Product);
+            var changes = merged.Changes.ToList();
+            if (stored.ContainerVolumeMl is null && merged.ContainerVolumeMl is { } v) changes.Add($"container volume set to {v} mL");
+            if (stored.Product is null && merged.Product is { } p) changes.Add($"product set to '{p}'");
+            if (changes.Count > 0)
+                await AppendAdminAuditAsync(connection, transaction, changedBy, "lot changed", lot.LotId, $"{string.Join("; ", changes)}; reason: {reason.Trim()}", at, cancellation);
+            return 1;
+        }, cancellation);
+        return result!;
+    }
+
+    /// <summary>The lot's row, made empty when missing, locked until the transaction ends (PostgreSQL; SQLite has one writer).</summary>
+    private static async Task<LotRecord> LockLotAsync(DbConnection connection, DbTransaction transaction, string lotId, CancellationToken cancellation)
+    {
+        await ExecuteAsync(connection, transaction, "INSERT INTO lots (lot_id) VALUES (@lot) ON CONFLICT (lot_id) DO NOTHING", cancellation, ("lot", lotId));
+        await using var query = connection.CreateCommand();
+        query.Transaction = transaction;
+        query.CommandText = "SELECT container_volume_ml, product FROM lots WHERE lot_id = @lot" + (connection is NpgsqlConnection ? " FOR UPDATE" : "");
+        Add(query, "lot", lotId);
+        await using var reader = await query.ExecuteReaderAsync(cancellation);
+        await reader.ReadAsync(cancellation);
+        return new LotRecord(lotId, NullableDouble(reader, 0), NullableString(reader, 1));
+    }
+
+    private static Task<int> UpdateLotAsync(DbConnection connection, DbTransaction transaction, string lotId, LotDescriptionRule.Outcome lot,
+        CancellationToken cancellation) =>
+        ExecuteAsync(connection, transaction, "UPDATE lots SET container_volume_ml = @volume, product = @product WHERE lot_id = @lot", cancellation,
+            ("lot", lotId), ("volume", lot.ContainerVolumeMl), ("product", lot.Product));
 
     public async Task<LotRecord?> GetLotAsync(string lotId, CancellationToken cancellation = default) => (await ReadAsync(
         "SELECT lot_id, container_volume_ml, product FROM lots WHERE lot_id = @lot",
@@ -344,6 +393,7 @@ public sealed partial class SqlParticleStore : IParticleStore, IDisposable
         {
             "ecd" or "probability" or "volume" or "area" or "aspect" or "circularity" or "intensity" or "share" => NpgsqlTypes.NpgsqlDbType.Double,
             "expected" => NpgsqlTypes.NpgsqlDbType.Integer,
+            "expires" => NpgsqlTypes.NpgsqlDbType.Bigint,
             "image" => NpgsqlTypes.NpgsqlDbType.Bytea,
             _ => NpgsqlTypes.NpgsqlDbType.Text,
         };

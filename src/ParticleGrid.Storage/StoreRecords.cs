@@ -79,14 +79,53 @@ public sealed record LotSummary(string LotId, string? Product, double? Container
 /// One entry of the review audit trail: who relabelled or confirmed which particle, when, why, and the label it
 /// replaced. Entries are chained by hash (each hash covers the previous one), so a changed or removed entry shows.
 /// </summary>
+/// <param name="ReviewerTokenId">The id of the token the reviewer used (entries written before tokens had ids in the audit keep only the name).</param>
 public sealed record ReviewEntry(long Sequence, string LotId, string RunId, string ParticleId, string Reviewer, DateTimeOffset AtUtc,
-    string? PreviousLabel, string Label, string Reason, string PreviousHash, string Hash);
+    string? PreviousLabel, string Label, string Reason, string PreviousHash, string Hash, string? ReviewerTokenId = null);
 
 /// <summary>What checking the audit trail's hash chain found.</summary>
 public sealed record AuditVerification(bool Intact, int Entries, long? FirstBrokenSequence, string? Problem);
 
-/// <summary>An access token as stored: never the token itself, only its SHA-256.</summary>
-public sealed record AccessToken(string TokenId, string Name, string Role, DateTimeOffset CreatedUtc);
+/// <summary>An access token as stored: never the token itself, only its SHA-256 (which no record carries).</summary>
+/// <param name="TokenId">The first 12 hex digits of the hash: what lists, audit entries and <c>token revoke</c> name it by.</param>
+/// <param name="ExpiresUtc">After this the token is refused; null: it lasts until revoked.</param>
+/// <param name="LastUsedUtc">When a request last presented it (written at most once a minute, so to the minute).</param>
+/// <param name="RevokedUtc">When an admin revoked it; null while it is not revoked.</param>
+public sealed record AccessToken(string TokenId, string Name, string Role, DateTimeOffset CreatedUtc, DateTimeOffset? ExpiresUtc = null,
+    DateTimeOffset? LastUsedUtc = null, DateTimeOffset? RevokedUtc = null)
+{
+    /// <summary>Why the token may not be used at <paramref name="now"/> ("revoked ...", "expired ..."); null when it may.</summary>
+    public string? RefusalAt(DateTimeOffset now) =>
+        RevokedUtc is { } revoked ? $"the token {TokenId} was revoked at {revoked:u}"
+        : ExpiresUtc is { } expires && expires <= now ? $"the token {TokenId} expired at {expires:u}"
+        : null;
+}
+
+/// <summary>
+/// Who did something the audit trail keeps: the token's id and its name when a token did it (the HTTP API), the name
+/// alone when it was done on the store directly (the <c>particlegrid</c> command on the site's machine).
+/// </summary>
+public sealed record Actor(string? TokenId, string Name)
+{
+    public override string ToString() => TokenId is null ? Name : $"{Name} (token {TokenId})";
+}
+
+/// <summary>One entry of the admin audit trail: a token made or revoked, a lot's description changed.</summary>
+/// <param name="Action">"token created", "token revoked", "lot changed".</param>
+/// <param name="Subject">What it was done to: the token's id, the lot's id.</param>
+/// <param name="Detail">What changed, and the reason given.</param>
+public sealed record AdminAuditEntry(long Sequence, DateTimeOffset AtUtc, string? TokenId, string TokenName, string Action, string Subject, string Detail);
+
+/// <summary>
+/// A description of a lot would change a container volume or product already set, which only an admin may do (with a
+/// reason, audited). Every run of a lot sends its description again: the same values, or values not yet set, are allowed.
+/// </summary>
+public sealed class LotDescriptionLockedException(string lotId, IReadOnlyList<string> changes)
+    : Exception($"lot {lotId} is already described; this would change {string.Join(" and ", changes)}. Only an admin changes a lot's " +
+                $"container volume or product, with a reason (PUT /lots/{lotId}); send the stored values, or none, to start the run")
+{
+    public string LotId { get; } = lotId;
+}
 
 /// <summary>What recounting the kept aggregates from the particles found (<c>particlegrid store verify</c>).</summary>
 /// <param name="Lots">Lots with particles or a kept tally.</param>

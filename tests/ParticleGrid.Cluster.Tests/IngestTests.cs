@@ -226,6 +226,18 @@ public sealed class IngestTests(TinyModels models, ITestOutputHelper output) : I
         Assert.True(reader.ExitCode == 1 && reader.Error.Contains("refused the token"), reader.ToString());
         Assert.Equal(RunState.Unknown, (await host.Grains.GetGrain<IInstrumentRunGrain>("FC-7:qa-token").GetStatus()).State);
 
+        // Issue 17: a run sets its lot's container volume once and never changes it; over HTTP and over the gateways
+        // alike, a different volume is one line and exit code 1, the run is not started and the lot keeps its volume.
+        var volumeSet = CliProcess.RunIngestClient(_work.Path, withToken, Ingest("volume-set", "--site", site, "--container-ml", "2"));
+        Assert.True(volumeSet.ExitCode == 0, volumeSet.ToString());
+        foreach (var (sample, to) in new[] { ("volume-http", new[] { "--site", site }), ("volume-gateways", new[] { "--cluster", $"127.0.0.1:{host.GatewayPort}" }) })
+        {
+            var changed = CliProcess.RunIngestClient(_work.Path, withToken, Ingest(sample, [.. to, "--container-ml", "5"]));
+            Assert.True(changed.ExitCode == 1 && changed.Error.Contains("container volume 2 mL -> 5 mL"), changed.ToString());
+            Assert.Equal(RunState.Unknown, (await host.Grains.GetGrain<IInstrumentRunGrain>($"FC-7:{sample}").GetStatus()).State);
+        }
+        Assert.Equal(2.0, (await store.GetLotAsync("LOT-PC"))!.ContainerVolumeMl);
+
         // The two questions the client asks over HTTP besides starting, sending and completing.
         var unrecorded = await host.Http.PostAsJsonAsync("/runs/FC-7:over-http/unrecorded", new { particleIds = new[] { "particle_0000", "particle_9999" } });
         using (var answer = JsonDocument.Parse(await unrecorded.Content.ReadAsStringAsync()))

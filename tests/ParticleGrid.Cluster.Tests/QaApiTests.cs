@@ -255,6 +255,7 @@ public sealed class QaApiTests(TinyModels models) : IAsyncLifetime
         var reviewed = await Json(await qa.PostAsJsonAsync(path, new { label = other, reason = "facets and straight edges" }));
         var entry = reviewed.GetProperty("review");
         Assert.Equal(("Dr. QA", firstType, other), (entry.GetProperty("reviewer").GetString(), entry.GetProperty("previousLabel").GetString(), entry.GetProperty("label").GetString()));
+        Assert.Equal(AccessTokens.Sha256(_qa)[..12], entry.GetProperty("reviewerTokenId").GetString());   // the token's id beside its name
         await Json(await qa.PostAsJsonAsync($"/runs/q2-a/particles/{second.GetProperty("particleId").GetString()}/review",
             new { label = second.GetProperty("type").GetString(), reason = "confirmed: round with a bright centre" }));
 
@@ -314,7 +315,9 @@ public sealed class QaApiTests(TinyModels models) : IAsyncLifetime
     public async Task Activation_over_HTTP_is_gated_shows_its_report_and_an_admin_override_needs_a_reason()
     {
         var store = (IParticleStore)_host.App.Services.GetService(typeof(IParticleStore))!;
-        using var admin = _host.ClientWith((await AccessTokens.CreateAsync(store, Roles.Admin, "Site admin")).Token);
+        var (adminToken, adminStored) = await AccessTokens.CreateAsync(store, Roles.Admin, "Site admin");
+        using var admin = _host.ClientWith(adminToken);
+        string adminName = $"Site admin (token {adminStored.TokenId})";   // the audit names the token by name and id
         var set = await Json(await admin.PostAsJsonAsync("/models", new { directories = models.WithOutOfScopeThreshold(1e-9) }));
         string version = set.GetProperty("version").GetString()!;
 
@@ -328,9 +331,9 @@ public sealed class QaApiTests(TinyModels models) : IAsyncLifetime
 
         await Json(await admin.PostAsJsonAsync($"/models/{version}/activate", new { @override = true }), HttpStatusCode.BadRequest);
         var overridden = await Json(await admin.PostAsJsonAsync($"/models/{version}/activate", new { @override = true, reason = "validated offline, CR-7" }));
-        Assert.Equal("Site admin", overridden.GetProperty("gate").GetProperty("override").GetProperty("admin").GetString());
+        Assert.Equal(adminName, overridden.GetProperty("gate").GetProperty("override").GetProperty("admin").GetString());
         var audit = (await Json(await admin.GetAsync("/models/gate/overrides"))).EnumerateArray().Single();
-        Assert.Equal(("Site admin", "validated offline, CR-7"), (audit.GetProperty("admin").GetString(), audit.GetProperty("reason").GetString()));
+        Assert.Equal((adminName, "validated offline, CR-7"), (audit.GetProperty("admin").GetString(), audit.GetProperty("reason").GetString()));
         Assert.Equal(version, (await Json(await admin.GetAsync("/models"))).GetProperty("active").GetString());
     }
 

@@ -176,8 +176,13 @@ public sealed class MigrationAndTallyTests : IAsyncLifetime
         using (var store = Store(backend))
         {
             await store.EnsureCreatedAsync();
-            Assert.Equal([1, 2, 3], await store.AppliedMigrationsAsync());
+            Assert.Equal([1, 2, 3, 5], await store.AppliedMigrationsAsync());
             foreach (var table in Tables) Assert.Equal(before[table], await ScalarAsync(connect, $"SELECT COUNT(*) FROM {table}"));
+
+            // Version 5: the token made before lifecycles never expires and is not revoked; old reviews name their reviewer only.
+            Assert.Equal(new AccessToken("0123456789ab", "admin token", "admin", DateTimeOffset.FromUnixTimeMilliseconds(1790000000000)),
+                Assert.Single(await store.ListTokensAsync()));
+            Assert.All(await store.ReviewsAsync(null), r => Assert.Equal(("qa", null), (r.Reviewer, r.ReviewerTokenId)));
 
             // The back-filled tallies count what the particles hold, reviews included.
             var check = await store.CheckAggregatesAsync(rewrite: false);
@@ -197,7 +202,7 @@ public sealed class MigrationAndTallyTests : IAsyncLifetime
         using (var again = Store(backend))
         {
             await again.EnsureCreatedAsync();
-            Assert.Equal([1, 2, 3], await again.AppliedMigrationsAsync());
+            Assert.Equal([1, 2, 3, 5], await again.AppliedMigrationsAsync());
             Assert.Equal(tallies, await ScalarAsync(connect, "SELECT COUNT(*) FROM lot_tallies"));
             Assert.Empty((await again.CheckAggregatesAsync(rewrite: false)).Differences);
         }
@@ -210,9 +215,9 @@ public sealed class MigrationAndTallyTests : IAsyncLifetime
         var connect = await EmptyDatabaseAsync(backend);
         var stores = Enumerable.Range(0, 4).Select(_ => Store(backend)).ToList();
         await Task.WhenAll(stores.Select(s => s.EnsureCreatedAsync()));   // silos starting together
-        Assert.Equal([1, 2, 3], await stores[0].AppliedMigrationsAsync());
+        Assert.Equal([1, 2, 3, 5], await stores[0].AppliedMigrationsAsync());
         Assert.Equal(SqlParticleStore.SchemaVersion, await ScalarAsync(connect, "SELECT MAX(version) FROM schema_versions"));
-        Assert.Equal(3, await ScalarAsync(connect, "SELECT COUNT(*) FROM schema_versions"));
+        Assert.Equal(4, await ScalarAsync(connect, "SELECT COUNT(*) FROM schema_versions"));
         foreach (var s in stores) s.Dispose();
     }
 

@@ -18,7 +18,15 @@ public sealed class LotGrain(IParticleStore store, VerdictPolicy verdictPolicy) 
     {
         if (!Identifiers.IsValid(LotId)) throw new ArgumentException($"lot id '{LotId}' is not valid: {Identifiers.Rule}");
         if (descriptor.Problem() is { } problem) throw new ArgumentException($"lot {LotId}: {problem}");
-        await store.SaveLotAsync(new LotRecord(LotId, descriptor.ContainerVolumeMl, descriptor.Product));
+        try
+        {
+            // The store decides (LotDescriptionRule): values set once change only by an admin's audited change.
+            await store.SaveLotAsync(new LotRecord(LotId, descriptor.ContainerVolumeMl, descriptor.Product));
+        }
+        catch (LotDescriptionLockedException e)
+        {
+            throw new LotChangeRefusedException(e.Message);
+        }
     }
 
     public Task<LotProfile?> GetProfile() => LotProfileQuery.ComputeAsync(store, LotId, verdictPolicy);

@@ -63,6 +63,7 @@ public static class IngestApi
         var runs = group.MapGroup("");
         runs.MapPost("/{run}", async (string run, StartRunRequest request, IGrainFactory grains) => await Guarded(async () =>
         {
+            // Before the run starts: a volume that differs from the lot's is refused (403) by the store's rule, and no run is started.
             if (request.ContainerVolumeMl is not null)
                 await grains.GetGrain<ILotGrain>(request.LotId ?? "").Describe(new LotDescriptor(request.ContainerVolumeMl));
             var status = await grains.GetGrain<IInstrumentRunGrain>(run).Start(new RunDescriptor(request.LotId!, request.InstrumentId!,
@@ -134,13 +135,14 @@ public static class IngestApi
         return (accepted, rejected);
     }
 
-    /// <summary>What a caller got wrong is a 4xx with the reason; a cluster without models is a 503.</summary>
+    /// <summary>What a caller got wrong is a 4xx with the reason (403: a run may not change its lot's volume); a cluster without models is a 503.</summary>
     private static async Task<IResult> Guarded(Func<Task<IResult>> action)
     {
         try { return await action(); }
         catch (ArgumentException e) { return Results.BadRequest(new { error = e.Message }); }
         catch (InvalidOperationException e) { return Results.Conflict(new { error = e.Message }); }
         catch (NoModelSetException e) { return Results.Json(new { error = e.Message }, statusCode: StatusCodes.Status503ServiceUnavailable); }
+        catch (LotChangeRefusedException e) { return Results.Json(new { error = e.Message }, statusCode: StatusCodes.Status403Forbidden); }
         catch (Microsoft.AspNetCore.Http.BadHttpRequestException e) { return Results.BadRequest(new { error = e.Message }); }
         catch (System.Text.Json.JsonException e) { return Results.BadRequest(new { error = $"the body is not valid JSON: {e.Message}" }); }
     }

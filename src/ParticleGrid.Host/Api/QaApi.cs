@@ -190,7 +190,8 @@ public static class QaApi
         if (string.IsNullOrEmpty(label) || !allowed.Contains(label))
             return TypedResults.BadRequest(new ApiError($"label '{label}' is not a class of this particle's model set ({string.Join(", ", allowed)})"));
 
-        var entry = await store.AppendReviewAsync(run, particle, user.Identity?.Name ?? "unknown", label, reason, DateTimeOffset.UtcNow);
+        var reviewer = Auth.AccessTokens.ActorOf(user);
+        var entry = await store.AppendReviewAsync(run, particle, reviewer.Name, label, reason, DateTimeOffset.UtcNow, reviewer.TokenId);
         var updated = (await store.GetParticleAsync(run, particle))!;
         return TypedResults.Ok(new ReviewResponse(entry, View(updated, classes)));
     }

@@ -39,7 +39,7 @@ public sealed record ApiError(string Error);
 public sealed record CurrentUser(string? Name, string? Role);
 
 /// <summary>A token just made: the token itself, shown this once, and what is stored of it.</summary>
-public sealed record CreatedToken(string Token, string TokenId, string Name, string Role, DateTimeOffset CreatedUtc);
+public sealed record CreatedToken(string Token, string TokenId, string Name, string Role, DateTimeOffset CreatedUtc, DateTimeOffset? ExpiresUtc = null);
 
 /// <summary>The registered model sets and which one is active.</summary>
 public sealed record ModelSets(string? Active, IReadOnlyList<ModelSetInfo> Sets);
@@ -48,7 +48,7 @@ public sealed record ModelSets(string? Active, IReadOnlyList<ModelSetInfo> Sets)
 public sealed record OverriddenActivation(ModelSetInfo Set, ModelSetGateReport? Gate);
 
 /// <summary>A new access token: its role and whose it is.</summary>
-public sealed record TokenRequest(string? Role, string? Name);
+public sealed record TokenRequest(string? Role, string? Name, string? Expires = null);
 
 /// <summary>A model set to register: its three model folders on the shared models volume.</summary>
 public sealed record ModelSetRequest(IReadOnlyList<string>? Directories);

@@ -1,8 +1,10 @@
-using System.Collections.Concurrent;
+using System.Net;
 using System.Security.Claims;
 using System.Text.Encodings.Web;
+using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -12,30 +14,62 @@ using ParticleGrid.Storage;
 namespace ParticleGrid.Host.Auth;
 
 /// <summary>
-/// "Authorization: Bearer pgt_..." on every request: the token's hash is looked up in the store (and remembered for
-/// half a minute). No header: 401; an unknown token: 401; a known token without the endpoint's role: 403.
+/// "Authorization: Bearer pgt_..." on every request: the token's hash is looked up in the store (and remembered for a
+/// few seconds, see <see cref="TokenLookup"/>). No header: 401; an unknown, expired or revoked token: 401 with the
+/// reason; a known token without the endpoint's role: 403. A client (remote address) whose tokens failed
+/// <see cref="FailedAttempts.Allowed"/> times within a minute gets 429 with Retry-After, whatever token it sends, until
+/// the minute is over: guessing tokens is slowed to a few a minute, and a gateway under such a flood does not ask
+/// the store about each guess.
 /// </summary>
 public sealed class BearerTokenHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder,
-    TokenLookup tokens) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    TokenLookup tokens, FailedAttempts failures) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "Bearer";
+
+    // What HandleAuthenticateAsync found, for the challenge that answers the request.
+    private TimeSpan? _throttledFor;
+    private string? _refusal;
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         string? header = Request.Headers.Authorization;
         if (string.IsNullOrEmpty(header)) return AuthenticateResult.NoResult();
-        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return AuthenticateResult.Fail("use 'Authorization: Bearer <token>'");
-        if (await tokens.FindAsync(header["Bearer ".Length..].Trim(), Context.RequestAborted) is not { } token)
-            return AuthenticateResult.Fail("the token is not valid");
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, token.Name), new Claim(ClaimTypes.Role, token.Role), new Claim("token_id", token.TokenId)], SchemeName);
+        var client = Context.Connection.RemoteIpAddress ?? IPAddress.None;
+        if (failures.RetryAfter(client) is { } wait)
+        {
+            _throttledFor = wait;
+            return AuthenticateResult.Fail("too many failed attempts");
+        }
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            failures.Count(client);
+            _refusal = "use 'Authorization: Bearer <token>'";
+            return AuthenticateResult.Fail(_refusal);
+        }
+        var check = await tokens.CheckAsync(header["Bearer ".Length..].Trim(), Context.RequestAborted);
+        if (check.Token is not { } token)
+        {
+            failures.Count(client);
+            _refusal = check.Refusal;
+            return AuthenticateResult.Fail(_refusal!);
+        }
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, token.Name), new Claim(ClaimTypes.Role, token.Role), new Claim(AccessTokens.TokenIdClaim, token.TokenId)], SchemeName);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
     }
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
+        if (_throttledFor is { } wait)
+        {
+            int seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+            Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await Response.WriteAsJsonAsync(new { error = $"too many requests with a token that is not valid came from this address; try again in {seconds} s" });
+            return;
+        }
         Response.StatusCode = StatusCodes.Status401Unauthorized;
         Response.Headers.WWWAuthenticate = "Bearer";
-        await Response.WriteAsJsonAsync(new { error = "a bearer token is required: 'Authorization: Bearer <token>' (particlegrid token create --role qa)" });
+        await Response.WriteAsJsonAsync(new { error = _refusal ?? "a bearer token is required: 'Authorization: Bearer <token>' (particlegrid token create --role qa)" });
     }
 
     protected override async Task HandleForbiddenAsync(AuthenticationProperties properties)
@@ -45,24 +79,101 @@ public sealed class BearerTokenHandler(IOptionsMonitor<AuthenticationSchemeOptio
     }
 }
 
-/// <summary>
-/// Finds a token's stored record by its hash, remembering answers for half a minute. One per host (a singleton):
-/// hosts in one process (tests, the benchmark) have their own stores and must not share what they remember.
-/// </summary>
-public sealed class TokenLookup(IParticleStore store)
-{
-    private readonly ConcurrentDictionary<string, (AccessToken? Token, DateTime Until)> _recent = new();
+/// <summary>A token checked: the stored token when it may be used, else why not.</summary>
+public readonly record struct TokenCheck(AccessToken? Token, string? Refusal);
 
-    public async Task<AccessToken?> FindAsync(string token, CancellationToken cancellation)
+/// <summary>
+/// Finds a token's stored record by its hash. One per host (a singleton): hosts in one process (tests, the benchmark)
+/// have their own stores and must not share what they remember.
+/// </summary>
+/// <remarks>
+/// What it remembers is bounded (<see cref="MaxRemembered"/> tokens) and short-lived (<see cref="Remembered"/>): a
+/// token revoked on any gateway, or in the store by <c>particlegrid token revoke</c>, is refused by every gateway
+/// within that time. An unknown token is never remembered, so a token made a moment after a miss works at once (and
+/// random guesses cannot fill the cache). Expiry is checked on every request against the remembered record. A use is
+/// written to the store at most once a minute per token (<see cref="SqlParticleStore.LastUseResolution"/>), not per request.
+/// </remarks>
+public sealed class TokenLookup(IParticleStore store, ILogger<TokenLookup> logger) : IDisposable
+{
+    /// <summary>How long a token found in the store is trusted without asking again: the most a revocation waits.</summary>
+    public static readonly TimeSpan Remembered = TimeSpan.FromSeconds(4);
+
+    public const int MaxRemembered = 10_000;
+
+    private readonly MemoryCache _tokens = new(new MemoryCacheOptions { SizeLimit = MaxRemembered });
+    private readonly MemoryCache _usesNoted = new(new MemoryCacheOptions { SizeLimit = MaxRemembered });
+
+    public async Task<TokenCheck> CheckAsync(string token, CancellationToken cancellation)
     {
         string hash = AccessTokens.Sha256(token);
-        if (!_recent.TryGetValue(hash, out var known) || known.Until < DateTime.UtcNow)
+        if (!_tokens.TryGetValue(hash, out AccessToken? known) || known is null)
         {
-            known = (await store.FindTokenAsync(hash, cancellation), DateTime.UtcNow.AddSeconds(30));
-            _recent[hash] = known;
+            known = await store.FindTokenAsync(hash, cancellation);
+            if (known is null) return new TokenCheck(null, "the token is not valid");
+            _tokens.Set(hash, known, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = Remembered });
         }
-        return known.Token;
+        var now = DateTimeOffset.UtcNow;
+        if (known.RefusalAt(now) is { } refusal) return new TokenCheck(null, refusal);
+        await NoteUseAsync(known.TokenId, now, cancellation);
+        return new TokenCheck(known, null);
     }
+
+    /// <summary>Writes the token's last use unless this gateway wrote it within the minute (the store skips it too when another gateway did).</summary>
+    private async Task NoteUseAsync(string tokenId, DateTimeOffset now, CancellationToken cancellation)
+    {
+        if (_usesNoted.TryGetValue(tokenId, out _)) return;
+        _usesNoted.Set(tokenId, true, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = SqlParticleStore.LastUseResolution });
+        try
+        {
+            await store.TouchTokenAsync(tokenId, now, cancellation);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The last use is for people reading the token list; a store that cannot write it must not refuse the request.
+            logger.LogWarning(e, "Could not note the use of token {TokenId}", tokenId);
+        }
+    }
+
+    public void Dispose()
+    {
+        _tokens.Dispose();
+        _usesNoted.Dispose();
+    }
+}
+
+/// <summary>
+/// Failed token checks per client address, in one-minute windows (System.Threading.RateLimiting's fixed window; a
+/// partition idle for a while is dropped, so the addresses it keeps are bounded by the traffic of the last minute).
+/// </summary>
+/// <remarks>
+/// Behind a proxy every client has the proxy's address: then one guessing client slows everyone behind it, which is
+/// the safe side (the proxy's own limits should stop it first).
+/// </remarks>
+public sealed class FailedAttempts : IDisposable
+{
+    /// <summary>Failures a client may have in a window before each of its requests is answered 429.</summary>
+    public const int Allowed = 10;
+
+    public static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
+
+    private readonly PartitionedRateLimiter<IPAddress> _limiter = PartitionedRateLimiter.Create<IPAddress, IPAddress>(address =>
+        RateLimitPartition.GetFixedWindowLimiter(address, _ => new FixedWindowRateLimiterOptions { PermitLimit = Allowed, Window = Window, QueueLimit = 0 }));
+
+    /// <summary>How long the client must wait when it has used up its failures; null when it may try.</summary>
+    public TimeSpan? RetryAfter(IPAddress client)
+    {
+        using var lease = _limiter.AttemptAcquire(client, 0);
+        if (lease.IsAcquired) return null;
+        return lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : Window;
+    }
+
+    /// <summary>Counts a failed check of the client.</summary>
+    public void Count(IPAddress client)
+    {
+        using var lease = _limiter.AttemptAcquire(client, 1);
+    }
+
+    public void Dispose() => _limiter.Dispose();
 }
 
 /// <summary>Wiring: the scheme, a policy per kind of work, and "authenticated" as the default for every endpoint.</summary>
@@ -71,6 +182,7 @@ public static class AccessControl
     public static IServiceCollection AddParticleGridAccessControl(this IServiceCollection services)
     {
         services.AddSingleton<TokenLookup>();
+        services.AddSingleton<FailedAttempts>();
         services.AddAuthentication(BearerTokenHandler.SchemeName).AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, null);
         services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
