@@ -9,7 +9,10 @@ namespace ParticleGrid.Storage;
 /// </summary>
 public interface IParticleStore
 {
-    /// <summary>Applies the schema migrations the store lacks, in order. Safe to call from every silo at every start.</summary>
+    /// <summary>
+    /// Applies the schema migrations the store lacks, in order, then (when opened with the site's verdict settings) judges
+    /// again every lot whose stored verdict other settings judged. Safe to call from every silo at every start.
+    /// </summary>
     Task EnsureCreatedAsync(CancellationToken cancellation = default);
 
     /// <summary>Appends results; those whose (run, particle) is already stored are skipped. Returns how many were new.</summary>
@@ -58,6 +61,18 @@ public interface IParticleStore
     /// <summary>The same for every run of a lot.</summary>
     Task<IReadOnlyList<DomainShiftCounts>> DomainShiftCountsOfLotAsync(string lotId, CancellationToken cancellation = default);
 
+    /// <summary>
+    /// The settings every verdict this store keeps was judged by: a lot is judged again in the transaction of every
+    /// change to its inputs, and every lot when the settings' fingerprint changes (see <see cref="EnsureCreatedAsync"/>).
+    /// </summary>
+    VerdictPolicy VerdictPolicy { get; }
+
+    /// <summary>What the lot's profile and verdict are judged on, read in one snapshot; null when the lot is not known. Read through <see cref="LotReads"/>.</summary>
+    Task<LotInputs?> LotInputsAsync(string lotId, CancellationToken cancellation = default);
+
+    /// <summary>The lot's kept row with its stored verdict; null when the lot is not known. Read through <see cref="LotReads"/>.</summary>
+    Task<LotSummary?> LotSummaryAsync(string lotId, CancellationToken cancellation = default);
+
     /// <summary>A lot's particles counted as its profile reads them, kept as they are recorded and reviewed (a few rows whatever the lot's size).</summary>
     Task<LotTally> LotTallyAsync(string lotId, CancellationToken cancellation = default);
 
@@ -69,7 +84,8 @@ public interface IParticleStore
 
     // QA: lists, pages, images, review and its audit trail, access tokens.
 
-    Task<IReadOnlyList<LotSummary>> ListLotsAsync(CancellationToken cancellation = default);
+    /// <summary>A page of lots as kept in <c>lot_aggregates</c> (verdict included), filtered and ordered in SQL; read through <see cref="LotReads"/>.</summary>
+    Task<LotListPage> ListLotsAsync(LotListQuery query, CancellationToken cancellation = default);
 
     Task<ParticlePage> QueryParticlesAsync(ParticleQuery query, CancellationToken cancellation = default);
 

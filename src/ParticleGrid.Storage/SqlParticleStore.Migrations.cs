@@ -37,6 +37,11 @@ public sealed partial class SqlParticleStore
             await ExecuteAsync(connection, transaction, ModelSetCountsSchema, cancellation);
             await RewriteModelSetCountsAsync(connection, transaction, cancellation);
         }),
+        new(4, "lot aggregates: one row per lot with its runs, particles and stored verdict, kept with every change (the lot list)", async (connection, transaction, cancellation) =>
+        {
+            await ExecuteAsync(connection, transaction, LotAggregatesSchema, cancellation);
+            await BackFillLotAggregatesAsync(connection, transaction, cancellation);
+        }),
         new(5, "token lifecycle (expiry, last use, revocation), the admin audit trail, and the token id of each review", async (connection, transaction, cancellation) =>
             await ExecuteAsync(connection, transaction, TokenLifecycleSchema, cancellation)),
     ];
@@ -54,6 +59,9 @@ public sealed partial class SqlParticleStore
             if (connection is SqliteConnection) await ExecuteAsync(connection, "PRAGMA journal_mode=WAL;", cancellation);
         }
         while (await ApplyNextMigrationAsync(cancellation)) { }
+        // The verdict settings are configuration: a lot judged by others (or by older rules) is judged again now, from its
+        // aggregates. Only a store opened with the site's settings does this; a token command, say, leaves verdicts alone.
+        if (_judgesAtStart) await JudgeLotsOfOtherSettingsAsync(cancellation);
     }
 
     /// <summary>The versions this store has applied, in order (empty before the first start).</summary>

@@ -15,33 +15,6 @@ public sealed partial class SqlParticleStore
 
     private const string GenesisHash = "0000000000000000000000000000000000000000000000000000000000000000";
 
-    /// <summary>Every lot with its runs and particles; the particles summed from its tally, not counted row by row.</summary>
-    public async Task<IReadOnlyList<LotSummary>> ListLotsAsync(CancellationToken cancellation = default)
-    {
-        await using var connection = await OpenAsync(cancellation);
-        await using var query = connection.CreateCommand();
-        query.CommandText = """
-            SELECT ids.lot_id, l.product, l.container_volume_ml,
-                   (SELECT COUNT(*) FROM runs r WHERE r.lot_id = ids.lot_id),
-                   (SELECT COALESCE(SUM(t.particles), 0) FROM lot_tallies t WHERE t.lot_id = ids.lot_id),
-                   (SELECT MIN(r.started_unix_ms) FROM runs r WHERE r.lot_id = ids.lot_id),
-                   (SELECT MAX(r.started_unix_ms) FROM runs r WHERE r.lot_id = ids.lot_id)
-            FROM (SELECT lot_id FROM runs UNION SELECT lot_id FROM lots) ids
-            LEFT JOIN lots l ON l.lot_id = ids.lot_id
-            ORDER BY ids.lot_id
-            """;
-        var lots = new List<LotSummary>();
-        await using var reader = await query.ExecuteReaderAsync(cancellation);
-        while (await reader.ReadAsync(cancellation))
-        {
-            lots.Add(new LotSummary(reader.GetString(0), NullableString(reader, 1), NullableDouble(reader, 2),
-                Convert.ToInt32(reader.GetValue(3)), Convert.ToInt32(reader.GetValue(4)),
-                reader.IsDBNull(5) ? null : DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(reader.GetValue(5))),
-                reader.IsDBNull(6) ? null : DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(reader.GetValue(6)))));
-        }
-        return lots;
-    }
-
     public Task<ParticlePage> QueryParticlesAsync(ParticleQuery q, CancellationToken cancellation = default) =>
         QueryPageAsync(q, after: null, cancellation);
 
@@ -82,7 +55,10 @@ public sealed partial class SqlParticleStore
             if (connection is NpgsqlConnection) await ExecuteAsync(connection, transaction, "LOCK TABLE reviews IN EXCLUSIVE MODE", cancellation);
             var particle = await GetParticleAsync(connection, transaction, runId, particleId, cancellation)
                 ?? throw new KeyNotFoundException($"particle {particleId} of run {runId} is not recorded");
+            await LockLotsAsync(connection, transaction, [particle.Particle.LotId], cancellation);
             await TallyReviewAsync(connection, transaction, particle, label, cancellation);
+            // A label moves the particle between types and out of "uncertain" and "unknown": the lot is judged again.
+            await JudgeLotsAsync(connection, transaction, [particle.Particle.LotId], _verdictPolicy, _verdictFingerprint, cancellation);
 
             long sequence = 1;
             string previousHash = GenesisHash;

@@ -75,19 +75,8 @@ public sealed partial class SqlParticleStore
 
     public async Task<LotTally> LotTallyAsync(string lotId, CancellationToken cancellation = default)
     {
-        var tally = new LotTally();
-        foreach (var (cell, count) in await ReadAsync(
-            "SELECT particle_type, size_class, uncertain, reviewed, particles FROM lot_tallies WHERE lot_id = @lot",
-            [("lot", lotId)],
-            reader => (Cell: new StoredCell(lotId, reader.GetString(0), Convert.ToInt32(reader.GetValue(1)), Convert.ToInt32(reader.GetValue(2)) != 0,
-                Convert.ToInt32(reader.GetValue(3)) != 0), Count: Convert.ToInt32(reader.GetValue(4))),
-            cancellation))
-        {
-            // A label that names no type counts as unclassified, as it always has; two spellings of one type add up.
-            ParticleType? type = ParticleTypes.TryParse(cell.Type, out var t) ? t : null;
-            tally.Add(new LotTallyCell(type, cell.SizeClass, cell.Uncertain, cell.Reviewed), count);
-        }
-        return tally;
+        await using var connection = await OpenAsync(cancellation);
+        return await LotTallyAsync(connection, null, lotId, cancellation);
     }
 
     /// <summary>Adds what newly recorded particles change: their lots' cells, their runs' model-set counts (the append's transaction).</summary>
@@ -221,8 +210,9 @@ public sealed partial class SqlParticleStore
     }
 
     /// <summary>
-    /// Recounts every lot tally and model-set count from the particles and compares them with those kept; with
-    /// <paramref name="rewrite"/>, then rewrites the kept ones from the recount. Reads one snapshot: on PostgreSQL a
+    /// Recounts every lot tally and model-set count from the particles and compares them with those kept, and every lot's
+    /// kept row (its verdict too) with one judged on the recount by this store's settings; with <paramref name="rewrite"/>,
+    /// then rewrites the kept ones from the recount and judges every lot again. Reads one snapshot: on PostgreSQL a
     /// repeatable-read transaction, in which each append and review is all there or not at all; a rewrite first locks the
     /// kept tables, so writers wait for it and add their particles on top of the recount.
     /// </summary>
@@ -235,24 +225,27 @@ public sealed partial class SqlParticleStore
             await using DbTransaction transaction = connection is SqliteConnection sqlite
                 ? sqlite.BeginTransaction(deferred: true)
                 : await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellation);
-            return await CompareAsync(connection, transaction, cancellation);
+            return await CompareAsync(connection, transaction, _verdictPolicy, _verdictFingerprint, cancellation);
         }
         AggregateCheck? check = null;
         await WriteAsync(async (connection, transaction) =>
         {
             if (connection is NpgsqlConnection)
             {
-                await ExecuteAsync(connection, transaction, "LOCK TABLE lot_tallies, model_set_counts IN EXCLUSIVE MODE", cancellation);
+                // lot_aggregates first: every writer of a lot takes its row there before it touches a tally.
+                await ExecuteAsync(connection, transaction, "LOCK TABLE lot_aggregates, lot_tallies, model_set_counts IN EXCLUSIVE MODE", cancellation);
             }
-            check = await CompareAsync(connection, transaction, cancellation);
+            check = await CompareAsync(connection, transaction, _verdictPolicy, _verdictFingerprint, cancellation);
             await RewriteLotTalliesAsync(connection, transaction, cancellation);
             await RewriteModelSetCountsAsync(connection, transaction, cancellation);
+            await JudgeLotsAsync(connection, transaction, await AllLotIdsAsync(connection, transaction, cancellation), _verdictPolicy, _verdictFingerprint, cancellation);
             return 0;
         }, cancellation);
         return check!;
     }
 
-    private static async Task<AggregateCheck> CompareAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellation)
+    private static async Task<AggregateCheck> CompareAsync(DbConnection connection, DbTransaction transaction, VerdictPolicy policy, string configuration,
+        CancellationToken cancellation)
     {
         var differences = new List<string>();
         var kept = await StoredLotTalliesAsync(connection, transaction, cancellation);
@@ -270,6 +263,7 @@ public sealed partial class SqlParticleStore
             var c = countedSets.GetValueOrDefault(key);
             if (k != c) differences.Add($"{key}: kept {k.Classified} classified, {k.Unknown} unknown; counted {c.Classified}, {c.Unknown}");
         }
+        await CompareKeptLotsAsync(connection, transaction, counted, countedSets, policy, configuration, differences, cancellation);
         int lots = counted.Keys.Select(cell => cell.Lot).Union(kept.Keys.Select(cell => cell.Lot)).Distinct().Count();
         return new AggregateCheck(lots, counted.Values.Sum(), differences);
     }

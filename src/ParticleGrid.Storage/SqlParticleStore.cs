@@ -19,26 +19,38 @@ public sealed partial class SqlParticleStore : IParticleStore, IDisposable
     private readonly Func<DbConnection> _connect;
     private readonly SemaphoreSlim? _singleWriter;
     private readonly string _description;
+    private readonly VerdictPolicy _verdictPolicy;
+    private readonly string _verdictFingerprint;
+    private readonly bool _judgesAtStart;
 
-    private SqlParticleStore(Func<DbConnection> connect, bool singleWriter, string description)
+    private SqlParticleStore(Func<DbConnection> connect, bool singleWriter, string description, VerdictPolicy? verdict)
     {
         _connect = connect;
         _singleWriter = singleWriter ? new SemaphoreSlim(1, 1) : null;
         _description = description;
+        _verdictPolicy = verdict ?? new VerdictPolicy();
+        _verdictFingerprint = VerdictFingerprint(_verdictPolicy);
+        _judgesAtStart = verdict is not null;
     }
 
     /// <summary>A SQLite file (created when missing). SQLite has one writer at a time, so writes queue here.</summary>
-    public static SqlParticleStore Sqlite(string path)
+    /// <param name="verdict">
+    /// The site's verdict settings (ParticleGrid:Verdict): lots are judged by them as they change, and at start every lot
+    /// judged by other settings is judged again. Null for a process that does not speak for the site (tokens, tests): it
+    /// judges the lots it changes by the defaults and leaves the others as they are.
+    /// </param>
+    public static SqlParticleStore Sqlite(string path, VerdictPolicy? verdict = null)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         string connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30 }.ToString();
-        return new SqlParticleStore(() => new SqliteConnection(connectionString), singleWriter: true, $"SQLite {path}");
+        return new SqlParticleStore(() => new SqliteConnection(connectionString), singleWriter: true, $"SQLite {path}", verdict);
     }
 
     /// <summary>A PostgreSQL database (the tables are created in the connection's default schema).</summary>
-    public static SqlParticleStore Postgres(string connectionString) =>
+    /// <param name="verdict">As for <see cref="Sqlite"/>.</param>
+    public static SqlParticleStore Postgres(string connectionString, VerdictPolicy? verdict = null) =>
         new(() => new NpgsqlConnection(connectionString), singleWriter: false,
-            $"PostgreSQL {new NpgsqlConnectionStringBuilder(connectionString) { Password = null }.Host}");
+            $"PostgreSQL {new NpgsqlConnectionStringBuilder(connectionString) { Password = null }.Host}", verdict);
 
     public override string ToString() => _description;
 
@@ -49,6 +61,7 @@ public sealed partial class SqlParticleStore : IParticleStore, IDisposable
         var added = new List<ParticleRecord>();
         int count = await WriteAsync(async (connection, transaction) =>
         {
+            await LockLotsAsync(connection, transaction, particles.Select(p => p.LotId), cancellation);
             await using var insert = connection.CreateCommand();
             insert.Transaction = transaction;
             insert.CommandText = """
@@ -99,6 +112,9 @@ public sealed partial class SqlParticleStore : IParticleStore, IDisposable
                 }
             }
             await TallyAppendedAsync(connection, transaction, added, cancellation);
+            // Every lot locked above, not only those with new particles: a replay changes nothing, and judging it again
+            // costs a few rows; a lot row inserted only to lock is never left as it was inserted.
+            await JudgeLotsAsync(connection, transaction, particles.Select(p => p.LotId), _verdictPolicy, _verdictFingerprint, cancellation);
             return appended;
         }, cancellation);
         if (onAppended is not null) foreach (var p in added) onAppended(p);
@@ -126,14 +142,18 @@ public sealed partial class SqlParticleStore : IParticleStore, IDisposable
         ArgumentNullException.ThrowIfNull(run);
         await WriteAsync(async (connection, transaction) =>
         {
-            await ExecuteAsync(connection, transaction, """
+            await LockLotsAsync(connection, transaction, [run.LotId], cancellation);
+            int inserted = await ExecuteAsync(connection, transaction, """
                 INSERT INTO runs (run_id, lot_id, instrument_id, analysed_volume_ml, expected_particles, started_unix_ms)
                 VALUES (@run, @lot, @instrument, @volume, @expected, @started)
                 ON CONFLICT (run_id) DO NOTHING
                 """, cancellation,
                 ("run", run.RunId), ("lot", run.LotId), ("instrument", run.InstrumentId), ("volume", run.AnalysedVolumeMl),
                 ("expected", run.ExpectedParticles), ("started", run.StartedUtc.ToUnixTimeMilliseconds()));
-            return 0;
+            // A new run adds to the lot's runs (and to its runs in progress); the lot is judged again with it.
+            // (Judged even when the run was there: a row this write inserted to lock the lot is never left as it was inserted.)
+            await JudgeLotsAsync(connection, transaction, [run.LotId], _verdictPolicy, _verdictFingerprint, cancellation);
+            return inserted;
         }, cancellation);
 
         var stored = await GetRunAsync(run.RunId, cancellation) ?? throw new InvalidOperationException($"Run {run.RunId} was not stored.");
@@ -152,21 +172,26 @@ public sealed partial class SqlParticleStore : IParticleStore, IDisposable
     {
         await WriteAsync(async (connection, transaction) =>
         {
-            return await ExecuteAsync(connection, transaction, "UPDATE runs SET completed_unix_ms = @completed WHERE run_id = @run AND completed_unix_ms IS NULL", cancellation,
+            var lot = (await QueryAsync(connection, transaction, "SELECT lot_id FROM runs WHERE run_id = @run", [("run", runId)], reader => reader.GetString(0), cancellation))
+                .SingleOrDefault();
+            if (lot is null) return 0;
+            await LockLotsAsync(connection, transaction, [lot], cancellation);
+            int completed = await ExecuteAsync(connection, transaction, "UPDATE runs SET completed_unix_ms = @completed WHERE run_id = @run AND completed_unix_ms IS NULL", cancellation,
                 ("run", runId), ("completed", completedUtc.ToUnixTimeMilliseconds()));
+            // A completed run is final: the lot may become assessable.
+            await JudgeLotsAsync(connection, transaction, [lot], _verdictPolicy, _verdictFingerprint, cancellation);
+            return completed;
         }, cancellation);
     }
 
-    public Task<IReadOnlyList<RunRecord>> RunsOfLotAsync(string lotId, CancellationToken cancellation = default) =>
-        QueryRunsAsync("lot_id = @key", lotId, cancellation);
+    public async Task<IReadOnlyList<RunRecord>> RunsOfLotAsync(string lotId, CancellationToken cancellation = default)
+    {
+        await using var connection = await OpenAsync(cancellation);
+        return await RunsOfLotAsync(connection, null, lotId, cancellation);
+    }
 
     private async Task<IReadOnlyList<RunRecord>> QueryRunsAsync(string where, string key, CancellationToken cancellation) => await ReadAsync(
-        $"SELECT run_id, lot_id, instrument_id, analysed_volume_ml, expected_particles, started_unix_ms, completed_unix_ms FROM runs WHERE {where} ORDER BY started_unix_ms, run_id",
-        [("key", key)],
-        reader => new RunRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), NullableDouble(reader, 3),
-            reader.IsDBNull(4) ? null : Convert.ToInt32(reader.GetValue(4)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
-            reader.IsDBNull(6) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6))),
-        cancellation);
+        $"SELECT {RunColumns} FROM runs WHERE {where} ORDER BY started_unix_ms, run_id", [("key", key)], ReadRun, cancellation);
 
     /// <summary>
     /// Describes a lot as a run does: values not yet set are recorded, the stored values again (or none) change nothing,
@@ -179,10 +204,14 @@ public sealed partial class SqlParticleStore : IParticleStore, IDisposable
         ArgumentNullException.ThrowIfNull(lot);
         await WriteAsync(async (connection, transaction) =>
         {
+            await LockLotsAsync(connection, transaction, [lot.LotId], cancellation);
             var stored = await LockLotAsync(connection, transaction, lot.LotId, cancellation);
             var merged = LotDescriptionRule.Merge(stored.ContainerVolumeMl, stored.Product, lot.ContainerVolumeMl, lot.Product);
             if (merged.Changes.Count > 0) throw new LotDescriptionLockedException(lot.LotId, merged.Changes);
-            return await UpdateLotAsync(connection, transaction, lot.LotId, merged, cancellation);
+            int saved = await UpdateLotAsync(connection, transaction, lot.LotId, merged, cancellation);
+            // The container volume decides the limits (per container or per mL); the product is what the list filters on.
+            await JudgeLotsAsync(connection, transaction, [lot.LotId], _verdictPolicy, _verdictFingerprint, cancellation);
+            return saved;
         }, cancellation);
     }
 
@@ -198,9 +227,11 @@ public sealed partial class SqlParticleStore : IParticleStore, IDisposable
         LotRecord? result = null;
         await WriteAsync(async (connection, transaction) =>
         {
+            await LockLotsAsync(connection, transaction, [lot.LotId], cancellation);
             var stored = await LockLotAsync(connection, transaction, lot.LotId, cancellation);
             var merged = LotDescriptionRule.Merge(stored.ContainerVolumeMl, stored.Product, lot.ContainerVolumeMl, lot.Product);
             await UpdateLotAsync(connection, transaction, lot.LotId, merged, cancellation);
+            await JudgeLotsAsync(connection, transaction, [lot.LotId], _verdictPolicy, _verdictFingerprint, cancellation);
             result = new LotRecord(lot.LotId, merged.ContainerVolumeMl, merged.Product);
             var changes = merged.Changes.ToList();
             if (stored.ContainerVolumeMl is null && merged.ContainerVolumeMl is { } v) changes.Add($"container volume set to {v} mL");
@@ -230,11 +261,11 @@ public sealed partial class SqlParticleStore : IParticleStore, IDisposable
         ExecuteAsync(connection, transaction, "UPDATE lots SET container_volume_ml = @volume, product = @product WHERE lot_id = @lot", cancellation,
             ("lot", lotId), ("volume", lot.ContainerVolumeMl), ("product", lot.Product));
 
-    public async Task<LotRecord?> GetLotAsync(string lotId, CancellationToken cancellation = default) => (await ReadAsync(
-        "SELECT lot_id, container_volume_ml, product FROM lots WHERE lot_id = @lot",
-        [("lot", lotId)],
-        reader => new LotRecord(reader.GetString(0), NullableDouble(reader, 1), NullableString(reader, 2)),
-        cancellation)).SingleOrDefault();
+    public async Task<LotRecord?> GetLotAsync(string lotId, CancellationToken cancellation = default)
+    {
+        await using var connection = await OpenAsync(cancellation);
+        return await GetLotAsync(connection, null, lotId, cancellation);
+    }
 
     public async Task<RunCounts> CountRunAsync(string runId, CancellationToken cancellation = default) => (await ReadAsync(
         """
@@ -254,11 +285,20 @@ public sealed partial class SqlParticleStore : IParticleStore, IDisposable
         ArgumentException.ThrowIfNullOrEmpty(modelSetVersion);
         await WriteAsync(async (connection, transaction) =>
         {
-            return await ExecuteAsync(connection, transaction, """
+            // Every lot with particles of this set is judged again (its runs' domain-shift alarm may change). On PostgreSQL
+            // the table lock comes first, as the row locks come first in appends: a lot whose first particles of this set
+            // are being appended now is then either in the list below or appended after this commits (and judged with it).
+            if (connection is NpgsqlConnection) await ExecuteAsync(connection, transaction, "LOCK TABLE lot_aggregates IN EXCLUSIVE MODE", cancellation);
+            var lots = await QueryAsync(connection, transaction, "SELECT DISTINCT lot_id FROM model_set_counts WHERE model_set_version = @set", [("set", modelSetVersion)],
+                reader => reader.GetString(0), cancellation);
+            await LockLotsAsync(connection, transaction, lots, cancellation);
+            int saved = await ExecuteAsync(connection, transaction, """
                 INSERT INTO model_set_references (model_set_version, expected_unknown_share, recorded_unix_ms) VALUES (@set, @share, @at)
                 ON CONFLICT (model_set_version) DO UPDATE SET expected_unknown_share = excluded.expected_unknown_share, recorded_unix_ms = excluded.recorded_unix_ms
                 """, cancellation,
                 ("set", modelSetVersion), ("share", expectedUnknownShare), ("at", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
+            await JudgeLotsAsync(connection, transaction, lots, _verdictPolicy, _verdictFingerprint, cancellation);
+            return saved;
         }, cancellation);
     }
 
@@ -268,23 +308,12 @@ public sealed partial class SqlParticleStore : IParticleStore, IDisposable
     public Task<IReadOnlyList<DomainShiftCounts>> DomainShiftCountsOfLotAsync(string lotId, CancellationToken cancellation = default) =>
         DomainShiftCountsAsync("c.lot_id = @key", lotId, cancellation);
 
-    /// <summary>
-    /// Per run and model set, the classified and unknown particles with the set's reference, as kept with each append
-    /// (model_set_counts), so a run is compared after every batch without reading its particles. The vote's type, not a
-    /// reviewer's label, counts.
-    /// </summary>
-    private async Task<IReadOnlyList<DomainShiftCounts>> DomainShiftCountsAsync(string where, string key, CancellationToken cancellation) => await ReadAsync(
-        $"""
-        SELECT c.run_id, c.model_set_version, SUM(c.classified), SUM(c.unknown), MAX(r.expected_unknown_share)
-        FROM model_set_counts c LEFT JOIN model_set_references r ON r.model_set_version = c.model_set_version
-        WHERE {where}
-        GROUP BY c.run_id, c.model_set_version
-        ORDER BY c.run_id, c.model_set_version
-        """,
-        [("key", key)],
-        reader => new DomainShiftCounts(reader.GetString(0), reader.GetString(1), Convert.ToInt32(reader.GetValue(2)),
-            Convert.ToInt32(reader.GetValue(3)), NullableDouble(reader, 4)),
-        cancellation);
+    private async Task<IReadOnlyList<DomainShiftCounts>> DomainShiftCountsAsync(string where, string key, CancellationToken cancellation)
+    {
+        await using var connection = await OpenAsync(cancellation);
+        return await DomainShiftCountsAsync(connection, null, where, key, cancellation);
+    }
+
 
     // Recounts from the particles: what the kept tallies are checked against (LotTallyAsync is what profiles read).
     // A reviewer's label replaces the vote, and a reviewed particle is no longer uncertain.
@@ -357,13 +386,7 @@ public sealed partial class SqlParticleStore : IParticleStore, IDisposable
         CancellationToken cancellation)
     {
         await using var connection = await OpenAsync(cancellation);
-        await using var query = connection.CreateCommand();
-        query.CommandText = sql;
-        foreach (var (name, value) in parameters) Add(query, name, value);
-        var rows = new List<T>();
-        await using var reader = await query.ExecuteReaderAsync(cancellation);
-        while (await reader.ReadAsync(cancellation)) rows.Add(row(reader));
-        return rows;
+        return await QueryAsync(connection, null, sql, parameters, row, cancellation);
     }
 
     /// <summary>One statement of a write, in the write's transaction, with its named parameters; the rows it changed.</summary>
@@ -393,7 +416,7 @@ public sealed partial class SqlParticleStore : IParticleStore, IDisposable
         {
             "ecd" or "probability" or "volume" or "area" or "aspect" or "circularity" or "intensity" or "share" => NpgsqlTypes.NpgsqlDbType.Double,
             "expected" => NpgsqlTypes.NpgsqlDbType.Integer,
-            "expires" => NpgsqlTypes.NpgsqlDbType.Bigint,
+            "expires" or "first" or "last" => NpgsqlTypes.NpgsqlDbType.Bigint,
             "image" => NpgsqlTypes.NpgsqlDbType.Bytea,
             _ => NpgsqlTypes.NpgsqlDbType.Text,
         };

@@ -71,9 +71,35 @@ public sealed record ParticleQuery(string? RunId = null, string? LotId = null, s
 /// <summary>One page of particles and how many match in all.</summary>
 public sealed record ParticlePage(int Total, IReadOnlyList<ReviewedParticle> Particles);
 
-/// <summary>A lot as the lot list shows it.</summary>
+/// <summary>
+/// A lot as the lot list shows it: the row of <c>lot_aggregates</c> the store keeps with every change to the lot, its
+/// verdict included (judged from the lot's aggregates by the settings whose fingerprint is <paramref name="VerdictConfiguration"/>).
+/// </summary>
+/// <param name="RunsInProgress">Of the runs, those not completed yet.</param>
+/// <param name="VerdictComputedUtc">When the verdict was last judged (the last change to any of its inputs).</param>
 public sealed record LotSummary(string LotId, string? Product, double? ContainerVolumeMl, int Runs, int Particles,
-    DateTimeOffset? FirstRunUtc, DateTimeOffset? LastRunUtc);
+    DateTimeOffset? FirstRunUtc, DateTimeOffset? LastRunUtc, VerdictOutcome Verdict, IReadOnlyList<string> VerdictReasons,
+    int RunsInProgress, DateTimeOffset VerdictComputedUtc, string VerdictConfiguration)
+{
+    /// <summary>Where the lot stands in the list (most recent run first, then lot id, both descending): a page's cursor.</summary>
+    public LotKey Key => new(LastRunUtc?.ToUnixTimeMilliseconds() ?? 0, LotId);
+}
+
+/// <summary>A lot's place in the lot list: its last run's start (Unix ms, 0 without runs) and its id.</summary>
+public sealed record LotKey(long RecentUnixMs, string LotId);
+
+/// <summary>Which lots to list, filtered in SQL on the kept aggregates, and which page of them.</summary>
+/// <param name="Product">Part of the product's name, any case.</param>
+/// <param name="LastRunFrom">Lots whose last run started at or after this.</param>
+/// <param name="FirstRunBefore">Lots whose first run started before this.</param>
+/// <param name="Verdict">Lots with this stored verdict.</param>
+/// <param name="Limit">At most this many lots (0: only the total).</param>
+/// <param name="After">A page's <see cref="LotListPage.Next"/>: the lots after it.</param>
+public sealed record LotListQuery(string? Product = null, DateTimeOffset? LastRunFrom = null, DateTimeOffset? FirstRunBefore = null,
+    VerdictOutcome? Verdict = null, int Limit = 50, LotKey? After = null);
+
+/// <summary>One page of lots, how many match the filter in all, and where the next page starts (null after the last).</summary>
+public sealed record LotListPage(int Total, IReadOnlyList<LotSummary> Lots, LotKey? Next);
 
 /// <summary>
 /// One entry of the review audit trail: who relabelled or confirmed which particle, when, why, and the label it

@@ -38,6 +38,10 @@ public sealed class LotCommandTests : IDisposable
         var total = profile.RootElement.GetProperty("particlesExcludingBubbles").GetProperty("sizeClasses");
         Assert.Equal(40, total[3].GetProperty("count").GetInt32());
         Assert.Equal(8000, total[3].GetProperty("perContainer").GetDouble(), 6);
+
+        // The command reads the lot as the API's list does (one read path): the same verdict as the one stored for the list.
+        using var store = SqlParticleStore.Sqlite(Path.Combine(data, "particles.db"));
+        Assert.Equal(VerdictOutcome.Fail, (await new LotReads(store).SummaryAsync("LOT-7"))!.Verdict);
     }
 
     [Fact]

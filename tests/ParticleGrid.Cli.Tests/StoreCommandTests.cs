@@ -44,6 +44,26 @@ public sealed class StoreCommandTests : IDisposable
         Assert.True(rebuilt.ExitCode == 0, rebuilt.ToString());
         Assert.Contains("1 difference(s); aggregates rewritten from the recount", rebuilt.Output);
         Assert.Equal(0, ParticleGridProcess.Run("store", "verify", "--data-dir", data).ExitCode);
+
+        // The verdict kept for the lot list is checked too: judged again on the recount, and rewritten by rebuild.
+        await ExecuteAsync("UPDATE lot_aggregates SET verdict = 'Pass' WHERE lot_id = 'LOT-7'");
+        var verdict = ParticleGridProcess.Run("store", "verify", "--data-dir", data);
+        Assert.Equal(1, verdict.ExitCode);
+        Assert.Contains("lot LOT-7: verdict kept Pass, recomputed NotAssessable", verdict.Output);
+        Assert.Equal(0, ParticleGridProcess.Run("store", "rebuild", "--data-dir", data).ExitCode);
+        var lot = ParticleGridProcess.Run("store", "verify", "--data-dir", data);
+        Assert.True(lot.ExitCode == 0, lot.ToString());
+        using var store = SqlParticleStore.Sqlite(Database);
+        Assert.Equal(ParticleGrid.Domain.VerdictOutcome.NotAssessable, (await new LotReads(store).SummaryAsync("LOT-7"))!.Verdict);
+    }
+
+    async Task ExecuteAsync(string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={Database};Pooling=false");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
     }
 
     public void Dispose()

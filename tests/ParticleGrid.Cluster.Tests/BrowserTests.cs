@@ -8,8 +8,8 @@ using ParticleGrid.Storage;
 namespace ParticleGrid.Cluster.Tests;
 
 /// <summary>
-/// The web UI end to end in headless Chromium (Debian's), driven by playwright-core: log in, open a lot, see its
-/// chart and gallery, review a particle, open a run. Screenshots go to artifacts/screenshots.
+/// The web UI end to end in headless Chromium (Debian's), driven by playwright-core: log in, page and filter the lot
+/// list, open a lot, see its chart and gallery, review a particle, open a run. Screenshots go to artifacts/screenshots.
 /// </summary>
 [Collection(TinyModelsCollection.Name)]
 public sealed class BrowserTests(TinyModels models) : IDisposable
@@ -40,6 +40,9 @@ public sealed class BrowserTests(TinyModels models) : IDisposable
         }
         Assert.True((await store.QueryParticlesAsync(new ParticleQuery(LotId: "LOT-UI", UnreviewedUncertainOnly: true, Limit: 0))).Total > 0,
             "the tiny models leave uncertain particles to review");
+        // More lots, so that the list has pages of two and lots of more than one verdict (described, not yet measured).
+        foreach (var lot in new[] { "LOT-UI-2", "LOT-UI-3", "LOT-UI-4" })
+            await host.Grains.GetGrain<ILotGrain>(lot).Describe(new LotDescriptor(2.0, "mAb-UI"));
 
         string screenshots = Path.Combine(Root, "artifacts", "screenshots");
         Directory.CreateDirectory(screenshots);

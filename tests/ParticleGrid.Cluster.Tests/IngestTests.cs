@@ -106,7 +106,7 @@ public sealed class IngestTests(TinyModels models, ITestOutputHelper output) : I
                 && r.GetString()!.Contains("--um-per-pixel"));
         }
         var listed = await host.Http.GetFromJsonAsync<JsonElement>("/lots?verdict=NotAssessable");
-        Assert.Contains(listed.EnumerateArray(), l => l.GetProperty("lot").GetString() == "LOT-NOSIZE"
+        Assert.Contains(listed.GetProperty("lots").EnumerateArray(), l => l.GetProperty("lot").GetString() == "LOT-NOSIZE"
             && l.GetProperty("verdictReasons").GetArrayLength() > 0);
         var text = CliProcess.Run(_work.Path, "lot", "LOT-NOSIZE", "--data-dir", DataDirectory);
         Assert.Contains("Verdict: NOT ASSESSABLE", text.Output);

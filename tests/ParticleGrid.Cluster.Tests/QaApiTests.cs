@@ -40,6 +40,9 @@ public sealed class QaApiTests(TinyModels models) : IAsyncLifetime
 
     private HttpClient Qa => _host.ClientWith(_qa);
 
+    /// <summary>The lot ids of a lot list page, in its order.</summary>
+    private static List<string> Lots(JsonElement page) => [.. page.GetProperty("lots").EnumerateArray().Select(l => l.GetProperty("lot").GetString()!)];
+
     private static async Task<JsonElement> Json(HttpResponseMessage response, HttpStatusCode expected = HttpStatusCode.OK)
     {
         string body = await response.Content.ReadAsStringAsync();
@@ -99,16 +102,40 @@ public sealed class QaApiTests(TinyModels models) : IAsyncLifetime
     public async Task Lots_are_listed_searched_profiled_traced_and_compared()
     {
         using var qa = Qa;
+        // Most recent run first: LOT-Q2's run started after LOT-Q1's.
         var all = await Json(await qa.GetAsync("/lots"));
-        Assert.Equal(["LOT-Q1", "LOT-Q2"], all.EnumerateArray().Select(l => l.GetProperty("lot").GetString()).Where(l => l!.StartsWith("LOT-Q")));
-        Assert.Empty((await Json(await qa.GetAsync("/lots?product=no-such-product"))).EnumerateArray());
+        Assert.Equal(2, all.GetProperty("total").GetInt32());
+        Assert.Equal(["LOT-Q2", "LOT-Q1"], Lots(all));
+        Assert.Equal(JsonValueKind.Null, all.GetProperty("next").ValueKind);
+        var empty = await Json(await qa.GetAsync("/lots?product=no-such-product"));
+        Assert.Equal((0, 0), (empty.GetProperty("total").GetInt32(), Lots(empty).Count));
         string today = DateTime.UtcNow.ToString("yyyy-MM-dd");
-        Assert.Equal(2, (await Json(await qa.GetAsync($"/lots?product=mab-7&from={today}&to={today}"))).GetArrayLength());
-        Assert.Empty((await Json(await qa.GetAsync("/lots?to=2020-01-01"))).EnumerateArray());
-        string verdict = all[0].GetProperty("verdict").GetString()!;
-        Assert.Contains((await Json(await qa.GetAsync($"/lots?verdict={verdict}"))).EnumerateArray(), l => l.GetProperty("lot").GetString() == "LOT-Q1");
+        Assert.Equal(["LOT-Q2", "LOT-Q1"], Lots(await Json(await qa.GetAsync($"/lots?product=mab-7&from={today}&to={today}"))));
+        Assert.Empty(Lots(await Json(await qa.GetAsync("/lots?to=2020-01-01"))));
+        var first = all.GetProperty("lots")[1];
+        Assert.Equal(48, first.GetProperty("particles").GetInt32());
+        Assert.Equal(2, first.GetProperty("runsInProgress").GetInt32());
+        string verdict = first.GetProperty("verdict").GetString()!;
+        Assert.Contains("LOT-Q1", Lots(await Json(await qa.GetAsync($"/lots?verdict={verdict}"))));
 
-        foreach (var (query, parameter) in new[] { ("verdict=maybe", "verdict"), ("from=yesterday", "from"), ("to=2024-13-45", "to") })
+        // One lot a page: the first page's cursor gives the second, the second is the last; the total is on both.
+        var page1 = await Json(await qa.GetAsync("/lots?product=mab-7&limit=1"));
+        var page2 = await Json(await qa.GetAsync($"/lots?product=mab-7&limit=1&after={page1.GetProperty("next").GetString()}"));
+        Assert.Equal(["LOT-Q2"], Lots(page1));
+        Assert.Equal(["LOT-Q1"], Lots(page2));
+        Assert.Equal((2, 2), (page1.GetProperty("total").GetInt32(), page2.GetProperty("total").GetInt32()));
+        Assert.Equal(JsonValueKind.Null, page2.GetProperty("next").ValueKind);
+
+        // The stored verdict is the one the profile judges (one read path), and a completed run changes both at once.
+        Assert.Equal(verdict, (await Json(await qa.GetAsync("/lots/LOT-Q1"))).GetProperty("verdict").GetProperty("outcome").GetString());
+        foreach (var run in new[] { "q1-a", "q1-b" }) await _host.Grains.GetGrain<IInstrumentRunGrain>(run).Complete();
+        var completed = (await Json(await qa.GetAsync("/lots?product=mab-7"))).GetProperty("lots")[1];
+        Assert.Equal(0, completed.GetProperty("runsInProgress").GetInt32());
+        Assert.Equal((await Json(await qa.GetAsync("/lots/LOT-Q1"))).GetProperty("verdict").GetProperty("outcome").GetString(),
+            completed.GetProperty("verdict").GetString());
+
+        foreach (var (query, parameter) in new[] { ("verdict=maybe", "verdict"), ("from=yesterday", "from"), ("to=2024-13-45", "to"),
+            ("limit=501", "limit"), ("limit=-1", "limit"), ("after=not-a-cursor", "after"), ("after=bm9uZQ", "after") })
         {
             var bad = await Json(await qa.GetAsync($"/lots?{query}"), HttpStatusCode.BadRequest);
             Assert.Contains($"'{parameter}'", bad.GetProperty("error").GetString());

@@ -154,8 +154,8 @@ public sealed class MigrationAndTallyTests : IAsyncLifetime
     /// <summary>A lot's profile from the kept tally and, the way it was made before tallies, from every particle: the same JSON.</summary>
     private static async Task AssertProfileFromTallyEqualsRecountAsync(SqlParticleStore store, string lot)
     {
-        var policy = new VerdictPolicy();
-        var fromTally = (await LotProfileQuery.ComputeAsync(store, lot, policy))!;
+        var policy = store.VerdictPolicy;
+        var fromTally = (await new LotReads(store).ProfileAsync(lot))!;
         var runs = await store.RunsOfLotAsync(lot);
         double? analysed = runs.Count > 0 && runs.All(r => r.AnalysedVolumeMl is not null) ? runs.Sum(r => r.AnalysedVolumeMl!.Value) : null;
         var fromParticles = LotProfiles.Compute(lot, runs.Count, await store.CountedParticlesOfLotAsync(lot), analysed,
@@ -176,7 +176,7 @@ public sealed class MigrationAndTallyTests : IAsyncLifetime
         using (var store = Store(backend))
         {
             await store.EnsureCreatedAsync();
-            Assert.Equal([1, 2, 3, 5], await store.AppliedMigrationsAsync());
+            Assert.Equal([1, 2, 3, 4, 5], await store.AppliedMigrationsAsync());
             foreach (var table in Tables) Assert.Equal(before[table], await ScalarAsync(connect, $"SELECT COUNT(*) FROM {table}"));
 
             // Version 5: the token made before lifecycles never expires and is not revoked; old reviews name their reviewer only.
@@ -186,9 +186,10 @@ public sealed class MigrationAndTallyTests : IAsyncLifetime
 
             // The back-filled tallies count what the particles hold, reviews included.
             var check = await store.CheckAggregatesAsync(rewrite: false);
+            Assert.Equal(["LOT-2", "LOT-1"], (await store.ListLotsAsync(new LotListQuery())).Lots.Select(l => l.LotId));
             Assert.Empty(check.Differences);
             Assert.Equal(8, check.Particles);
-            var profile = (await LotProfileQuery.ComputeAsync(store, "LOT-1", new VerdictPolicy()))!;
+            var profile = (await new LotReads(store).ProfileAsync("LOT-1"))!;
             Assert.Equal((7, 2, 2, 1), (profile.Particles, profile.Reviewed, profile.WithoutSize, profile.Failed));
             Assert.Equal(1, profile.Types.Single(t => t.Type == "fibre").Count);
             Assert.Equal(1, profile.Uncertain);   // run-2 p1; run-1 p2 and run-2 p2 were reviewed
@@ -202,7 +203,7 @@ public sealed class MigrationAndTallyTests : IAsyncLifetime
         using (var again = Store(backend))
         {
             await again.EnsureCreatedAsync();
-            Assert.Equal([1, 2, 3, 5], await again.AppliedMigrationsAsync());
+            Assert.Equal([1, 2, 3, 4, 5], await again.AppliedMigrationsAsync());
             Assert.Equal(tallies, await ScalarAsync(connect, "SELECT COUNT(*) FROM lot_tallies"));
             Assert.Empty((await again.CheckAggregatesAsync(rewrite: false)).Differences);
         }
@@ -215,9 +216,9 @@ public sealed class MigrationAndTallyTests : IAsyncLifetime
         var connect = await EmptyDatabaseAsync(backend);
         var stores = Enumerable.Range(0, 4).Select(_ => Store(backend)).ToList();
         await Task.WhenAll(stores.Select(s => s.EnsureCreatedAsync()));   // silos starting together
-        Assert.Equal([1, 2, 3, 5], await stores[0].AppliedMigrationsAsync());
+        Assert.Equal([1, 2, 3, 4, 5], await stores[0].AppliedMigrationsAsync());
         Assert.Equal(SqlParticleStore.SchemaVersion, await ScalarAsync(connect, "SELECT MAX(version) FROM schema_versions"));
-        Assert.Equal(4, await ScalarAsync(connect, "SELECT COUNT(*) FROM schema_versions"));
+        Assert.Equal(5, await ScalarAsync(connect, "SELECT COUNT(*) FROM schema_versions"));
         foreach (var s in stores) s.Dispose();
     }
 

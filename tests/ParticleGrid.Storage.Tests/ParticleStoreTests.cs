@@ -10,9 +10,9 @@ public sealed class ParticleStoreTests : IAsyncLifetime
 
     public static TheoryData<string> Backends => ScratchDatabases.Backends;
 
-    private async Task<SqlParticleStore> OpenAsync(string backend)
+    private async Task<SqlParticleStore> OpenAsync(string backend, VerdictPolicy? verdict = null)
     {
-        var store = await _databases.OpenStoreAsync(backend);
+        var store = await _databases.OpenStoreAsync(backend, verdict);
         await store.EnsureCreatedAsync();   // every silo calls it at every start
         return store;
     }
@@ -87,20 +87,20 @@ public sealed class ParticleStoreTests : IAsyncLifetime
         Assert.Equal(first, (await store.GetRunAsync("run-1"))!.CompletedUtc);
         Assert.Null((await store.GetRunAsync("run-2"))!.CompletedUtc);
 
-        var profile = (await LotProfileQuery.ComputeAsync(store, "LOT-1", new VerdictPolicy()))!;
+        var profile = (await new LotReads(store).ProfileAsync("LOT-1"))!;
         Assert.Equal(1, profile.RunsInProgress);
         Assert.Equal(VerdictOutcome.NotAssessable, profile.Verdict.Outcome);
         Assert.Contains("1 of 2 run(s) still in progress", profile.Verdict.Reason);
 
         await store.CompleteRunAsync("run-2", first);
-        Assert.Equal(VerdictOutcome.Pass, (await LotProfileQuery.ComputeAsync(store, "LOT-1", new VerdictPolicy()))!.Verdict.Outcome);
+        Assert.Equal(VerdictOutcome.Pass, (await new LotReads(store).ProfileAsync("LOT-1"))!.Verdict.Outcome);
     }
 
     [SkippableTheory]
     [MemberData(nameof(Backends))]
     public async Task Domain_shift_counts_are_per_run_and_model_set_with_the_sets_reference_and_a_lot_in_alarm_is_not_assessable(string backend)
     {
-        using var store = await OpenAsync(backend);
+        using var store = await OpenAsync(backend, new VerdictPolicy { MaxUnknownShare = 1 });
         await store.SaveLotAsync(new LotRecord("LOT-1", 1, null));
         await store.SaveRunAsync(new RunRecord("run-1", "LOT-1", "FC-1", 1, null, DateTimeOffset.UtcNow));
         await store.SaveRunAsync(new RunRecord("run-2", "LOT-1", "FC-2", 1, null, DateTimeOffset.UtcNow));
@@ -112,13 +112,13 @@ public sealed class ParticleStoreTests : IAsyncLifetime
 
         Assert.Equal([new DomainShiftCounts("run-1", "set-0123456789ab", 60, 54, null)], await store.DomainShiftCountsOfRunAsync("run-1"));
         // Without a reference the runs cannot be compared: no alarm, and the lot is judged on its counts alone.
-        Assert.Null((await LotProfileQuery.ComputeAsync(store, "LOT-1", new VerdictPolicy { MaxUnknownShare = 1 }))!.DomainShiftAlarm);
+        Assert.Null((await new LotReads(store).ProfileAsync("LOT-1"))!.DomainShiftAlarm);
 
         await store.SaveModelSetReferenceAsync("set-0123456789ab", 0.05);
         await store.SaveModelSetReferenceAsync("set-0123456789ab", 0.04); // registered again: the latest reference holds
         Assert.Equal([new DomainShiftCounts("run-1", "set-0123456789ab", 60, 54, 0.04), new DomainShiftCounts("run-2", "set-0123456789ab", 60, 2, 0.04)],
             await store.DomainShiftCountsOfLotAsync("LOT-1"));
-        var profile = (await LotProfileQuery.ComputeAsync(store, "LOT-1", new VerdictPolicy { MaxUnknownShare = 1 }))!;
+        var profile = (await new LotReads(store).ProfileAsync("LOT-1"))!;
         Assert.Equal(DomainShift.Message, profile.DomainShiftAlarm);
         Assert.Equal(["run-1"], profile.DomainShift!.Where(c => c.Alarm).Select(c => c.RunId));
         Assert.Equal(VerdictOutcome.NotAssessable, profile.Verdict.Outcome);

@@ -4,7 +4,7 @@
 //   node ui-e2e.mjs --base http://127.0.0.1:PORT --token TOKEN --lot LOT --screenshots DIR [--timeout 15000]
 //
 // The host must serve the UI at BASE and the API beside it, with LOT holding at least one run, particle images and
-// one uncertain, unreviewed particle. The review step relabels that particle (it changes the data).
+// one uncertain, unreviewed particle, and at least three lots in all (the lot list is paged two at a time). The review step relabels that particle (it changes the data).
 // Prints one line per step; exits 0 when every step passes, 1 at the first failure (its screenshot is
 // DIR/failure-STEP.png), 2 on bad arguments.
 
@@ -101,7 +101,7 @@ page.on('response', res => { if (res.status() >= 500) serverErrors.push(`${res.s
 
 let stepNo = 0;
 let passed = 0;
-const totalSteps = 7;
+const totalSteps = 8;
 
 async function step(name, fn) {
   stepNo++;
@@ -148,7 +148,80 @@ await step('sign in', async () => {
   return 'a wrong token was refused, the right one signed in';
 });
 
-// 2. the lot list shows LOT
+// 2. the lot list pages (two lots a page: Next to the last page, Previous back) and filters by verdict
+await step('lot list pages and filters by verdict', async () => {
+  await page.goto(`${BASE}#/lots?limit=2`);
+  const totalLine = page.locator(tid('lots-total'));
+  await expectVisible(totalLine, 'the lot list shows no total');
+  const total = Number(await totalLine.getAttribute('data-total'));
+  check(total >= 3, `the lot list says ${total} lot(s); this test needs at least 3 (two pages of two)`);
+  await expectText(totalLine, new RegExp(`^${total} lots\\b`), 'the total line does not say how many lots there are');
+
+  /**
+   * The lots of the page shown, with their verdicts, once page `number` for `hash` has rendered (the page before stays on
+   * screen until the new one replaces it, so the URL alone does not say the rows are the new page's).
+   */
+  const rowsOf = async (hash, number) => {
+    await page.waitForURL(url => url.hash === hash, { timeout: TIMEOUT })
+      .catch(() => { throw new StepFailure(`expected ${hash}, at ${page.url()}`); });
+    await expectVisible(page.locator(`${tid('lots-pager')}[data-page-hash=${attr(hash)}]`), `${hash} did not render its page`);
+    await expectText(page.locator(tid('lots-shown')), new RegExp(`^Page ${number}: `), `${hash} does not show page ${number}`);
+    return page.locator(tid('lot-row')).evaluateAll(rows =>
+      rows.map(r => ({ lot: r.dataset.lot, verdict: r.querySelector('[data-testid="lot-verdict"]')?.dataset.verdict })));
+  };
+  const pages = [];
+  let hash = '#/lots?limit=2';
+  for (;;) {
+    const rows = await rowsOf(hash, pages.length + 1);
+    pages.push({ hash, rows });
+    check(rows.length >= 1 && rows.length <= 2, `page ${pages.length} shows ${rows.length} lots, not 1 or 2`);
+    const previousDisabled = await page.locator(tid('lots-prev')).getAttribute('aria-disabled');
+    check((previousDisabled === 'true') === (pages.length === 1), `Previous is ${previousDisabled === 'true' ? 'disabled' : 'enabled'} on page ${pages.length}`);
+    const next = page.locator(tid('lots-next'));
+    if (await next.getAttribute('aria-disabled') === 'true') break;
+    check(pages.length <= total, 'Next never ends');
+    hash = await next.getAttribute('href');
+    await next.click();
+  }
+  const listed = pages.flatMap(p => p.rows);
+  check(listed.length === total, `the pages listed ${listed.length} lots, the total says ${total}`);
+  check(new Set(listed.map(r => r.lot)).size === total, 'a lot was listed on two pages');
+  check(listed.some(r => r.lot === LOT), `${LOT} is on no page`);
+  await shot('lots-last-page.png');
+
+  // Previous: the page before, as it was.
+  await page.locator(tid('lots-prev')).click();
+  const back = await rowsOf(pages[pages.length - 2].hash, pages.length - 1);
+  check(JSON.stringify(back) === JSON.stringify(pages[pages.length - 2].rows), 'Previous did not show the page before as it was');
+
+  // The verdict filter: only lots with that verdict, as many as the pages showed with it, from page 1 again.
+  const counts = listed.reduce((c, r) => ({ ...c, [r.verdict]: (c[r.verdict] ?? 0) + 1 }), {});
+  const details = [];
+  for (const verdict of Object.keys(counts)) {
+    await page.goto(`${BASE}#/lots?limit=2`);
+    await rowsOf('#/lots?limit=2', 1);
+    await page.locator(tid('lots-filter-verdict')).selectOption(verdict);
+    await page.locator(tid('lots-filter-apply')).click();
+    const filtered = [];
+    hash = `#/lots?verdict=${verdict}&limit=2`;
+    for (let number = 1; ; number++) {
+      filtered.push(...await rowsOf(hash, number));
+      const next = page.locator(tid('lots-next'));
+      if (await next.getAttribute('aria-disabled') === 'true') break;
+      hash = await next.getAttribute('href');
+      await next.click();
+    }
+    check(filtered.every(r => r.verdict === verdict), `the ${verdict} filter listed ${filtered.filter(r => r.verdict !== verdict).map(r => r.lot).join(', ')}`);
+    check(filtered.length === counts[verdict], `the ${verdict} filter listed ${filtered.length} lots; the pages showed ${counts[verdict]}`);
+    const filteredTotal = Number(await page.locator(tid('lots-total')).getAttribute('data-total'));
+    check(filteredTotal === counts[verdict], `the ${verdict} filter's total says ${filteredTotal}, not ${counts[verdict]}`);
+    details.push(`${verdict}: ${filteredTotal}`);
+  }
+  await page.goto(`${BASE}#/lots`);
+  return `${total} lots on ${pages.length} pages of two; by verdict ${details.join(', ')}`;
+});
+
+// 3. the lot list shows LOT
 await step(`lot list shows ${LOT}`, async () => {
   if (!/#\/lots/.test(page.url())) await page.goto(`${BASE}#/lots`);
   const link = page.locator(`${tid('lot-link')}[data-lot=${attr(LOT)}]`);
@@ -161,7 +234,7 @@ await step(`lot list shows ${LOT}`, async () => {
   return `${rows} lot(s) listed; opened ${LOT}`;
 });
 
-// 3. the lot page: verdict and chart
+// 4. the lot page: verdict and chart
 let reviewedBefore = 0;
 let verdictOutcome = '';
 await step('lot page shows the verdict and the chart', async () => {
@@ -183,7 +256,7 @@ await step('lot page shows the verdict and the chart', async () => {
   return `verdict ${verdictOutcome}, ${bars} bar segments, ${limits} limit lines, reviewed: ${reviewedBefore}`;
 });
 
-// 4. the gallery shows thumbnails loaded through blob: URLs
+// 5. the gallery shows thumbnails loaded through blob: URLs
 await step('gallery shows thumbnails', async () => {
   await expectVisible(page.locator(tid('gallery')), 'the lot page has no gallery');
   await page.locator(tid('gallery')).scrollIntoViewIfNeeded();
@@ -207,7 +280,7 @@ await step('gallery shows thumbnails', async () => {
   return `${loaded} thumbnail(s) loaded; the detail panel opened`;
 });
 
-// 5. the review queue: relabel the first particle with a reason; it leaves the queue and enters the audit trail
+// 6. the review queue: relabel the first particle with a reason; it leaves the queue and enters the audit trail
 await step('review: relabel the first uncertain particle', async () => {
   await page.locator(tid('review-link')).first().click();
   await page.waitForURL(url => url.hash === `#/lots/${encodeURIComponent(LOT)}/review`, { timeout: TIMEOUT })
@@ -242,7 +315,7 @@ await step('review: relabel the first uncertain particle', async () => {
   return `particle ${key} relabelled ${current} -> ${other}; the audit trail lists it`;
 });
 
-// 6. back on the lot page the profile counts the review
+// 7. back on the lot page the profile counts the review
 await step('lot page counts the review', async () => {
   await page.locator(tid('back-to-lot')).click();
   const expected = reviewedBefore + 1;
@@ -251,7 +324,7 @@ await step('lot page counts the review', async () => {
   return `reviewed: ${expected}`;
 });
 
-// 7. a run page from the lot's runs shows its progress
+// 8. a run page from the lot's runs shows its progress
 await step('run page shows progress', async () => {
   const link = page.locator(tid('run-link')).first();
   await expectVisible(link, `the lot page of ${LOT} lists no runs`);

@@ -7,7 +7,10 @@ using ParticleGrid.Storage;
 
 namespace ParticleGrid.Cli.Commands;
 
-/// <summary><c>particlegrid lot LOT</c>: a lot's profile, rebuilt from the particle store (no running host needed).</summary>
+/// <summary>
+/// <c>particlegrid lot LOT</c>: a lot's profile, read from the particle store (no running host needed) through the one
+/// read path for lots (<see cref="LotReads"/>, as the API and the lot grain read it), judged by the site's settings.
+/// </summary>
 public static class LotCommand
 {
     /// <summary>The CLI's JSON (enums as names, indented): the same as the ingest report's, which the instrument client writes too.</summary>
@@ -26,10 +29,10 @@ public static class LotCommand
         command.SetAction((parse, cancellation) => CommandErrors.Guard(async () =>
         {
             string lotId = parse.GetValue(lot)!;
-            using var store = OpenStore(parse.GetValue(data)!, parse.GetValue(postgres));
-            // A store left by an older build gets the migrations it lacks (the lot tallies this profile reads).
+            using var store = OpenStore(parse.GetValue(data)!, parse.GetValue(postgres), SitePolicy());
+            // A store left by an older build gets the migrations it lacks (the lot tallies and kept rows this profile reads).
             await store.EnsureCreatedAsync(cancellation);
-            var profile = await LotProfileQuery.ComputeAsync(store, lotId, SitePolicy(), cancellation)
+            var profile = await new LotReads(store).ProfileAsync(lotId, cancellation)
                 ?? throw new ArgumentException($"lot '{lotId}' is not known in {store}: no run was started for it and it was never described");
             Console.Write(parse.GetValue(json) ? JsonSerializer.Serialize(profile, Json) + Environment.NewLine : LotProfileReport.Format(profile));
             return 0;
@@ -41,7 +44,7 @@ public static class LotCommand
     /// The verdict settings a host on this machine would use (appsettings.json here, PARTICLEGRID__VERDICT__*), so the
     /// command judges a lot as the API does.
     /// </summary>
-    private static VerdictPolicy SitePolicy()
+    internal static VerdictPolicy SitePolicy()
     {
         var configuration = new ConfigurationBuilder()
             .AddJsonFile(Path.Combine(Environment.CurrentDirectory, "appsettings.json"), optional: true)
@@ -53,11 +56,12 @@ public static class LotCommand
     }
 
     /// <summary>The store a host left behind: its data directory's SQLite file, or a cluster's PostgreSQL.</summary>
-    internal static SqlParticleStore OpenStore(DirectoryInfo data, string? postgres)
+    /// <param name="verdict">The site's verdict settings when the command judges lots (see <see cref="SqlParticleStore.Sqlite"/>).</param>
+    internal static SqlParticleStore OpenStore(DirectoryInfo data, string? postgres, VerdictPolicy? verdict = null)
     {
-        if (postgres is not null) return SqlParticleStore.Postgres(postgres);
+        if (postgres is not null) return SqlParticleStore.Postgres(postgres, verdict);
         string file = Path.Combine(data.FullName, "particles.db");
         if (!File.Exists(file)) throw new ArgumentException($"{data.FullName}: no particle store here (particles.db); give the data directory 'serve' or 'demo' used");
-        return SqlParticleStore.Sqlite(file);
+        return SqlParticleStore.Sqlite(file, verdict);
     }
 }

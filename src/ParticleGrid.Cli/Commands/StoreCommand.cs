@@ -4,8 +4,8 @@ using ParticleGrid.Storage;
 namespace ParticleGrid.Cli.Commands;
 
 /// <summary>
-/// <c>particlegrid store verify</c> and <c>store rebuild</c>: the lot tallies and model-set counts the store keeps with
-/// every append and review, recounted from the particles. Verify reports each difference (none expected) and exits 1
+/// <c>particlegrid store verify</c> and <c>store rebuild</c>: the lot tallies, model-set counts and lot rows (stored
+/// verdicts included) the store keeps with every append and review, recounted and judged again from the particles. Verify reports each difference (none expected) and exits 1
 /// when there is any; rebuild reports them too, then rewrites the kept ones from the recount.
 /// </summary>
 public static class StoreCommand
@@ -26,7 +26,8 @@ public static class StoreCommand
         var command = new Command(name, description) { data, postgres };
         command.SetAction((parse, cancellation) => CommandErrors.Guard(async () =>
         {
-            using var store = LotCommand.OpenStore(parse.GetValue(data)!, parse.GetValue(postgres));
+            // Judged by the site's settings (appsettings.json here, PARTICLEGRID__VERDICT__*), as the host judges them.
+            using var store = LotCommand.OpenStore(parse.GetValue(data)!, parse.GetValue(postgres), LotCommand.SitePolicy());
             await store.EnsureCreatedAsync(cancellation);
             var check = await store.CheckAggregatesAsync(rewrite, cancellation);
             foreach (var difference in check.Differences) Console.WriteLine(difference);

@@ -6,11 +6,12 @@ using ParticleGrid.Storage;
 namespace ParticleGrid.Grains.Lots;
 
 /// <summary>
-/// A product lot. Holds nothing of its own: the description and every particle are in the store, so the profile
-/// is always rebuilt from the truth, whichever silo computes it, and judged by the site's verdict settings.
+/// A product lot. Holds nothing of its own: the description and the aggregates of every particle are in the store, so
+/// the profile is always read from the truth, whichever silo reads it, through the one read path for lots
+/// (<see cref="LotReads"/>, as the QA API and <c>particlegrid lot</c> read it) and judged by the store's verdict settings.
 /// </summary>
 [GatewaySiloPlacement]
-public sealed class LotGrain(IParticleStore store, VerdictPolicy verdictPolicy) : Grain, ILotGrain
+public sealed class LotGrain(IParticleStore store, LotReads reads) : Grain, ILotGrain
 {
     private string LotId => this.GetPrimaryKeyString();
 
@@ -29,5 +30,5 @@ public sealed class LotGrain(IParticleStore store, VerdictPolicy verdictPolicy) 
         }
     }
 
-    public Task<LotProfile?> GetProfile() => LotProfileQuery.ComputeAsync(store, LotId, verdictPolicy);
+    public Task<LotProfile?> GetProfile() => reads.ProfileAsync(LotId);
 }

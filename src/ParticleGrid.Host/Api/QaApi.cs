@@ -16,7 +16,8 @@ namespace ParticleGrid.Host.Api;
 
 /// <summary>
 /// What QA queries: lots (list, search, profile, runs, traceability, trend), particles (pages, images, votes), the
-/// review queue and its audit trail, and exports. Reads come from the store, the one source of truth.
+/// review queue and its audit trail, and exports. Reads come from the store, the one source of truth; lots through
+/// <see cref="LotReads"/>, the one read path the lot grain and <c>particlegrid lot</c> use too.
 /// </summary>
 /// <remarks>
 /// Routes are mapped here, top to bottom, to the named handlers below them; what they answer is in QaDtos.cs, how
@@ -65,63 +66,65 @@ public static class QaApi
 
     // Lots.
 
-    public static async Task<Ok<List<LotListItem>>> ListLots(HttpContext http, IParticleStore store, VerdictPolicy policy)
+    /// <summary>
+    /// <c>GET /lots?product=&amp;from=&amp;to=&amp;verdict=&amp;limit=&amp;after=</c>: a page of lots, most recent run first, filtered in
+    /// SQL on the rows the store keeps per lot (the verdict stored with them), with the total the filter matches and the
+    /// next page's cursor. product: part of the name, any case; from/to (yyyy-MM-dd, UTC): lots with a run on or after
+    /// from and on or before to; limit: 50 unless given, at most <see cref="MaxPage"/>.
+    /// </summary>
+    public static async Task<Ok<LotListView>> ListLots(HttpContext http, LotReads reads)
     {
-        string? product = QueryValues.Text(http.Request.Query, "product");
-        var verdict = QueryValues.Verdict(http.Request.Query, "verdict");
-        var from = QueryValues.Date(http.Request.Query, "from");
-        var to = QueryValues.Date(http.Request.Query, "to");
-        var items = new List<LotListItem>();
-        foreach (var lot in await store.ListLotsAsync())
-        {
-            if (product is not null && !(lot.Product ?? "").Contains(product, StringComparison.OrdinalIgnoreCase)) continue;
-            if (from is not null && (lot.LastRunUtc is null || lot.LastRunUtc < from)) continue;
-            if (to is not null && (lot.FirstRunUtc is null || lot.FirstRunUtc >= to.Value.AddDays(1))) continue;
-            var judged = (await LotProfileQuery.ComputeAsync(store, lot.LotId, policy))!.Verdict;
-            if (verdict is not null && judged.Outcome != verdict) continue;
-            items.Add(new LotListItem(lot.LotId, lot.Product, lot.ContainerVolumeMl, lot.Runs, lot.Particles, lot.FirstRunUtc, lot.LastRunUtc, judged.Outcome, judged.Reasons));
-        }
-        return TypedResults.Ok(items);
+        var q = http.Request.Query;
+        var to = QueryValues.Date(q, "to");
+        var query = new LotListQuery(
+            Product: QueryValues.Text(q, "product"),
+            LastRunFrom: QueryValues.Date(q, "from"),
+            FirstRunBefore: to?.AddDays(1),
+            Verdict: QueryValues.Verdict(q, "verdict"),
+            Limit: QueryValues.Integer(q, "limit", 50, 0, MaxPage),
+            After: QueryValues.LotAfter(q, "after"));
+        var page = await reads.ListAsync(query, http.RequestAborted);
+        return TypedResults.Ok(new LotListView(page.Total, [.. page.Lots.Select(LotListItem.Of)], page.Next is { } next ? QueryValues.LotCursor(next) : null));
     }
 
-    public static async Task<Results<Ok<RunStatus[]>, NotFound<ApiError>>> LotRuns(string lot, IParticleStore store, IGrainFactory grains)
+    public static async Task<Results<Ok<RunStatus[]>, NotFound<ApiError>>> LotRuns(string lot, IParticleStore store, LotReads reads, IGrainFactory grains)
     {
+        if (!await reads.ExistsAsync(lot)) return UnknownLot(lot);
         var runs = await store.RunsOfLotAsync(lot);
-        if (runs.Count == 0 && await store.GetLotAsync(lot) is null) return UnknownLot(lot);
         return TypedResults.Ok(await Task.WhenAll(runs.Select(r => grains.GetGrain<IInstrumentRunGrain>(r.RunId).GetStatus())));
     }
 
-    public static async Task<Results<Ok<IReadOnlyList<TypeSource>>, NotFound<ApiError>>> LotTraceability(string lot, IParticleStore store, VerdictPolicy policy) =>
-        await LotProfileQuery.ComputeAsync(store, lot, policy) is { } profile ? TypedResults.Ok(Traceability.Rank(profile)) : UnknownLot(lot);
+    public static async Task<Results<Ok<IReadOnlyList<TypeSource>>, NotFound<ApiError>>> LotTraceability(string lot, LotReads reads) =>
+        await reads.ProfileAsync(lot) is { } profile ? TypedResults.Ok(Traceability.Rank(profile)) : UnknownLot(lot);
 
     public static Task<Results<Ok<ParticlePageView>, NotFound<ApiError>>> LotParticles(string lot, HttpContext http, IParticleStore store,
-        IParticlePages pages, IGrainFactory grains) =>
-        Page(http, store, pages, grains, new ParticleQuery(LotId: lot), lot);
+        LotReads reads, IParticlePages pages, IGrainFactory grains) =>
+        Page(http, store, reads, pages, grains, new ParticleQuery(LotId: lot), lot);
 
     /// <summary>The review queue: the lot's uncertain particles nobody has reviewed yet.</summary>
     public static Task<Results<Ok<ParticlePageView>, NotFound<ApiError>>> ReviewQueue(string lot, HttpContext http, IParticleStore store,
-        IParticlePages pages, IGrainFactory grains) =>
-        Page(http, store, pages, grains, new ParticleQuery(LotId: lot, UnreviewedUncertainOnly: true), lot);
+        LotReads reads, IParticlePages pages, IGrainFactory grains) =>
+        Page(http, store, reads, pages, grains, new ParticleQuery(LotId: lot, UnreviewedUncertainOnly: true), lot);
 
-    public static async Task<Results<Ok<IReadOnlyList<ReviewEntry>>, NotFound<ApiError>>> LotAudit(string lot, IParticleStore store) =>
-        await LotExistsAsync(store, lot) ? TypedResults.Ok(await store.ReviewsAsync(lot)) : UnknownLot(lot);
+    public static async Task<Results<Ok<IReadOnlyList<ReviewEntry>>, NotFound<ApiError>>> LotAudit(string lot, IParticleStore store, LotReads reads) =>
+        await reads.ExistsAsync(lot) ? TypedResults.Ok(await store.ReviewsAsync(lot)) : UnknownLot(lot);
 
-    public static async Task<Results<JsonHttpResult<LotProfile>, NotFound<ApiError>>> ProfileJson(string lot, IParticleStore store, VerdictPolicy policy) =>
-        await LotProfileQuery.ComputeAsync(store, lot, policy) is { } profile
+    public static async Task<Results<JsonHttpResult<LotProfile>, NotFound<ApiError>>> ProfileJson(string lot, LotReads reads) =>
+        await reads.ProfileAsync(lot) is { } profile
             ? TypedResults.Json(profile, contentType: "application/json", statusCode: 200) : UnknownLot(lot);
 
-    public static async Task<Results<ContentHttpResult, NotFound<ApiError>>> ProfileCsv(string lot, IParticleStore store, VerdictPolicy policy) =>
-        await LotProfileQuery.ComputeAsync(store, lot, policy) is { } profile
+    public static async Task<Results<ContentHttpResult, NotFound<ApiError>>> ProfileCsv(string lot, LotReads reads) =>
+        await reads.ProfileAsync(lot) is { } profile
             ? TypedResults.Text(LotExports.ProfileCsv(profile), "text/csv", Encoding.UTF8) : UnknownLot(lot);
 
     /// <summary>
     /// Every particle of the lot as a JSON array, serialized as the store reads them: System.Text.Json writes an
     /// <see cref="IAsyncEnumerable{T}"/> as an array and flushes as its buffer fills, so the lot is never in memory whole.
     /// </summary>
-    public static async Task<Results<Ok<IAsyncEnumerable<ParticleView>>, NotFound<ApiError>>> ParticlesJson(string lot, IParticleStore store,
+    public static async Task<Results<Ok<IAsyncEnumerable<ParticleView>>, NotFound<ApiError>>> ParticlesJson(string lot, LotReads reads,
         IParticleExportSource export, IGrainFactory grains)
     {
-        if (!await LotExistsAsync(store, lot)) return UnknownLot(lot);
+        if (!await reads.ExistsAsync(lot)) return UnknownLot(lot);
         return TypedResults.Ok(Views(export.ParticlesOfLotAsync(lot), await ClassesAsync(grains)));
     }
 
@@ -129,27 +132,35 @@ public static class QaApi
     /// Every particle of the lot as CSV, written line by line as the store reads them. Once the first bytes are sent
     /// the status is 200: a store failing part way ends the response early, and the client sees a cut transfer.
     /// </summary>
-    public static async Task<Results<PushStreamHttpResult, NotFound<ApiError>>> ParticlesCsv(string lot, HttpContext http, IParticleStore store,
+    public static async Task<Results<PushStreamHttpResult, NotFound<ApiError>>> ParticlesCsv(string lot, HttpContext http, LotReads reads,
         IParticleExportSource export, IGrainFactory grains)
     {
-        if (!await LotExistsAsync(store, lot)) return UnknownLot(lot);
+        if (!await reads.ExistsAsync(lot)) return UnknownLot(lot);
         var particles = Views(export.ParticlesOfLotAsync(lot), await ClassesAsync(grains));
         return TypedResults.Stream(body => LotExports.WriteParticlesCsvAsync(body, particles, http.RequestAborted), "text/csv; charset=utf-8");
     }
 
-    public static async Task<Results<PushStreamHttpResult, NotFound<ApiError>>> TrainingSet(string lot, HttpContext http, IParticleStore store, IParticleExportSource export)
+    public static async Task<Results<PushStreamHttpResult, NotFound<ApiError>>> TrainingSet(string lot, HttpContext http, LotReads reads, IParticleExportSource export)
     {
-        if (!await LotExistsAsync(store, lot)) return UnknownLot(lot);
+        if (!await reads.ExistsAsync(lot)) return UnknownLot(lot);
         return TypedResults.Stream(body => LotExports.WriteTrainingSetAsync(body, lot, export.ReviewedImagesOfLotAsync(lot), http.RequestAborted),
             "application/zip", $"{lot}-training-set.zip");
     }
 
-    public static async Task<Results<Ok<List<TrendPoint>>, NotFound<ApiError>>> ProductTrend(string product, IParticleStore store, VerdictPolicy policy)
+    public static async Task<Results<Ok<List<TrendPoint>>, NotFound<ApiError>>> ProductTrend(string product, LotReads reads)
     {
-        var points = new List<TrendPoint>();
-        foreach (var lot in (await store.ListLotsAsync()).Where(l => l.Product == product).OrderBy(l => l.FirstRunUtc))
+        // The product's lots, page by page from the list (filtered in SQL on the name; exactly this product here).
+        var lots = new List<LotSummary>();
+        for (LotKey? after = null; ;)
         {
-            var profile = (await LotProfileQuery.ComputeAsync(store, lot.LotId, policy))!;
+            var page = await reads.ListAsync(new LotListQuery(Product: product, Limit: MaxPage, After: after));
+            lots.AddRange(page.Lots.Where(l => l.Product == product));
+            if ((after = page.Next) is null) break;
+        }
+        var points = new List<TrendPoint>();
+        foreach (var lot in lots.OrderBy(l => l.FirstRunUtc))
+        {
+            var profile = (await reads.ProfileAsync(lot.LotId))!;
             bool perContainer = profile.ContainerVolumeMl is not null && profile.AnalysedVolumeMl is not null;
             double? At(double edge) => profile.ParticlesExcludingBubbles.SizeClasses.Single(s => s.AtOrAboveMicrometres == edge) is var s
                 ? (perContainer ? s.PerContainer : s.PerMl) : null;
@@ -162,8 +173,8 @@ public static class QaApi
     // Runs' particles.
 
     public static async Task<Results<Ok<ParticlePageView>, NotFound<ApiError>>> RunParticles(string run, HttpContext http, IParticleStore store,
-        IParticlePages pages, IGrainFactory grains) =>
-        await store.GetRunAsync(run) is null ? UnknownRun(run) : await Page(http, store, pages, grains, new ParticleQuery(RunId: run), null);
+        LotReads reads, IParticlePages pages, IGrainFactory grains) =>
+        await store.GetRunAsync(run) is null ? UnknownRun(run) : await Page(http, store, reads, pages, grains, new ParticleQuery(RunId: run), null);
 
     public static async Task<Results<Ok<ParticleDetail>, NotFound<ApiError>>> Particle(string run, string particle, IParticleStore store, IGrainFactory grains) =>
         await store.GetParticleAsync(run, particle) is { } found
@@ -205,8 +216,8 @@ public static class QaApi
     /// then either <c>offset</c> (how many to skip) or <c>after</c> (a page's <c>next</c>: the particles after its last).
     /// Deep offsets cost the rows skipped; a cursor costs what the first page costs.
     /// </summary>
-    private static async Task<Results<Ok<ParticlePageView>, NotFound<ApiError>>> Page(HttpContext http, IParticleStore store, IParticlePages pages,
-        IGrainFactory grains, ParticleQuery query, string? lot)
+    private static async Task<Results<Ok<ParticlePageView>, NotFound<ApiError>>> Page(HttpContext http, IParticleStore store, LotReads reads,
+        IParticlePages pages, IGrainFactory grains, ParticleQuery query, string? lot)
     {
         var q = http.Request.Query;
         query = query with
@@ -221,7 +232,7 @@ public static class QaApi
         };
         var after = QueryValues.After(q, "after");
         if (after is not null && query.Offset != 0) throw new BadQueryException("offset", "a page starts at an offset or after a cursor, not both");
-        if (lot is not null && !await LotExistsAsync(store, lot)) return UnknownLot(lot);
+        if (lot is not null && !await reads.ExistsAsync(lot)) return UnknownLot(lot);
         var page = after is { } key
             ? await pages.QueryParticlesAfterAsync(query, key)
             : await store.QueryParticlesAsync(query);
@@ -283,9 +294,6 @@ public static class QaApi
         http.Response.Headers.CacheControl = "private, max-age=3600";
         return TypedResults.File(png.ToArray(), "image/png");
     }
-
-    private static async Task<bool> LotExistsAsync(IParticleStore store, string lot) =>
-        await store.GetLotAsync(lot) is not null || (await store.RunsOfLotAsync(lot)).Count > 0;
 
     private static NotFound<ApiError> UnknownLot(string lot) =>
         TypedResults.NotFound(new ApiError($"lot '{lot}' is not known: no run has been started for it and it was never described"));

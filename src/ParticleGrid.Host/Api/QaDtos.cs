@@ -7,9 +7,19 @@ namespace ParticleGrid.Host.Api;
 // What the QA API's routes answer and take. The web UI (wwwroot) and the tests read these shapes: names are
 // serialized camelCase, so renaming a property changes the API.
 
-/// <summary>A lot in the lot list: its verdict and the reasons for it (why it is not assessable, say).</summary>
+/// <summary>A lot in the lot list: its stored verdict, the reasons for it (why it is not assessable, say) and when it was judged.</summary>
 public sealed record LotListItem(string Lot, string? Product, double? ContainerVolumeMl, int Runs, int Particles,
-    DateTimeOffset? FirstRunUtc, DateTimeOffset? LastRunUtc, VerdictOutcome Verdict, IReadOnlyList<string> VerdictReasons);
+    DateTimeOffset? FirstRunUtc, DateTimeOffset? LastRunUtc, VerdictOutcome Verdict, IReadOnlyList<string> VerdictReasons,
+    int RunsInProgress, DateTimeOffset VerdictComputedUtc)
+{
+    public static LotListItem Of(LotSummary lot) => new(lot.LotId, lot.Product, lot.ContainerVolumeMl, lot.Runs, lot.Particles,
+        lot.FirstRunUtc, lot.LastRunUtc, lot.Verdict, lot.VerdictReasons, lot.RunsInProgress, lot.VerdictComputedUtc);
+}
+
+/// <summary>One page of the lot list (most recent run first).</summary>
+/// <param name="Total">How many lots match the filter, on every page.</param>
+/// <param name="Next">The cursor of the page after this one (pass it as <c>?after=</c> with the same filter), or null on the last page.</param>
+public sealed record LotListView(int Total, IReadOnlyList<LotListItem> Lots, string? Next);
 
 /// <summary>A particle as QA sees it: the vote, the reviewer's label if any, every network's opinion, its size and lineage.</summary>
 public sealed record ParticleView(string RunId, string ParticleId, string LotId, string InstrumentId, string? Type, string? ClassifiedType,

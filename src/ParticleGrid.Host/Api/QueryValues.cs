@@ -98,4 +98,28 @@ public static class QueryValues
 
     /// <summary>The cursor <see cref="After"/> reads.</summary>
     public static string Cursor(Storage.ParticleKey key) => Base64Url.EncodeToString(Encoding.UTF8.GetBytes($"{key.RunId}\n{key.ParticleId}"));
+
+    /// <summary>
+    /// A lot list page's cursor (<c>GET /lots?after=</c>): the place of the last lot of the page before, as the API gave it
+    /// in the list's <c>next</c>. Opaque to clients like the particle cursor (base64url of the last run's time and the lot id).
+    /// </summary>
+    public static Storage.LotKey? LotAfter(IQueryCollection query, string name)
+    {
+        string? value = Text(query, name, maxLength: 1000);
+        if (value is null) return null;
+        try
+        {
+            if (Encoding.UTF8.GetString(Base64Url.DecodeFromChars(value)).Split('\n', 2) is [var recent, { Length: > 0 } lot]
+                && long.TryParse(recent, NumberStyles.Integer, CultureInfo.InvariantCulture, out long recentUnixMs))
+                return new Storage.LotKey(recentUnixMs, lot);
+        }
+        catch (FormatException)
+        {
+        }
+        throw new BadQueryException(name, $"'{value}' is not a cursor this API gave (a lot list's 'next')");
+    }
+
+    /// <summary>The cursor <see cref="LotAfter"/> reads.</summary>
+    public static string LotCursor(Storage.LotKey key) =>
+        Base64Url.EncodeToString(Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{key.RecentUnixMs}\n{key.LotId}")));
 }

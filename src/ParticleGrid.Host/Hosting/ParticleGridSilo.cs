@@ -48,6 +48,8 @@ public static class ParticleGridSilo
         services.AddSingleton(options.Verdict);
         services.AddSingleton(options.Gate);
         services.AddSingleton<WorkerSilos>();
+        // The one read path for lots (grain, QA API, CLI): see Storage/LotReads.cs.
+        services.AddSingleton<LotReads>();
         services.AddSingleton<ParticleGridMetrics>();
         services.AddSingleton<SiloReadiness>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SiloStartup>();
@@ -55,7 +57,7 @@ public static class ParticleGridSilo
         if (options.Mode == HostingMode.Embedded)
         {
             string data = Path.GetFullPath(options.DataDirectory);
-            services.AddSingleton<IParticleStore>(_ => SqlParticleStore.Sqlite(Path.Combine(data, "particles.db")));
+            services.AddSingleton<IParticleStore>(_ => SqlParticleStore.Sqlite(Path.Combine(data, "particles.db"), options.Verdict));
             // The same store streams exports and keyset pages; the container disposes it more than once, which it takes.
             services.AddSingleton<IParticleExportSource>(sp => (SqlParticleStore)sp.GetRequiredService<IParticleStore>());
             services.AddSingleton<IParticlePages>(sp => (SqlParticleStore)sp.GetRequiredService<IParticleStore>());
@@ -70,7 +72,7 @@ public static class ParticleGridSilo
         else
         {
             string connection = options.PostgresConnectionString!;
-            services.AddSingleton<IParticleStore>(_ => SqlParticleStore.Postgres(connection));
+            services.AddSingleton<IParticleStore>(_ => SqlParticleStore.Postgres(connection, options.Verdict));
             services.AddSingleton<IParticleExportSource>(sp => (SqlParticleStore)sp.GetRequiredService<IParticleStore>());
             services.AddSingleton<IParticlePages>(sp => (SqlParticleStore)sp.GetRequiredService<IParticleStore>());
             silo.AddAdoNetGrainStorage(StorageNames.Grains, o =>

@@ -6,6 +6,8 @@ const TOKEN_KEY = 'particlegrid.token';
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const FALLBACK_CLASSES = ['bubble', 'silicone_oil', 'glass', 'protein'];
 const GALLERY_PAGE = 60;
+/** Lots per page of the lot list (the hash's limit= overrides it, 1-500). */
+const LOT_PAGE = 25;
 const REVIEW_PAGE = 20;
 const THUMBNAIL_CONCURRENCY = 6;
 
@@ -400,7 +402,11 @@ async function viewModels() {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// #/lots
+// #/lots?product=&verdict=&from=&to=&limit=&pages=
+//
+// The API pages the list by cursor (each page's `next`), most recent run first. The hash keeps the cursors of the pages
+// before this one (`pages`, dot-separated: a cursor is base64url, which has no dot), so Previous drops the last one,
+// Next adds this page's, and a reload or a shared link opens the same page.
 
 async function viewLots(params) {
   const ctx = view;
@@ -427,6 +433,8 @@ async function viewLots(params) {
     if (verdict.value) q.set('verdict', verdict.value);
     if (from.value) q.set('from', from.value);
     if (to.value) q.set('to', to.value);
+    if (params.get('limit')) q.set('limit', params.get('limit'));
+    // A new filter starts at its first page.
     const target = `#/lots${q.toString() ? `?${q}` : ''}`;
     if (location.hash === target) route(); else location.hash = target;
   });
@@ -435,21 +443,51 @@ async function viewLots(params) {
 
   const q = new URLSearchParams();
   for (const key of ['product', 'verdict', 'from', 'to']) if (params.get(key)) q.set(key, params.get(key));
-  let lots;
+  const filtered = q.toString() !== '';
+  const limit = Number(params.get('limit')) >= 1 && Number(params.get('limit')) <= 500 ? Math.floor(Number(params.get('limit'))) : LOT_PAGE;
+  const trail = (params.get('pages') ?? '').split('.').filter(Boolean);
+  /** The hash of this list with another trail of cursors (same filter and page size). */
+  const pageHash = cursors => {
+    const p = new URLSearchParams(q);
+    if (params.get('limit')) p.set('limit', params.get('limit'));
+    if (cursors.length) p.set('pages', cursors.join('.'));
+    return `#/lots${p.toString() ? `?${p}` : ''}`;
+  };
+  const request = new URLSearchParams(q);
+  request.set('limit', String(limit));
+  if (trail.length) request.set('after', trail[trail.length - 1]);
+  let page;
   try {
-    lots = await api(`lots${q.toString() ? `?${q}` : ''}`);
+    page = await api(`lots?${request}`);
   } catch (e) {
     showError(results, e, 'The lots could not be loaded: ');
     return;
   }
   if (!ctx.alive) return;
-  if (!Array.isArray(lots) || lots.length === 0) {
+  const lots = page?.lots ?? [];
+  if (lots.length === 0 && trail.length === 0) {
     results.replaceChildren(h('p', { class: 'notice', testid: 'lots-empty' },
-      q.toString() ? 'No lot matches these filters.' : 'No lots yet: start a run or ingest an instrument export.'));
+      filtered ? 'No lot matches these filters.' : 'No lots yet: start a run or ingest an instrument export.'));
     return;
   }
-  results.replaceChildren(h('table', { testid: 'lots-table' },
-    h('caption', null, plural(lots.length, 'lot')),
+  const first = trail.length * limit + 1;
+  const last = trail.length * limit + lots.length;
+  const shown = lots.length === 0 ? `no lots on this page of ${fmtNum(page.total)}` : `${fmtNum(first)}–${fmtNum(last)} of ${plural(page.total, 'lot')}`;
+  const previous = h('a', { class: 'button', href: pageHash(trail.slice(0, -1)), testid: 'lots-prev' }, '← Previous');
+  const next = h('a', { class: 'button', href: page.next ? pageHash([...trail, page.next]) : '#', testid: 'lots-next' }, 'Next →');
+  // A link that leads nowhere is shown but cannot be followed (and says so to assistive technology).
+  for (const [link, enabled] of [[previous, trail.length > 0], [next, !!page.next]]) {
+    if (enabled) continue;
+    link.setAttribute('aria-disabled', 'true');
+    link.classList.add('disabled');
+    link.addEventListener('click', e => e.preventDefault());
+  }
+  // data-page-hash says which page this is (a test waits for it: the page before stays on screen until this one replaces it).
+  const pager = h('nav', { class: 'pager', 'aria-label': 'Lot pages', testid: 'lots-pager', 'data-page-hash': pageHash(trail) },
+    previous, ' ', h('span', { testid: 'lots-shown' }, `Page ${trail.length + 1}: ${shown}${filtered ? ' matching the filters' : ''}`), ' ', next);
+  results.replaceChildren(h('p', { testid: 'lots-total', 'data-total': String(page.total) }, `${plural(page.total, 'lot')}${filtered ? ' match these filters' : ''}`),
+    h('table', { testid: 'lots-table' },
+    h('caption', null, shown),
     h('thead', null, h('tr', null,
       h('th', { scope: 'col' }, 'Lot'), h('th', { scope: 'col' }, 'Product'),
       h('th', { scope: 'col', class: 'num' }, 'Container'), h('th', { scope: 'col', class: 'num' }, 'Runs'),
@@ -464,9 +502,10 @@ async function viewLots(params) {
       h('td', null, fmtDate(lot.firstRunUtc)),
       h('td', null, fmtDate(lot.lastRunUtc)),
       h('td', null, h('span', {
-        class: `badge ${verdictClass(lot.verdict)}`, testid: 'lot-verdict',
+        class: `badge ${verdictClass(lot.verdict)}`, testid: 'lot-verdict', 'data-verdict': lot.verdict,
         title: (lot.verdictReasons ?? []).join('\n') || null,
-      }, verdictText(lot.verdict))))))));
+      }, verdictText(lot.verdict))))))),
+    pager);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

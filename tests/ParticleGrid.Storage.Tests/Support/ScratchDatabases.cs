@@ -1,3 +1,4 @@
+using ParticleGrid.Domain;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 using ParticleGrid.Storage;
@@ -46,17 +47,18 @@ internal sealed class ScratchDatabases(string name) : IAsyncDisposable
     }
 
     /// <summary>A store on a fresh database of <paramref name="backend"/> ("sqlite" or "postgres"), created as a silo creates it.</summary>
-    public async Task<SqlParticleStore> OpenStoreAsync(string backend)
+    /// <param name="verdict">The site's verdict settings, as a silo passes them (null: none, the defaults judge).</param>
+    public async Task<SqlParticleStore> OpenStoreAsync(string backend, VerdictPolicy? verdict = null)
     {
         SqlParticleStore store;
         if (backend == "sqlite")
         {
-            store = SqlParticleStore.Sqlite(SqlitePath);
+            store = SqlParticleStore.Sqlite(SqlitePath, verdict);
         }
         else
         {
             await CreatePostgresAsync();
-            store = SqlParticleStore.Postgres(PostgresConnection());
+            store = SqlParticleStore.Postgres(PostgresConnection(), verdict);
         }
         await store.EnsureCreatedAsync();
         return store;
