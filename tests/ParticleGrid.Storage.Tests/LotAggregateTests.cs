@@ -61,8 +61,9 @@ public sealed class LotAggregateTests : IAsyncLifetime
         await store.CompleteRunAsync("run-1", T0.AddMinutes(5));
         await AssertKeptAsync(store, "LOT-V", VerdictOutcome.Pass);
 
-        // The lot's volume: a 100 mL container holds 1000 particles >= 25 um, over 600.
-        await store.SaveLotAsync(new LotRecord("LOT-V", 100, "mAb-9 vial"));
+        // The lot's volume (an admin's audited change; a run may only set it once): a 100 mL container holds 1000
+        // particles >= 25 um, over 600.
+        await store.ChangeLotAsync(new LotRecord("LOT-V", 100, "mAb-9 vial"), new Actor("0123456789ab", "admin"), "label says 100 mL", T0);
         await AssertKeptAsync(store, "LOT-V", VerdictOutcome.Fail);
 
         // Reviews: five of them were air bubbles, which are not counted; 500 per container passes.
@@ -146,10 +147,10 @@ public sealed class LotAggregateTests : IAsyncLifetime
             .Select(i => Particle(r.Lot, r.Run, $"p{i:D4}", types[random.Next(types.Length)], random.Next(8) == 0 ? null : Math.Round(random.NextDouble() * 60, 1)))
             .Chunk(25)).ToList();
 
-        // Every batch twice (replays), with the lots' volumes changing, reviews and run completions racing them.
+        // Every batch twice (replays), with the lots' volumes changed by an admin, reviews and run completions racing them.
         var writes = new List<Func<Task>>();
         writes.AddRange(batches.Concat(batches).Select(batch => (Func<Task>)(() => store.AppendAsync(batch))));
-        writes.AddRange(lots.SelectMany(lot => new[] { 1.0, 150.0, 2.0 }.Select(volume => (Func<Task>)(() => store.SaveLotAsync(new LotRecord(lot, volume, "mAb"))))));
+        writes.AddRange(lots.SelectMany(lot => new[] { 1.0, 150.0, 2.0 }.Select(volume => (Func<Task>)(() => store.ChangeLotAsync(new LotRecord(lot, volume, "mAb"), new Actor(null, "admin"), "volume corrected", T0))))));
         writes.AddRange(runs.Select(r => (Func<Task>)(() => store.CompleteRunAsync(r.Run, T0.AddHours(1)))));
         await Task.WhenAll(writes.OrderBy(_ => random.Next()).Select(write => Task.Run(write)));
         var reviewed = batches.SelectMany(b => b).Where((_, i) => i % 9 == 0).ToList();

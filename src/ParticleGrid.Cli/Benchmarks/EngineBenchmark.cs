@@ -151,7 +151,7 @@ public static class EngineBenchmark
     }
 
     /// <summary>How to start this program again: its apphost, or <c>dotnet particlegrid.dll</c>.</summary>
-    static (string Program, string[] Prefix) CurrentProgram()
+    internal static (string Program, string[] Prefix) CurrentProgram()
     {
         string process = Environment.ProcessPath!;
         return Path.GetFileNameWithoutExtension(process) == "dotnet"

@@ -44,7 +44,7 @@ public static class BenchCommand
         var device = ModelOptions.Device();
         var command = new Command("bench", "Measures ParticleGrid's throughput on this machine: each engine's raw forward passes beside ONNX Runtime's, end to end through the cluster, memory, the Orleans layer alone, and PyTorch for comparison.")
         {
-            quick, size, json, script, sizesOption, batchesOption, rounds, device, ProbeCommand(),
+            quick, size, json, script, sizesOption, batchesOption, rounds, device, ProbeCommand(), SiteCommand(),
         };
         command.SetAction((parse, cancellation) => CommandErrors.Guard(async () =>
         {
@@ -167,6 +167,49 @@ public static class BenchCommand
         text.AppendLine("Targets:");
         foreach (var t in r.Targets) text.AppendLine($"   [{(t.Met is null ? "n/a" : t.Met.Value ? "met" : "not met")}] {t.Target}: {t.Measured}");
         return text.ToString();
+    }
+
+    /// <summary>
+    /// <c>bench site</c> (issue 16 part 7): a filled store served by the real host, its QA queries timed over HTTP while an
+    /// ingest runs, and the ingest client's memory (<see cref="Benchmarks.SiteBenchmark"/>).
+    /// </summary>
+    private static Command SiteCommand()
+    {
+        var lots = new Option<int>("--lots") { Description = "Lots in the store (two runs each)", DefaultValueFactory = _ => 300 };
+        var perLot = new Option<int>("--particles-per-lot") { Description = "Particles of each lot", DefaultValueFactory = _ => 10_000 };
+        var big = new Option<int?>("--big-lot-particles") { Description = "Particles of the one big lot (default: 30 x --particles-per-lot)" };
+        var postgres = new Option<string?>("--postgres") { Description = "A PostgreSQL server's connection string: the bench makes a fresh database there (and drops it); default: SQLite in a temporary folder" };
+        var clientRun = new Option<int>("--client-run-particles") { Description = "Particles of the generated run the ingest client sends while the queries are timed", DefaultValueFactory = _ => 200_000 };
+        var samples = new Option<int>("--samples") { Description = "Requests timed per query", DefaultValueFactory = _ => 50 };
+        var json = new Option<FileInfo?>("--json") { Description = "Also write the figures as JSON" };
+        foreach (var (option, min) in new[] { (lots, 1), (perLot, 2), (clientRun, 1), (samples, 1) })
+            option.Validators.Add(r => { if (r.GetValue(option) < min) r.AddError($"{option.Name} must be at least {min}"); });
+        big.Validators.Add(r => { if (r.GetValue(big) is < 2) r.AddError("--big-lot-particles must be at least 2"); });
+        var command = new Command("site", "Fills a store with --lots lots of --particles-per-lot particles and one big lot, serves it, and times the lot list, " +
+                                          "lot profiles, particle pages and the CSV export while an ingest runs; then the ingest client's peak memory.")
+        {
+            lots, perLot, big, postgres, clientRun, samples, json,
+        };
+        command.SetAction((parse, cancellation) => CommandErrors.Guard(async () =>
+        {
+            int m = parse.GetValue(perLot);
+            var options = new Benchmarks.SiteBenchOptions(parse.GetValue(lots), m, parse.GetValue(big) ?? 30 * m, parse.GetValue(postgres),
+                parse.GetValue(clientRun), parse.GetValue(samples));
+            string work = Directory.CreateTempSubdirectory("particlegrid-bench-site-").FullName;
+            try
+            {
+                var report = await Benchmarks.SiteBenchmark.RunAsync(options, work, line => Console.Error.WriteLine(line), cancellation);
+                Console.Write(Benchmarks.SiteBenchmark.Format(report));
+                if (parse.GetValue(json) is { } file) await File.WriteAllTextAsync(file.FullName, JsonSerializer.Serialize(report, LotCommand.Json), cancellation);
+                return 0;
+            }
+            finally
+            {
+                Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+                try { Directory.Delete(work, recursive: true); } catch (IOException) { }
+            }
+        }));
+        return command;
     }
 
     /// <summary><c>bench probe</c> (hidden): what one peak-memory measurement runs in its fresh process.</summary>
