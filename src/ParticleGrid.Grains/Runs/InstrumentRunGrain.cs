@@ -237,14 +237,17 @@ public sealed class InstrumentRunGrain(
         var request = new ClassificationRequest(RunId, run.InstrumentId, particles, run.MicrometresPerPixel);
         var context = ResilienceContextPool.Shared.Get();
         context.Properties.Set(CallStarted, Stopwatch.GetTimestamp());
+        // Polly resumes a retry off the grain's scheduler, where the grain's own services may not be touched: the factory
+        // is taken here, and the next worker is counted atomically (calls of one batch run at once).
+        var grains = GrainFactory;
         try
         {
             return await WorkerRetries.ExecuteAsync(async _ =>
             {
                 var silos = workers.Active();
                 if (silos.Count == 0) throw new NoWorkerException();
-                var silo = silos[_nextWorker++ % silos.Count];
-                return await GrainFactory.GetGrain<IEnsembleWorkerGrain>(WorkerSilos.KeyOf(silo)).Classify(request);
+                var silo = silos[(int)((uint)Interlocked.Increment(ref _nextWorker) % silos.Count)];
+                return await grains.GetGrain<IEnsembleWorkerGrain>(WorkerSilos.KeyOf(silo)).Classify(request);
             }, context);
         }
         catch (Exception e) when (e is not NoModelSetException)
