@@ -59,7 +59,7 @@ public sealed class SiteOutages
             OnRetry = args =>
             {
                 if (Interlocked.Exchange(ref _waiting, 1) == 0)
-                    _warn?.Invoke($"the site is not answering now ({Describe(args.Outcome.Exception!)}); retrying for up to {Format(RetryFor)}");
+                    _warn?.Invoke($"the site cannot record now ({Describe(args.Outcome.Exception!)}); retrying for up to {Format(RetryFor)}");
                 return ValueTask.CompletedTask;
             },
         }).Build();

@@ -34,7 +34,8 @@ public static class WorkersApi
             catch (Exception e) when (e is not OutOfMemoryException)
             {
                 // OrleansMessageRejectionException, SiloUnavailableException, a timeout: whatever it is, this silo did not answer.
-                string problem = e is TimeoutException ? $"no answer within {AnswerTimeout.TotalSeconds:0} s" : $"{e.GetType().Name}: {e.Message}";
+                // The first line only: Orleans puts its inner exception, stack and all, into the message.
+                string problem = e is TimeoutException ? $"no answer within {AnswerTimeout.TotalSeconds:0} s" : $"{e.GetType().Name}: {e.Message.Split('\n', 2)[0].Trim()}";
                 return new WorkerReport(silo.ToParsableString(), false, problem, workers.DevicesOf(silo), "", null, 0, 0, 0, 0, 0);
             }
         }));
