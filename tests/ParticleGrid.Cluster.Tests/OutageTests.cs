@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Data.Sqlite;
@@ -138,6 +139,72 @@ public sealed class OutageTests(TinyModels models, ITestOutputHelper output) : I
             await AssertRecordedExactlyAsync(store, "FC-W:run-b", 40);
             Assert.Equal(24, (await store.CountRunAsync("FC-W:run-a")).Recorded);
         }
+    }
+
+    [Fact]
+    public async Task HTTP_ingest_answers_503_with_Retry_After_while_no_worker_can_classify_and_records_nothing()
+    {
+        // A gateway without any worker silo: every batch waits its outage time, then the run answers "paused".
+        await using var host = await RunningHost.StartAsync(o =>
+        {
+            o.DataDirectory = Path.Combine(_work.Path, "data");
+            o.Roles = "gateway";
+            o.Runs.OutageWait = TimeSpan.FromSeconds(2);
+            o.Runs.RetryAfter = TimeSpan.FromSeconds(7);
+        });
+        var started = await host.Http.PostAsJsonAsync("/runs/http-paused", new { lotId = "LOT-503", instrumentId = "MFI-503", analysedVolumeMl = 0.25 });
+        Assert.True(started.IsSuccessStatusCode, await started.Content.ReadAsStringAsync());
+        var (png, _) = TinyModels.Particle(ParticleType.Protein, 5);
+        var posted = await host.Http.PostAsJsonAsync("/runs/http-paused/batches/b1", new { particles = new[] { new { particleId = "p1", image = Convert.ToBase64String(png) } } });
+
+        string body = await posted.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, posted.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(7), posted.Headers.RetryAfter?.Delta);
+        Assert.Contains("is paused: no worker could classify", body);
+        var status = await host.Grains.GetGrain<IInstrumentRunGrain>("http-paused").GetStatus();
+        Assert.Equal((0, 0), (status.Recorded, status.Failed));
+    }
+
+    [Fact]
+    public async Task Ingest_retry_failed_removes_what_an_outage_failed_before_this_change_and_sends_it_again()
+    {
+        string data = Path.Combine(_work.Path, "data");
+        string run = Path.Combine(_work.Path, "sample-old");
+        WriteGoodImages(run, 40, 300);
+        const string runId = "FC-OLD:sample-old";
+        await using var host = await RunningHost.StartAsync(o => o.DataDirectory = data);
+        await TestClusters.ActivateAsync(host.Grains, models.Directories);
+        string[] arguments = ["ingest", run, "--lot", "LOT-OLD", "--instrument", "FC-OLD", "--um-per-pixel", "0.7", "--cluster", $"127.0.0.1:{host.GatewayPort}"];
+        Assert.Equal(0, CliProcess.Run(_work.Path, arguments).ExitCode);
+
+        // The ledger as the old run grain left it after a worker outage: 15 particles failed "for good" with the outage's
+        // cause, counted in the lot's tallies as such (a rebuild makes the tallies match those rows).
+        var store = (SqlParticleStore)host.App.Services.GetService(typeof(IParticleStore))!;
+        await using (var connection = new SqliteConnection($"Data Source={Path.Combine(data, "particles.db")}"))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"""
+                UPDATE particles SET failure = 'not classified after 3 worker failure(s): no worker silo was in the cluster for 30 s',
+                    particle_type = NULL, probability = NULL, uncertain = 0, uncertain_reason = NULL, model_set_version = NULL, votes_json = '[]'
+                WHERE run_id = '{runId}' AND particle_id IN (SELECT particle_id FROM particles WHERE run_id = '{runId}' ORDER BY particle_id LIMIT 15)
+                """;
+            Assert.Equal(15, await command.ExecuteNonQueryAsync());
+        }
+        await store.CheckAggregatesAsync(rewrite: true);
+        Assert.Equal(15, (await store.CountRunAsync(runId)).Failed);
+
+        var plain = CliProcess.Run(_work.Path, arguments);          // without the flag nothing is sent: they are recorded
+        Assert.Contains("(0 now, 40 already recorded before)", plain.Output);
+        var repaired = CliProcess.Run(_work.Path, [.. arguments, "--retry-failed"]);
+        Assert.True(repaired.ExitCode == 0, repaired.ToString());
+        Assert.Contains("15 particles recorded as failed by an outage were removed", repaired.Error);
+        Assert.Contains("(15 now, 25 already recorded before)", repaired.Output);
+        await AssertRecordedExactlyAsync(store, runId, 40);
+
+        var again = CliProcess.Run(_work.Path, [.. arguments, "--retry-failed"]);   // once: nothing left to repair
+        Assert.Contains("no particle of the run was recorded as failed by an outage", again.Error);
+        Assert.Contains("(0 now, 40 already recorded before)", again.Output);
     }
 
     [SkippableFact]
