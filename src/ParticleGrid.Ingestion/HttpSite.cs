@@ -110,10 +110,12 @@ public sealed class HttpSiteConnection : ISiteConnection
                 if (response.IsSuccessStatusCode)
                     return (await response.Content.ReadFromJsonAsync<T>(Json))!;
                 string error = await ErrorAsync(response);
-                // 503: the run is paused (no worker, the store down or full) or the site is starting; it says when to ask again.
-                if (response.StatusCode is HttpStatusCode.ServiceUnavailable or HttpStatusCode.BadGateway or HttpStatusCode.GatewayTimeout)
-                    throw new SiteUnavailableException($"{site} answered {(int)response.StatusCode}: {error}",
-                        response.Headers.RetryAfter?.Delta is { } delta ? (int)delta.TotalMilliseconds : null);
+                // 503 with Retry-After: the run is paused (no worker, the store down or full) and says when to ask again; a proxy's
+                // 502/504: the site behind it is away. A 503 without Retry-After (no model set active) needs an admin, not a wait.
+                var retryAfter = response.Headers.RetryAfter?.Delta;
+                if (response.StatusCode is HttpStatusCode.BadGateway or HttpStatusCode.GatewayTimeout
+                    || response.StatusCode == HttpStatusCode.ServiceUnavailable && retryAfter is not null)
+                    throw new SiteUnavailableException($"{site} answered {(int)response.StatusCode}: {error}", retryAfter is { } delta ? (int)delta.TotalMilliseconds : null);
                 throw response.StatusCode switch
                 {
                     HttpStatusCode.BadRequest => new ArgumentException(error),
