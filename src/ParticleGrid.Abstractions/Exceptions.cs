@@ -37,3 +37,18 @@ public sealed class LotChangeRefusedException : Exception
     public LotChangeRefusedException() { }
     public LotChangeRefusedException(string message) : base(message) { }
 }
+
+/// <summary>
+/// A run cannot record now: no worker could classify, or the particle store could not be read or written, for as long
+/// as one call waits (an outage, not the particles' fault). Nothing of the call was recorded and no particle was marked
+/// failed; send the same request again after <see cref="RetryAfterMs"/>: the run resumes where it was.
+/// </summary>
+[GenerateSerializer]
+public sealed class RunPausedException : Exception
+{
+    public RunPausedException() { }
+
+    public RunPausedException(string message, int retryAfterMs) : base(message) => RetryAfterMs = retryAfterMs;
+
+    [Id(0)] public int RetryAfterMs { get; init; }
+}

@@ -16,8 +16,9 @@ public interface IInstrumentRunGrain : IGrainWithStringKey
     /// <exception cref="ArgumentException">The descriptor is invalid or differs from the one the run was started with.</exception>
     Task<RunStatus> Start(RunDescriptor descriptor);
 
-    /// <summary>Classifies and records a batch; returns when every particle of it is recorded (classified or failed).</summary>
+    /// <summary>Classifies and records a batch; returns when every particle of it is recorded (classified, or failed for its content).</summary>
     /// <exception cref="InvalidOperationException">The run was not started.</exception>
+    /// <exception cref="RunPausedException">No worker could classify, or the store could not be used: nothing was recorded; send it again.</exception>
     /// <remarks>Batches of one run interleave, so an instrument can have several in flight.</remarks>
     [AlwaysInterleave]
     Task<BatchReceipt> SubmitBatch(string batchId, IReadOnlyList<ParticleImage> particles);
@@ -25,6 +26,12 @@ public interface IInstrumentRunGrain : IGrainWithStringKey
     /// <summary>Which of these particle ids the run has not recorded yet: what a resumed upload still has to send.</summary>
     [AlwaysInterleave]
     Task<IReadOnlyList<string>> Unrecorded(IReadOnlyList<string> particleIds);
+
+    /// <summary>
+    /// Removes the run's particles that were recorded as failed for an infrastructure cause (no worker, worker errors)
+    /// before outages paused runs, so that they are sent again; content failures stay. Returns the ids removed.
+    /// </summary>
+    Task<IReadOnlyList<string>> RetryInfrastructureFailures();
 
     /// <summary>Notes items of the run's export that were refused (by source, so a resumed upload counts each once).</summary>
     /// <returns>How many were new.</returns>

@@ -36,11 +36,16 @@ public static class CommandGuard
         }
     }
 
-    /// <summary>The failures of sending runs that a user can fix: bad options, folders, exports, an unreachable site.</summary>
+    /// <summary>
+    /// The failures of sending runs that a user can fix: bad options, folders, exports, an unreachable site. An upload
+    /// interrupted by an outage it waited through for --retry-for says in one line what is recorded and how to resume
+    /// (<see cref="IngestInterruptedException"/>); so does a site that stays unavailable, or a run that stays paused.
+    /// </summary>
     public static bool IsIngestUserError(Exception e) => e is ArgumentException or InvalidOperationException or IOException
         or UnauthorizedAccessException or Ingest.ExportException or Imaging.ParticleImageException
         or Abstractions.ModelSetRefusedException or Abstractions.NoModelSetException or Abstractions.LotChangeRefusedException
-        or System.Net.Sockets.SocketException;
+        or System.Net.Sockets.SocketException
+        or IngestInterruptedException or SiteUnavailableException or Abstractions.RunPausedException;
 }
 
 /// <summary>

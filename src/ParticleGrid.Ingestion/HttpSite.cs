@@ -70,6 +70,8 @@ public sealed class HttpSiteConnection : ISiteConnection
 
     private sealed record RejectionsRequest(IReadOnlyList<RejectedItem> Items);
 
+    private sealed record RetryFailedResponse(IReadOnlyList<string> Removed);
+
     private sealed class HttpRunTarget(HttpClient http, string runId, string site) : IRunTarget
     {
         private readonly string _path = "runs/" + Uri.EscapeDataString(runId);
@@ -89,21 +91,31 @@ public sealed class HttpSiteConnection : ISiteConnection
 
         public Task<RunStatus> Complete() => PostAsync<RunStatus>($"{_path}/complete", new { });
 
+        public async Task<IReadOnlyList<string>> RetryInfrastructureFailures() =>
+            (await PostAsync<RetryFailedResponse>($"{_path}/retry-failed", new { })).Removed;
+
         /// <summary>The endpoint's 400 and 409 are the grain's ArgumentException and InvalidOperationException, and say so the same way.</summary>
         private async Task<T> PostAsync<T>(string path, object body)
         {
             HttpResponseMessage response;
+            // Not reaching the site, or no answer in time, is an outage the upload waits through (SiteOutages), not a refusal.
             try { response = await http.PostAsJsonAsync(path, body, Json); }
-            catch (HttpRequestException e) { throw new InvalidOperationException($"cannot reach {site}: {e.Message}", e); }
+            catch (HttpRequestException e) { throw new SiteUnavailableException($"cannot reach {site}: {e.Message}", inner: e); }
             catch (TaskCanceledException e) when (e.InnerException is TimeoutException)
             {
-                throw new InvalidOperationException($"{site} did not answer /{path} within {http.Timeout.TotalMinutes:0} minutes", e);
+                throw new SiteUnavailableException($"{site} did not answer /{path} within {http.Timeout.TotalMinutes:0} minutes", inner: e);
             }
             using (response)
             {
                 if (response.IsSuccessStatusCode)
                     return (await response.Content.ReadFromJsonAsync<T>(Json))!;
                 string error = await ErrorAsync(response);
+                // 503 with Retry-After: the run is paused (no worker, the store down or full) and says when to ask again; a proxy's
+                // 502/504: the site behind it is away. A 503 without Retry-After (no model set active) needs an admin, not a wait.
+                var retryAfter = response.Headers.RetryAfter?.Delta;
+                if (response.StatusCode is HttpStatusCode.BadGateway or HttpStatusCode.GatewayTimeout
+                    || response.StatusCode == HttpStatusCode.ServiceUnavailable && retryAfter is not null)
+                    throw new SiteUnavailableException($"{site} answered {(int)response.StatusCode}: {error}", retryAfter is { } delta ? (int)delta.TotalMilliseconds : null);
                 throw response.StatusCode switch
                 {
                     HttpStatusCode.BadRequest => new ArgumentException(error),

@@ -19,6 +19,9 @@ public interface IRunTarget
     Task<BatchReceipt> SubmitBatch(string batchId, IReadOnlyList<ParticleImage> particles);
 
     Task<RunStatus> Complete();
+
+    /// <summary>Removes the run's particles an outage recorded as failed (before outages paused runs), to be sent again; their ids.</summary>
+    Task<IReadOnlyList<string>> RetryInfrastructureFailures();
 }
 
 /// <summary>A connection to a site that runs can be sent to: its gateways (<see cref="ClusterConnection"/>) or its HTTP API.</summary>
@@ -49,4 +52,6 @@ public sealed class GrainRunTarget(IGrainFactory grains, string runId) : IRunTar
     public Task<BatchReceipt> SubmitBatch(string batchId, IReadOnlyList<ParticleImage> particles) => _run.SubmitBatch(batchId, particles);
 
     public Task<RunStatus> Complete() => _run.Complete();
+
+    public Task<IReadOnlyList<string>> RetryInfrastructureFailures() => _run.RetryInfrastructureFailures();
 }

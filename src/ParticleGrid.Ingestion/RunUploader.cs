@@ -6,8 +6,11 @@ using ParticleGrid.Ingest;
 namespace ParticleGrid.Ingestion;
 
 /// <summary>What to ingest a run folder as.</summary>
+/// <param name="RetryFor">How long each call waits through an outage of the site (default <see cref="SiteOutages.DefaultRetryFor"/>).</param>
+/// <param name="RetryFailed">First remove the run's particles an outage recorded as failed before outages paused runs, so they are sent again.</param>
 public sealed record IngestSettings(string LotId, string InstrumentId, string RunId, double? MicrometresPerPixel,
-    double? AnalysedVolumeMl, double? ContainerVolumeMl, int BatchSize = 32, int BatchesInFlight = 4);
+    double? AnalysedVolumeMl, double? ContainerVolumeMl, int BatchSize = 32, int BatchesInFlight = 4, TimeSpan? RetryFor = null,
+    bool RetryFailed = false);
 
 /// <summary>What an ingest did: what it read, refused, sent, how the run stands, and what the user should fix.</summary>
 /// <param name="Warnings">Said at the start of the run too, e.g. "sizes unknown: give --um-per-pixel".</param>
@@ -17,7 +20,10 @@ public sealed record IngestReport(string RunId, string Format, int ParticlesRead
 /// <summary>
 /// Sends one run folder to a cluster, resumably: it asks the run which particles it has not recorded and sends only
 /// those, so running it again after an interruption sends what is missing and counts nothing twice. Bad items are
-/// refused here with their reason and never reach the run.
+/// refused here with their reason and never reach the run. An outage of the site (its gateway restarting, a run paused
+/// because no worker can classify or the store is down) is waited through for <see cref="IngestSettings.RetryFor"/>
+/// (<see cref="SiteOutages"/>); past that the upload ends with one line saying what is recorded and that running it
+/// again resumes (<see cref="IngestInterruptedException"/>).
 /// </summary>
 /// <remarks>
 /// It streams, so that its memory stays flat however big the run (a run is hundreds of thousands of images): the
@@ -58,22 +64,55 @@ public static class RunUploader
         var warnings = Warnings(survey.Unsized, survey.Particles, settings);
         foreach (var warning in warnings) warn?.Invoke(warning);
 
-        await run.Start(new RunDescriptor(settings.LotId, settings.InstrumentId, settings.AnalysedVolumeMl, survey.Particles, settings.MicrometresPerPixel),
-            settings.ContainerVolumeMl);
+        var outages = new SiteOutages(settings.RetryFor ?? SiteOutages.DefaultRetryFor, warn);
+        int alreadyRecorded = 0, appended = 0;
+        try
+        {
+            return await SendAsync(run, reader, folder, settings, survey, warnings, outages, progress, cancellation, warn,
+                counted => (alreadyRecorded, appended) = counted);
+        }
+        catch (Exception e) when (SiteOutages.IsOutage(e) && !cancellation.IsCancellationRequested)
+        {
+            // What the site confirmed: those it had before and those it acknowledged now (a batch in flight may be there too).
+            int recorded = alreadyRecorded + appended;
+            throw new IngestInterruptedException($"run {settings.RunId}: the site did not answer for {SiteOutages.Format(outages.RetryFor)} " +
+                $"({SiteOutages.Describe(e)}); {recorded} of {survey.Particles} particles are recorded; run the same command again to resume", e);
+        }
+    }
 
-        if (survey.Rejected.Count > 0) await run.ReportRejections([.. survey.Rejected.Select(r => new RejectedItem(r.Source, r.Reason.ToString()))]);
+    /// <summary>The run started, its rejections noted and its particles sent; every call through <paramref name="outages"/>.</summary>
+    /// <param name="counted">Told (already recorded, appended now) as they change, for the line an interruption prints.</param>
+    private static async Task<IngestReport> SendAsync(IRunTarget run, IExportReader reader, string folder, IngestSettings settings, RunSurvey survey,
+        IReadOnlyList<string> warnings, SiteOutages outages, Action<string, int, int, double>? progress, CancellationToken cancellation,
+        Action<string>? warn, Action<(int, int)> counted)
+    {
+        await outages.CallAsync(() => run.Start(new RunDescriptor(settings.LotId, settings.InstrumentId, settings.AnalysedVolumeMl, survey.Particles,
+            settings.MicrometresPerPixel), settings.ContainerVolumeMl), cancellation);
+
+        if (settings.RetryFailed)
+        {
+            var removed = await outages.CallAsync(run.RetryInfrastructureFailures, cancellation);
+            warn?.Invoke(removed.Count == 0
+                ? "--retry-failed: no particle of the run was recorded as failed by an outage"
+                : $"--retry-failed: {removed.Count} particles recorded as failed by an outage were removed; they are sent again");
+        }
+
+        if (survey.Rejected.Count > 0) await outages.CallAsync(() => run.ReportRejections([.. survey.Rejected.Select(r => new RejectedItem(r.Source, r.Reason.ToString()))]), cancellation);
 
         int alreadyRecorded = 0, sent = 0, appended = 0;
+        void Count() => counted((Volatile.Read(ref alreadyRecorded), Volatile.Read(ref appended)));
         var clock = Stopwatch.StartNew();
         using var inFlight = new SemaphoreSlim(settings.BatchesInFlight);
         var sending = new List<Task>();
-        async Task SendAsync(ExportParticle[] batch)
+        async Task SendBatchAsync(ExportParticle[] batch)
         {
             try
             {
-                var receipt = await run.SubmitBatch($"{batch[0].ParticleId}+{batch.Length}", [.. batch.Select(ToParticleImage)]);
+                var particles = batch.Select(ToParticleImage).ToList();
+                var receipt = await outages.CallAsync(() => run.SubmitBatch($"{batch[0].ParticleId}+{batch.Length}", particles), cancellation);
                 int done = Interlocked.Add(ref sent, batch.Length);
                 Interlocked.Add(ref appended, receipt.Appended);
+                Count();
                 progress?.Invoke("sending", Volatile.Read(ref alreadyRecorded) + done, survey.Particles, done / Math.Max(clock.Elapsed.TotalSeconds, 1e-3));
             }
             finally
@@ -84,8 +123,9 @@ public static class RunUploader
 
         foreach (var chunk in Particles(reader.Read(folder, cancellation)).Chunk(ParticlesPerQuestion))
         {
-            var missing = new HashSet<string>(await run.Unrecorded([.. chunk.Select(p => p.ParticleId)]), StringComparer.Ordinal);
+            var missing = new HashSet<string>(await outages.CallAsync(() => run.Unrecorded([.. chunk.Select(p => p.ParticleId)]), cancellation), StringComparer.Ordinal);
             Interlocked.Add(ref alreadyRecorded, chunk.Length - missing.Count);
+            Count();
             foreach (var batch in chunk.Where(p => missing.Contains(p.ParticleId)).Chunk(settings.BatchSize))
             {
                 // Reading on waits for a free slot: this is what keeps the images held to a chunk and the batches in flight.
@@ -93,13 +133,13 @@ public static class RunUploader
                 sending.RemoveAll(t => t.IsCompletedSuccessfully);
                 // A batch that failed ends the upload as before (after those in flight), rather than reading on.
                 if (sending.Any(t => t.IsCompleted)) { inFlight.Release(); break; }
-                sending.Add(SendAsync(batch));
+                sending.Add(SendBatchAsync(batch));
             }
             if (sending.Any(t => t.IsCompleted && !t.IsCompletedSuccessfully)) break;
         }
         await Task.WhenAll(sending);
 
-        var status = await run.Complete();
+        var status = await outages.CallAsync(run.Complete, cancellation);
         return new IngestReport(settings.RunId, reader.Format, survey.Particles, alreadyRecorded, sent, appended, survey.Rejected, status, warnings);
     }
 

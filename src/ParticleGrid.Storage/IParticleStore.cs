@@ -25,6 +25,12 @@ public interface IParticleStore
     /// <summary>Records a run once. The same run again is a no-op; the same id with another lot or instrument is a <see cref="StoreConflictException"/>.</summary>
     Task SaveRunAsync(RunRecord run, CancellationToken cancellation = default);
 
+    /// <summary>
+    /// Removes a run's particles recorded as failed for an infrastructure cause (before outages paused runs), with what
+    /// they were counted in, so they can be sent again; content failures and reviewed particles stay. Returns their ids.
+    /// </summary>
+    Task<IReadOnlyList<string>> RemoveInfrastructureFailuresAsync(string runId, CancellationToken cancellation = default);
+
     Task<RunRecord?> GetRunAsync(string runId, CancellationToken cancellation = default);
 
     /// <summary>

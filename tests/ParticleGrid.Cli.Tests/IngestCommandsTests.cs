@@ -24,13 +24,30 @@ public sealed class IngestCommandsTests
     {
         static string[] Options(System.CommandLine.Command command) => [.. command.Options.Select(o => o.Name).Where(n => n != "--help")];
         var cli = new[] { IngestCommand.Create(EmbeddedIngestSite.Instance), WatchCommand.Create(EmbeddedIngestSite.Instance) };
-        Assert.Equal(["--lot", "--instrument", "--sample", "--um-per-pixel", "--volume-ml", "--container-ml", "--cluster", "--site", "--data-dir", "--json"], Options(cli[0]));
-        Assert.Equal(["--cluster", "--site", "--data-dir", "--settle-seconds", "--parallel", "--once"], Options(cli[1]));
+        Assert.Equal(["--lot", "--instrument", "--sample", "--um-per-pixel", "--volume-ml", "--container-ml", "--cluster", "--site", "--data-dir", "--json",
+            "--retry-for", "--retry-failed"], Options(cli[0]));
+        Assert.Equal(["--cluster", "--site", "--data-dir", "--settle-seconds", "--parallel", "--once", "--retry-for"], Options(cli[1]));
 
         var client = new ClientSite();
         Assert.Equal([.. Options(cli[0]).Where(o => o != "--data-dir")], Options(IngestCommand.Create(client)));
         Assert.Equal([.. Options(cli[1]).Where(o => o != "--data-dir")], Options(WatchCommand.Create(client)));
     }
+
+    [Theory]
+    [InlineData("90s", 90)]
+    [InlineData("2m", 120)]
+    [InlineData("1h", 3600)]
+    [InlineData("45", 45)]
+    [InlineData("1.5m", 90)]
+    public void Retry_for_takes_seconds_minutes_or_hours(string text, double seconds) =>
+        Assert.Equal(TimeSpan.FromSeconds(seconds), SiteOutages.Parse(text));
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("soon")]
+    [InlineData("-5s")]
+    [InlineData("2d")]
+    public void Retry_for_refuses_what_is_not_a_duration(string text) => Assert.Null(SiteOutages.Parse(text));
 
     /// <summary>A site with no options of its own, as the instrument client's.</summary>
     private sealed class ClientSite : IngestSite

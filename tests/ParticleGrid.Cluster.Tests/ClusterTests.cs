@@ -266,7 +266,7 @@ public sealed class ClusterTests(TinyModels models) : IDisposable
     }
 
     [Fact]
-    public async Task A_worker_that_throws_is_replaced_and_when_all_throw_the_particles_are_failed_with_the_cause()
+    public async Task A_worker_that_throws_is_replaced_and_when_all_throw_the_run_pauses_and_records_nothing_until_a_worker_can()
     {
         // Silo_2 throws on every batch; Silo_3 is healthy.
         await using (var cluster = await TestClusters.StartAsync(_data.Path, ["gateway", "worker", "worker"],
@@ -280,17 +280,29 @@ public sealed class ClusterTests(TinyModels models) : IDisposable
             Assert.Equal((32, 32, 0), (status.Recorded, status.Classified, status.Failed));
         }
 
+        // Every worker throws: an outage, not the particles' fault. The run waits, then answers "paused" with the cause,
+        // and records nothing: no particle is failed for good.
         await using (var cluster = await TestClusters.StartAsync(_data.Path, ["gateway", "worker"],
             perSilo: (name, silo) => { if (name == "Silo_1") silo.Services.AddSingleton<Serving.EnsembleRuntime, ThrowingClassificationService>(); }))
         {
             var run = cluster.Client.GetGrain<IInstrumentRunGrain>("run-doomed");
             await run.Start(new RunDescriptor("LOT-F", "FC-2", 1));
-            var receipt = await run.SubmitBatch("b0", SimulatedInstrument.Particles("q", 5, 6));
-            Assert.Equal((5, 5), (receipt.Appended, receipt.Failed));
+            var paused = await Assert.ThrowsAsync<RunPausedException>(() => run.SubmitBatch("b0", SimulatedInstrument.Particles("q", 5, 6)));
+            Assert.Contains("GPU fell off the bus", paused.Message);
+            Assert.Contains("nothing of batch b0 was recorded", paused.Message);
+            Assert.True(paused.RetryAfterMs > 0);
             using var store = Store();
-            var stored = await store.ParticlesOfRunAsync("run-doomed");
-            Assert.All(stored, p => Assert.Contains("GPU fell off the bus", p.Failure));
-            Assert.All(stored, p => Assert.Contains("3 worker failure(s)", p.Failure));
+            Assert.Empty(await store.ParticlesOfRunAsync("run-doomed"));
+        }
+
+        // A healthy worker again: the same batch sent again is classified, every particle, none failed.
+        await using (var cluster = await TestClusters.StartAsync(_data.Path, ["gateway", "worker"]))
+        {
+            var run = cluster.Client.GetGrain<IInstrumentRunGrain>("run-doomed");
+            var receipt = await run.SubmitBatch("b0", SimulatedInstrument.Particles("q", 5, 6));
+            Assert.Equal((5, 0), (receipt.Appended, receipt.Failed));
+            var status = await run.GetStatus();
+            Assert.Equal((5, 5, 0), (status.Recorded, status.Classified, status.Failed));
         }
     }
 

@@ -150,7 +150,7 @@ public sealed class LotAggregateTests : IAsyncLifetime
         // Every batch twice (replays), with the lots' volumes changed by an admin, reviews and run completions racing them.
         var writes = new List<Func<Task>>();
         writes.AddRange(batches.Concat(batches).Select(batch => (Func<Task>)(() => store.AppendAsync(batch))));
-        writes.AddRange(lots.SelectMany(lot => new[] { 1.0, 150.0, 2.0 }.Select(volume => (Func<Task>)(() => store.ChangeLotAsync(new LotRecord(lot, volume, "mAb"), new Actor(null, "admin"), "volume corrected", T0))))));
+        writes.AddRange(lots.SelectMany(lot => new[] { 1.0, 150.0, 2.0 }.Select(volume => (Func<Task>)(() => store.ChangeLotAsync(new LotRecord(lot, volume, "mAb"), new Actor(null, "admin"), "volume corrected", T0)))));
         writes.AddRange(runs.Select(r => (Func<Task>)(() => store.CompleteRunAsync(r.Run, T0.AddHours(1)))));
         await Task.WhenAll(writes.OrderBy(_ => random.Next()).Select(write => Task.Run(write)));
         var reviewed = batches.SelectMany(b => b).Where((_, i) => i % 9 == 0).ToList();

@@ -36,7 +36,7 @@ public sealed class QueryPlanTests : IAsyncLifetime
         var reads = new (string Name, Func<Task> Read, bool Ordered)[]
         {
             ("lot list", () => store.ListLotsAsync(new LotListQuery()), false),
-            ("lot list by verdict", () => store.ListLotsAsync(new LotListQuery(Verdict: "Fail")), false),
+            ("lot list by verdict", () => store.ListLotsAsync(new LotListQuery(Verdict: VerdictOutcome.Fail)), false),
             ("lot tally and profile", () => new LotReads(store).ProfileAsync(lot), false),
             ("lot particle page (keyset)", () => store.QueryParticlesAfterAsync(new ParticleQuery(LotId: lot, Limit: 20), new ParticleKey(run, "p0010")), true),
             ("run particle page (keyset)", () => store.QueryParticlesAfterAsync(new ParticleQuery(RunId: run, Limit: 20), new ParticleKey(run, "p0010")), true),

@@ -74,8 +74,8 @@ public static class SiteBenchmark
             storeFigures = await FillAsync(store, options, database is null ? "sqlite" : "postgresql", say, cancellation);
             storeFigures = storeFigures with { StoreMiB = database is null ? FolderMiB(data) : await database.SizeMiBAsync(cancellation) };
             // Tokens as an admin makes them (only their hashes are stored); the host then finds tokens and makes no first admin token.
-            instrumentToken = (await AccessTokens.CreateAsync(store, Roles.Instrument, "bench site instrument", cancellation)).Token;
-            qaToken = (await AccessTokens.CreateAsync(store, Roles.Qa, "bench site QA", cancellation)).Token;
+            instrumentToken = (await AccessTokens.CreateAsync(store, Roles.Instrument, "bench site instrument", cancellation: cancellation)).Token;
+            qaToken = (await AccessTokens.CreateAsync(store, Roles.Qa, "bench site QA", cancellation: cancellation)).Token;
         }
 
         await using var server = await ServerProcess.StartAsync(data, database?.ConnectionString, models, say, cancellation);

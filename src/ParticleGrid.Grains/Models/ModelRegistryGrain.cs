@@ -34,6 +34,7 @@ public sealed class ModelRegistryGrain(
     WorkerSilos workers,
     IParticleStore store,
     ModelGatePolicy gate,
+    Orleans.Serialization.DeepCopier copier,
     ILogger<ModelRegistryGrain> logger) : Grain, IModelRegistryGrain
 {
     public async Task<ModelSetInfo> Register(IReadOnlyList<string> modelDirectories)
@@ -59,8 +60,8 @@ public sealed class ModelRegistryGrain(
         var set = new ModelSetInfo(version, members[0].Manifest.Classes,
             [.. members.Select(m => new ModelSetMemberInfo(m.Name, m.Manifest.Architecture, m.Manifest.Version, m.Directory, m.Manifest.InputSize))],
             DateTimeOffset.UtcNow);
-        state.State.Sets.Add(set);
-        await state.WriteStateAsync();
+        // Kept only when written: a failed write leaves the set unregistered, so registering it again writes it.
+        await state.WriteChangeAsync(copier, s => s.Sets.Add(set));
         logger.LogInformation("Model set {Version} registered: {Members}", version, string.Join(", ", set.Members.Select(m => m.Version)));
         return set;
     }
@@ -81,8 +82,7 @@ public sealed class ModelRegistryGrain(
     {
         var set = Registered(version);
         var report = new ModelSetGateReport(version, await Compare(set), DateTimeOffset.UtcNow);
-        state.State.Gates[version] = report;
-        await state.WriteStateAsync();
+        await state.WriteChangeAsync(copier, s => s.Gates[version] = report);
         return report;
     }
 
@@ -100,16 +100,21 @@ public sealed class ModelRegistryGrain(
         if (state.State.ActiveVersion != version)
         {
             var report = new ModelSetGateReport(version, await Compare(set), DateTimeOffset.UtcNow);
+            GateOverride? audit = null;
             if (!report.Comparison.Accepted && overriding is { } by)
             {
-                var audit = new GateOverride(version, by.Admin, by.Reason, DateTimeOffset.UtcNow, report.Comparison.Decision, report.Comparison.Summary);
-                state.State.GateOverrides.Add(audit);
+                audit = new GateOverride(version, by.Admin, by.Reason, DateTimeOffset.UtcNow, report.Comparison.Decision, report.Comparison.Summary);
                 report = report with { Override = audit };
-                logger.LogWarning("Gate overridden for model set {Version} by {Admin}: {Reason} (gate: {Summary})", version, by.Admin, by.Reason,
-                    report.Comparison.Summary);
             }
-            state.State.Gates[version] = report;
-            await state.WriteStateAsync();
+            // The report and any override are kept together or not at all: a failed write leaves no half-recorded override.
+            await state.WriteChangeAsync(copier, s =>
+            {
+                if (audit is not null) s.GateOverrides.Add(audit);
+                s.Gates[version] = report;
+            });
+            if (audit is not null)
+                logger.LogWarning("Gate overridden for model set {Version} by {Admin}: {Reason} (gate: {Summary})", version, audit.Admin, audit.Reason,
+                    report.Comparison.Summary);
             if (!report.Comparison.Accepted && report.Override is null)
             {
                 throw new ModelSetRefusedException($"activation of {version} refused by the gate: {report.Comparison.Summary}. " +
@@ -128,8 +133,7 @@ public sealed class ModelRegistryGrain(
         await Task.WhenAll(preparing);
 
         // Phase 2: record it (late workers load it on activation), then every worker switches.
-        state.State.ActiveVersion = version;
-        await state.WriteStateAsync();
+        await state.WriteChangeAsync(copier, s => s.ActiveVersion = version);
         await Task.WhenAll(grains.Select(g => g.Activate(version)));
         logger.LogInformation("Model set {Version} active on {Workers} worker(s)", version, grains.Count);
         return set;

@@ -1,9 +1,12 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
-using Orleans.Concurrency;
+using Orleans.Serialization;
 using ParticleGrid.Abstractions;
 using ParticleGrid.Domain;
 using ParticleGrid.Grains.Placement;
 using ParticleGrid.Storage;
+using Polly;
+using Polly.Retry;
 
 namespace ParticleGrid.Grains.Runs;
 
@@ -19,28 +22,41 @@ public sealed class InstrumentRunState
     [Id(3)] public Dictionary<string, string> Rejected { get; set; } = [];
 }
 
-/// <summary>How a run sends particles to workers and how hard it tries.</summary>
+/// <summary>How a run sends particles to workers and how long it waits through an outage.</summary>
 public sealed class RunOptions
 {
     /// <summary>The most particles in one call to a worker (a submitted batch is split into calls this big).</summary>
     public int ParticlesPerWorkerCall { get; set; } = 64;
 
-    /// <summary>Worker failures (errors, lost silos) a call may meet before its particles are recorded as failed.</summary>
-    public int MaxWorkerFailures { get; set; } = 3;
-
-    /// <summary>How long a call keeps honouring "retry after" from busy workers before it counts as a failure.</summary>
+    /// <summary>How long a call keeps honouring "retry after" from busy workers before the run answers "paused".</summary>
     public TimeSpan MaxBusyWait { get; set; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>How long a call waits for a worker silo to appear when there is none.</summary>
-    public TimeSpan NoWorkerWait { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// How long one call to the run waits, retrying with backoff, while no worker can classify or the store cannot be
+    /// reached, before it answers "paused, send it again" (<see cref="RunPausedException"/>). Below Orleans' 30 s
+    /// response timeout, so the caller hears why rather than a timeout.
+    /// </summary>
+    public TimeSpan OutageWait { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>What a paused run tells its caller to wait before sending again (HTTP: Retry-After).</summary>
+    public TimeSpan RetryAfter { get; set; } = TimeSpan.FromSeconds(5);
 }
 
 /// <summary>
 /// One instrument run. A submitted batch is split into calls, each sent to a worker silo (round robin, starting at a
-/// different worker per run); a busy worker's "retry after" is honoured, a failing worker is replaced by the next,
-/// and after <see cref="RunOptions.MaxWorkerFailures"/> the particles are recorded as failed with the cause. Results
-/// are appended to the store keyed by (run, particle): a replayed batch appends nothing and is not classified again.
+/// different worker per run); a busy worker's "retry after" is honoured and a failing worker is replaced by the next.
+/// Results are appended to the store keyed by (run, particle): a replayed batch appends nothing and is not classified
+/// again.
 /// </summary>
+/// <remarks>
+/// Outages pause a run; they never fail its particles. Only a particle's own content (an image that cannot be decoded)
+/// is recorded as failed. When no worker can classify, or the store cannot be read or written, a call retries with
+/// backoff for <see cref="RunOptions.OutageWait"/>, then answers <see cref="RunPausedException"/> with nothing of it
+/// recorded, and the caller sends the same request again (the ingest commands do, for --retry-for; HTTP hears 503 with
+/// Retry-After). The retry is a Polly pipeline inside the call, not an Orleans reminder: the particles live only in the
+/// caller's request, so nothing durable has to wait, and a reminder would need their images kept in grain state. So
+/// the ledger stays append-only, and a particle waits, bounded by its caller's batches in flight, until classified.
+/// </remarks>
 [GatewaySiloPlacement]
 public sealed class InstrumentRunGrain(
     [PersistentState("run", StorageNames.Grains)] IPersistentState<InstrumentRunState> state,
@@ -49,6 +65,7 @@ public sealed class InstrumentRunGrain(
     RunOptions options,
     ParticleGridMetrics metrics,
     VerdictPolicy verdictPolicy,
+    DeepCopier copier,
     ILogger<InstrumentRunGrain> logger) : Grain, IInstrumentRunGrain
 {
     private string RunId => this.GetPrimaryKeyString();
@@ -57,7 +74,7 @@ public sealed class InstrumentRunGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // The store is the truth: a run it knows is never "unknown", even if grain state was lost.
-        if (state.State.Descriptor is null && await store.GetRunAsync(RunId, cancellationToken) is { } run)
+        if (state.State.Descriptor is null && await StoreAsync(() => store.GetRunAsync(RunId, cancellationToken)) is { } run)
         {
             state.State.Descriptor = new RunDescriptor(run.LotId, run.InstrumentId, run.AnalysedVolumeMl, run.ExpectedParticles);
             state.State.State = run.CompletedUtc is null ? RunState.Open : RunState.Completed;
@@ -77,27 +94,29 @@ public sealed class InstrumentRunGrain(
                 throw new ArgumentException($"run {RunId} was started for lot {known.LotId} on instrument {known.InstrumentId} " +
                     $"(analysed volume {known.AnalysedVolumeMl?.ToString() ?? "unknown"} mL); a run id names one run");
             }
-            if (known.ExpectedParticles != descriptor.ExpectedParticles)
-            {
-                state.State.Descriptor = descriptor;
-                await state.WriteStateAsync();
-            }
+            if (known.ExpectedParticles != descriptor.ExpectedParticles) await WriteStateAsync(s => s.Descriptor = descriptor);
             return await GetStatus();
         }
 
         var started = DateTimeOffset.UtcNow;
         try
         {
-            await store.SaveRunAsync(new RunRecord(RunId, descriptor.LotId, descriptor.InstrumentId, descriptor.AnalysedVolumeMl, descriptor.ExpectedParticles, started));
+            await StoreAsync(async () =>
+            {
+                await store.SaveRunAsync(new RunRecord(RunId, descriptor.LotId, descriptor.InstrumentId, descriptor.AnalysedVolumeMl, descriptor.ExpectedParticles, started));
+                return 0;
+            });
         }
         catch (StoreConflictException e)
         {
             throw new ArgumentException(e.Message);
         }
-        state.State.Descriptor = descriptor;
-        state.State.State = RunState.Open;
-        state.State.StartedUtc = started;
-        await state.WriteStateAsync();
+        await WriteStateAsync(s =>
+        {
+            s.Descriptor = descriptor;
+            s.State = RunState.Open;
+            s.StartedUtc = started;
+        });
         logger.LogInformation("Run {Run} started: lot {Lot}, instrument {Instrument}", RunId, descriptor.LotId, descriptor.InstrumentId);
         return await GetStatus();
     }
@@ -107,19 +126,21 @@ public sealed class InstrumentRunGrain(
         var run = state.State.Descriptor ?? throw new InvalidOperationException($"run {RunId} was not started; start it with its lot and instrument first");
         CheckBatch(batchId, particles);
 
-        var stored = await store.StoredParticleIdsAsync(RunId, [.. particles.Select(p => p.ParticleId)]);
+        var stored = await StoreAsync(() => store.StoredParticleIdsAsync(RunId, [.. particles.Select(p => p.ParticleId)]));
         var fresh = particles.Where(p => !stored.Contains(p.ParticleId)).ToList();
-        var calls = fresh.Chunk(options.ParticlesPerWorkerCall).Select(chunk => ClassifyOnWorkersAsync(run, chunk));
+        var calls = fresh.Chunk(options.ParticlesPerWorkerCall).Select(chunk => ClassifyOnWorkersAsync(run, batchId, chunk));
+        // Every call must come back classified before anything is recorded: a paused call leaves the whole batch unrecorded.
         var verdicts = (await Task.WhenAll(calls)).SelectMany(v => v).ToList();
 
         var now = DateTimeOffset.UtcNow;
         var sent = fresh.ToDictionary(p => p.ParticleId);
         var records = verdicts.Select(v => Record(run, sent[v.ParticleId], v, now)).ToList();
-        int appended = await store.AppendAsync(records, onAppended: record =>
+        // A retried append after an ambiguous commit adds nothing: the ledger's key skips what is there, and so do the tallies.
+        int appended = await StoreAsync(() => store.AppendAsync(records, onAppended: record =>
         {
             if (record.Failure is not null) metrics.Failed(record.InstrumentId, record.LotId);
             else metrics.Classified(record.Type ?? "unclassified", record.InstrumentId, record.LotId, record.IsUncertain);
-        });
+        }));
         metrics.Ingested(run.InstrumentId, run.LotId, appended);
         if (appended > 0) await CompareWithTrainingDataAsync();
         return new BatchReceipt(batchId, particles.Count, appended, particles.Count - appended, verdicts.Count(v => v.Failure is not null));
@@ -142,8 +163,17 @@ public sealed class InstrumentRunGrain(
 
     public async Task<IReadOnlyList<string>> Unrecorded(IReadOnlyList<string> particleIds)
     {
-        var stored = await store.StoredParticleIdsAsync(RunId, [.. particleIds]);
+        var stored = await StoreAsync(() => store.StoredParticleIdsAsync(RunId, [.. particleIds]));
         return [.. particleIds.Where(id => !stored.Contains(id))];
+    }
+
+    public async Task<IReadOnlyList<string>> RetryInfrastructureFailures()
+    {
+        if (state.State.Descriptor is null) throw new InvalidOperationException($"run {RunId} was not started");
+        var removed = await StoreAsync(() => store.RemoveInfrastructureFailuresAsync(RunId));
+        if (removed.Count > 0)
+            logger.LogWarning("Run {Run}: {Count} particles recorded as failed by an outage were removed, to be sent again", RunId, removed.Count);
+        return removed;
     }
 
     /// <summary>Malformed metadata refuses the whole batch with the reason; nothing of it is recorded.</summary>
@@ -162,61 +192,134 @@ public sealed class InstrumentRunGrain(
         if (repeated is not null) throw new ArgumentException($"run {RunId} batch {batchId}: particle id {repeated.Key} appears {repeated.Count()} times");
     }
 
-    /// <summary>One call's worth of particles to some worker: busy workers are waited for, failing ones replaced.</summary>
-    private async Task<IReadOnlyList<ParticleVerdict>> ClassifyOnWorkersAsync(RunDescriptor run, IReadOnlyList<ParticleImage> particles)
+    /// <summary>No worker silo is in the cluster: an outage like a failing worker, waited through the same way.</summary>
+    private sealed class NoWorkerException() : Exception("no worker silo is in the cluster");
+
+    /// <summary>When the current call began waiting (a Stopwatch timestamp), so the retry knows when to stop.</summary>
+    private static readonly ResiliencePropertyKey<long> CallStarted = new("particlegrid.call-started");
+
+    private static TimeSpan WaitedSoFar(ResilienceContext context) =>
+        Stopwatch.GetElapsedTime(context.Properties.GetValue(CallStarted, Stopwatch.GetTimestamp()));
+
+    /// <summary>
+    /// Worker calls: a busy worker's "retry after" is honoured for <see cref="RunOptions.MaxBusyWait"/>; any other
+    /// failure (an error, a lost silo, no worker at all) is an outage, retried on the next worker with exponential
+    /// backoff for <see cref="RunOptions.OutageWait"/>. No model set anywhere is not waited for: an admin must act.
+    /// </summary>
+    private ResiliencePipeline WorkerRetries => _workerRetries ??= new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
+    {
+        MaxRetryAttempts = int.MaxValue,
+        BackoffType = DelayBackoffType.Exponential,
+        UseJitter = true,
+        Delay = TimeSpan.FromMilliseconds(200),
+        MaxDelay = TimeSpan.FromSeconds(3),
+        ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception switch
+        {
+            null or NoModelSetException => false,
+            WorkerBusyException => WaitedSoFar(args.Context) < options.MaxBusyWait,
+            _ => WaitedSoFar(args.Context) < options.OutageWait,
+        }),
+        DelayGenerator = args => ValueTask.FromResult(args.Outcome.Exception is WorkerBusyException busy
+            ? TimeSpan.FromMilliseconds(busy.RetryAfterMs) : (TimeSpan?)null),
+        OnRetry = args =>
+        {
+            if (args.Outcome.Exception is not WorkerBusyException and { } e)
+                logger.LogWarning("Run {Run}: no worker could classify ({Failure}); trying again in {Delay} ms", RunId, e.Message, (int)args.RetryDelay.TotalMilliseconds);
+            return ValueTask.CompletedTask;
+        },
+    }).Build();
+
+    private ResiliencePipeline? _workerRetries;
+
+    /// <summary>One call's worth of particles to some worker: busy workers are waited for, failing ones replaced, outages waited through.</summary>
+    private async Task<IReadOnlyList<ParticleVerdict>> ClassifyOnWorkersAsync(RunDescriptor run, string batchId, IReadOnlyList<ParticleImage> particles)
     {
         var request = new ClassificationRequest(RunId, run.InstrumentId, particles, run.MicrometresPerPixel);
-        var failures = new List<string>();
-        var busySince = DateTime.UtcNow;
-        var noWorkerSince = DateTime.UtcNow;
-        while (true)
+        var context = ResilienceContextPool.Shared.Get();
+        context.Properties.Set(CallStarted, Stopwatch.GetTimestamp());
+        // Polly resumes a retry off the grain's scheduler, where the grain's own services may not be touched: the factory
+        // is taken here, and the next worker is counted atomically (calls of one batch run at once).
+        var grains = GrainFactory;
+        try
         {
-            var silos = workers.Active();
-            if (silos.Count == 0)
+            return await WorkerRetries.ExecuteAsync(async _ =>
             {
-                if (DateTime.UtcNow - noWorkerSince > options.NoWorkerWait)
-                {
-                    failures.Add($"no worker silo was in the cluster for {options.NoWorkerWait.TotalSeconds:0} s");
-                    return Failed(particles, failures);
-                }
-                await Task.Delay(500);
-                continue;
-            }
-            noWorkerSince = DateTime.UtcNow;
-
-            var silo = silos[_nextWorker++ % silos.Count];
-            try
-            {
-                return await GrainFactory.GetGrain<IEnsembleWorkerGrain>(WorkerSilos.KeyOf(silo)).Classify(request);
-            }
-            catch (WorkerBusyException busy)
-            {
-                if (DateTime.UtcNow - busySince > options.MaxBusyWait)
-                {
-                    failures.Add($"workers stayed busy for {options.MaxBusyWait.TotalSeconds:0} s");
-                    return Failed(particles, failures);
-                }
-                await Task.Delay(busy.RetryAfterMs);
-            }
-            catch (NoModelSetException)
-            {
-                throw;   // nothing can be classified anywhere: the caller must activate a model set, not wait
-            }
-            catch (Exception e)
-            {
-                failures.Add($"{silo}: {e.GetType().Name}: {e.Message}");
-                logger.LogWarning("Run {Run}: worker {Silo} failed on {Count} particles ({Failure}); {Left} tries left",
-                    RunId, silo, particles.Count, e.Message, options.MaxWorkerFailures - failures.Count);
-                if (failures.Count >= options.MaxWorkerFailures) return Failed(particles, failures);
-            }
+                var silos = workers.Active();
+                if (silos.Count == 0) throw new NoWorkerException();
+                var silo = silos[(int)((uint)Interlocked.Increment(ref _nextWorker) % silos.Count)];
+                return await grains.GetGrain<IEnsembleWorkerGrain>(WorkerSilos.KeyOf(silo)).Classify(request);
+            }, context);
+        }
+        catch (Exception e) when (e is not NoModelSetException)
+        {
+            string waited = e is WorkerBusyException ? $"workers stayed busy for {options.MaxBusyWait.TotalSeconds:0} s" : $"no worker could classify for {options.OutageWait.TotalSeconds:0} s";
+            throw Paused($"{waited} (last: {e.Message}); nothing of batch {batchId} was recorded");
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
         }
     }
 
-    private static IReadOnlyList<ParticleVerdict> Failed(IReadOnlyList<ParticleImage> particles, List<string> failures)
+    /// <summary>Store calls: an outage of the store (down, unreachable, its disk full) is retried with backoff for <see cref="RunOptions.OutageWait"/>.</summary>
+    private ResiliencePipeline StoreRetries => _storeRetries ??= new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
     {
-        string cause = $"not classified after {failures.Count} worker failure(s): {string.Join(" | ", failures)}";
-        return [.. particles.Select(p => new ParticleVerdict(p.ParticleId, ImageHash.Of(p.Image),
-            null, null, false, null, null, [], cause))];
+        MaxRetryAttempts = int.MaxValue,
+        BackoffType = DelayBackoffType.Exponential,
+        UseJitter = true,
+        Delay = TimeSpan.FromMilliseconds(200),
+        MaxDelay = TimeSpan.FromSeconds(3),
+        ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } e && StoreOutages.IsOutage(e) && WaitedSoFar(args.Context) < options.OutageWait),
+        OnRetry = args =>
+        {
+            logger.LogWarning("Run {Run}: the particle store ({Store}) failed ({Failure}); trying again in {Delay} ms", RunId, store, args.Outcome.Exception?.Message,
+                (int)args.RetryDelay.TotalMilliseconds);
+            return ValueTask.CompletedTask;
+        },
+    }).Build();
+
+    private ResiliencePipeline? _storeRetries;
+
+    /// <summary>A read or write of the store, waited through an outage; past the wait the run answers "paused".</summary>
+    private async Task<T> StoreAsync<T>(Func<Task<T>> call)
+    {
+        var context = ResilienceContextPool.Shared.Get();
+        context.Properties.Set(CallStarted, Stopwatch.GetTimestamp());
+        try
+        {
+            return await StoreRetries.ExecuteAsync(async _ => await call(), context);
+        }
+        catch (Exception e) when (StoreOutages.IsOutage(e))
+        {
+            throw Paused($"the particle store ({store}) cannot be used: {StoreOutages.Describe(e)}; nothing was recorded");
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    private RunPausedException Paused(string why)
+    {
+        logger.LogWarning("Run {Run} paused: {Why}", RunId, why);
+        return new RunPausedException($"run {RunId} is paused: {why}; send it again, the run resumes where it is",
+            (int)options.RetryAfter.TotalMilliseconds);
+    }
+
+    /// <summary>
+    /// Changes the state and writes it; when the write fails the grain keeps the state it had, so a retry of the same
+    /// call finds the change not made and makes it again (it would otherwise find it made in memory and write nothing).
+    /// </summary>
+    private async Task WriteStateAsync(Action<InstrumentRunState> change)
+    {
+        try
+        {
+            await state.WriteChangeAsync(copier, change);
+        }
+        catch (Exception e) when (PersistentStateWrites.IsOutage(e))
+        {
+            throw Paused($"its state could not be written ({e.Message})");
+        }
     }
 
     public async Task<int> ReportRejections(IReadOnlyList<RejectedItem> items)
@@ -224,12 +327,11 @@ public sealed class InstrumentRunGrain(
         if (state.State.Descriptor is null) throw new InvalidOperationException($"run {RunId} was not started");
         var fresh = items.Where(i => i is not null && !state.State.Rejected.ContainsKey(i.Source)).DistinctBy(i => i.Source).ToList();
         if (fresh.Count == 0) return 0;
-        foreach (var item in fresh)
+        await WriteStateAsync(s =>
         {
-            state.State.Rejected[item.Source] = item.Reason;
-            metrics.Rejected(item.Reason);
-        }
-        await state.WriteStateAsync();
+            foreach (var item in fresh) s.Rejected[item.Source] = item.Reason;
+        });
+        foreach (var item in fresh) metrics.Rejected(item.Reason);
         return fresh.Count;
     }
 
@@ -238,19 +340,19 @@ public sealed class InstrumentRunGrain(
         if (state.State.Descriptor is null) throw new InvalidOperationException($"run {RunId} was not started");
         // The store hears it every time (it keeps the first time): lot verdicts read completion from there, and a run
         // completed before the store kept completions is recorded when it is completed again.
-        await store.CompleteRunAsync(RunId, DateTimeOffset.UtcNow);
-        if (state.State.State != RunState.Completed)
+        await StoreAsync(async () =>
         {
-            state.State.State = RunState.Completed;
-            await state.WriteStateAsync();
-        }
+            await store.CompleteRunAsync(RunId, DateTimeOffset.UtcNow);
+            return 0;
+        });
+        if (state.State.State != RunState.Completed) await WriteStateAsync(s => s.State = RunState.Completed);
         return await GetStatus();
     }
 
     public async Task<RunStatus> GetStatus()
     {
         if (state.State.Descriptor is null) return new RunStatus(RunId, RunState.Unknown, null, 0, 0, 0, 0);
-        var counts = await store.CountRunAsync(RunId);
+        var counts = await StoreAsync(() => store.CountRunAsync(RunId));
         return new RunStatus(RunId, state.State.State, state.State.Descriptor, counts.Recorded, counts.Classified, counts.Uncertain, counts.Failed,
             state.State.Rejected.Count, await CompareWithTrainingDataAsync());
     }
@@ -261,7 +363,7 @@ public sealed class InstrumentRunGrain(
     /// </summary>
     private async Task<IReadOnlyList<DomainShiftCheck>> CompareWithTrainingDataAsync()
     {
-        var checks = (await store.DomainShiftCountsOfRunAsync(RunId)).Select(c => DomainShift.Assess(c, verdictPolicy.DomainShift)).ToList();
+        var checks = (await StoreAsync(() => store.DomainShiftCountsOfRunAsync(RunId))).Select(c => DomainShift.Assess(c, verdictPolicy.DomainShift)).ToList();
         var inAlarm = checks.Where(c => c.Alarm).Select(c => c.ModelSet).ToList();
         if (metrics.RunShift(RunId, inAlarm))
         {

@@ -98,6 +98,10 @@ public static class IngestApi
             return Results.Ok(new { added = await grains.GetGrain<IInstrumentRunGrain>(run).ReportRejections(request.Items) });
         }));
 
+        // ingest --retry-failed: the run's particles failed by an outage before outages paused runs are removed, to be sent again.
+        runs.MapPost("/{run}/retry-failed", async (string run, IGrainFactory grains) =>
+            await Guarded(async () => Results.Ok(new { removed = await grains.GetGrain<IInstrumentRunGrain>(run).RetryInfrastructureFailures() })));
+
         runs.MapPost("/{run}/complete", async (string run, IGrainFactory grains) =>
             await Guarded(async () => Results.Ok(await grains.GetGrain<IInstrumentRunGrain>(run).Complete())));
         return runs;
@@ -135,7 +139,11 @@ public static class IngestApi
         return (accepted, rejected);
     }
 
-    /// <summary>What a caller got wrong is a 4xx with the reason (403: a run may not change its lot's volume); a cluster without models is a 503.</summary>
+    /// <summary>
+    /// What a caller got wrong is a 4xx with the reason (403: a run may not change its lot's volume); a cluster without
+    /// models is a 503; a run paused by an outage (no worker, the store down or its disk full) is a 503 with Retry-After,
+    /// nothing of the request recorded.
+    /// </summary>
     private static async Task<IResult> Guarded(Func<Task<IResult>> action)
     {
         try { return await action(); }
@@ -143,7 +151,20 @@ public static class IngestApi
         catch (InvalidOperationException e) { return Results.Conflict(new { error = e.Message }); }
         catch (NoModelSetException e) { return Results.Json(new { error = e.Message }, statusCode: StatusCodes.Status503ServiceUnavailable); }
         catch (LotChangeRefusedException e) { return Results.Json(new { error = e.Message }, statusCode: StatusCodes.Status403Forbidden); }
+        catch (RunPausedException e) { return new RetryLater(e.Message, e.RetryAfterMs); }
         catch (Microsoft.AspNetCore.Http.BadHttpRequestException e) { return Results.BadRequest(new { error = e.Message }); }
         catch (System.Text.Json.JsonException e) { return Results.BadRequest(new { error = $"the body is not valid JSON: {e.Message}" }); }
+        // Last: a bad request body is an IOException too, and is the caller's, not an outage.
+        catch (Exception e) when (e is not BadHttpRequestException && Storage.StoreOutages.IsOutage(e)) { return new RetryLater($"the particle store cannot be used now: {Storage.StoreOutages.Describe(e)}", 5000); }
+    }
+
+    /// <summary>503 with Retry-After (whole seconds): send the same request again then; the run resumes where it is.</summary>
+    private sealed class RetryLater(string error, int retryAfterMs) : IResult
+    {
+        public Task ExecuteAsync(HttpContext http)
+        {
+            http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfterMs / 1000.0)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return Results.Json(new { error }, statusCode: StatusCodes.Status503ServiceUnavailable).ExecuteAsync(http);
+        }
     }
 }

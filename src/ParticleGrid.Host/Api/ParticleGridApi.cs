@@ -29,8 +29,8 @@ public static class ParticleGridApi
                 : NotFound($"run '{run}' is not known: it was never started")).RequireAuthorization(Auth.Policies.Read);
         runs.MapIngest().RequireAuthorization(Auth.Policies.Ingest);
 
-        app.MapGet("/workers", async (WorkerSilos workers, IGrainFactory grains) =>
-            Results.Ok(await Task.WhenAll(workers.Active().Select(s => grains.GetGrain<IEnsembleWorkerGrain>(WorkerSilos.KeyOf(s)).GetInfo()))))
+        // A dead worker is listed as unreachable, not a 500 (WorkersApi).
+        app.MapGet("/workers", async (WorkerSilos workers, IGrainFactory grains) => Results.Ok(await WorkersApi.ListAsync(workers, grains)))
             .RequireAuthorization(Auth.Policies.Read);
 
         var health = app.MapGroup("/health").AllowAnonymous();

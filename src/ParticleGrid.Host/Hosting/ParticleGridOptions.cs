@@ -95,7 +95,7 @@ public sealed class ParticleGridOptions
         Worker.Batching.Validate();
         if (Runs.ParticlesPerWorkerCall < 1 || Runs.ParticlesPerWorkerCall > Worker.QueueCapacity)
             throw new ArgumentException($"runs send {Runs.ParticlesPerWorkerCall} particles per worker call; it must be 1 to the worker queue capacity ({Worker.QueueCapacity})");
-        if (Runs.MaxWorkerFailures < 1) throw new ArgumentException("runs need at least one try per worker call (MaxWorkerFailures >= 1)");
+        if (Runs.OutageWait <= TimeSpan.Zero) throw new ArgumentException("runs need a positive wait through an outage (Runs:OutageWait)");
         _ = Worker.CreateVoter();
         Verdict.Validate();
         Gate.Validate();

@@ -34,6 +34,11 @@ public static class IngestCommand
         var cluster = new Option<string?>("--cluster") { Description = $"Gateway silos host:port[,host:port] {site.ClusterDefault}" };
         var http = IngestSite.CreateHttpSiteOption();
         var json = new Option<FileInfo?>("--json") { Description = "Also write the run report as JSON" };
+        var retryFor = CreateRetryForOption();
+        var retryFailed = new Option<bool>("--retry-failed")
+        {
+            Description = "First remove the run's particles that an outage recorded as failed (before outages paused runs), and send them again",
+        };
         foreach (var positive in new[] { calibration, volume, container })
             positive.Validators.Add(r => { if (r.GetValue(positive) is { } v && !(v > 0 && double.IsFinite(v))) r.AddError($"{positive.Name} must be a positive number"); });
 
@@ -43,13 +48,16 @@ public static class IngestCommand
         };
         foreach (var option in site.CreateOptions()) command.Options.Add(option);
         command.Options.Add(json);
+        command.Options.Add(retryFor);
+        command.Options.Add(retryFailed);
         command.SetAction((parse, cancellation) => site.Guard(async () =>
         {
             string folder = parse.GetValue(path)!.FullName;
             var reader = ExportReaders.Detect(folder);
             string instrumentId = parse.GetValue(instrument)!, lotId = parse.GetValue(lot)!;
             var settings = new IngestSettings(lotId, instrumentId, RunUploader.RunIdFor(instrumentId, parse.GetValue(sample), folder),
-                parse.GetValue(calibration), parse.GetValue(volume), parse.GetValue(container));
+                parse.GetValue(calibration), parse.GetValue(volume), parse.GetValue(container),
+                RetryFor: parse.GetValue(retryFor), RetryFailed: parse.GetValue(retryFailed));
 
             await using var connection = await site.ConnectAsync(parse.GetValue(cluster), parse.GetValue(http), parse, cancellation);
             Console.Error.WriteLine($"ingesting {folder} ({reader.Format}) as run {settings.RunId} of lot {lotId} into {connection.Description}");
@@ -60,6 +68,20 @@ public static class IngestCommand
         }));
         return command;
     }
+
+    /// <summary>--retry-for: how long each call waits through an outage of the site ("90s", "2m", "1h"; default 2m).</summary>
+    public static Option<TimeSpan> CreateRetryForOption() => new("--retry-for")
+    {
+        Description = $"How long to wait through an outage of the site (gateway restarting, no worker, store down or full) before stopping; e.g. 90s, 2m (default {SiteOutages.Format(SiteOutages.DefaultRetryFor)})",
+        DefaultValueFactory = _ => SiteOutages.DefaultRetryFor,
+        CustomParser = result =>
+        {
+            string text = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
+            if (SiteOutages.Parse(text) is { } span) return span;
+            result.AddError($"--retry-for: '{text}' is not a duration (a number with s, m or h, e.g. 90s or 2m)");
+            return default;
+        },
+    };
 
     public static async Task<IngestReport> UploadWithProgressAsync(IRunTarget run, IExportReader reader, string folder, IngestSettings settings, CancellationToken cancellation)
     {

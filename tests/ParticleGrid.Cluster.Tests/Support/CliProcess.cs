@@ -19,6 +19,15 @@ public sealed class CliProcess : IDisposable
 
     public CliProcess(string workingDirectory, params string[] arguments) : this(Program, null, workingDirectory, arguments) { }
 
+    /// <summary>particlegrid with <paramref name="environment"/> set on top of this process's (a cluster id, say).</summary>
+    public static CliProcess WithEnvironment(IReadOnlyDictionary<string, string> environment, string workingDirectory, params string[] arguments) =>
+        new(Program, environment, workingDirectory, arguments);
+
+    /// <summary>The process's id, to kill it with SIGKILL as an operator or the kernel would.</summary>
+    public int Id => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
     /// <param name="program">The program's dll (<see cref="IngestClient"/>, say).</param>
     /// <param name="environment">Set for the process on top of this one's (a token, say).</param>
     public CliProcess(string program, IReadOnlyDictionary<string, string>? environment, string workingDirectory, params string[] arguments)

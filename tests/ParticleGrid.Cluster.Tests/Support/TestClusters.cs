@@ -25,7 +25,7 @@ public static class TestClusters
                 DataDirectory = dataDirectory,
                 Roles = index < roles.Length ? roles[index] : "worker",
                 Worker = { Device = "cpu", MaxBatchSize = 8, MaxQueueDelayMs = 10 },
-                Runs = { ParticlesPerWorkerCall = 8, NoWorkerWait = TimeSpan.FromSeconds(20) },
+                Runs = { ParticlesPerWorkerCall = 8, OutageWait = TimeSpan.FromSeconds(10) },
             };
             configure?.Invoke(options);
             silo.AddParticleGrid(options, new ParticleGrid.Serving.WorkerRuntime(), configureClustering: false);
