@@ -35,19 +35,24 @@ public sealed class ClusterConnection : ISiteConnection
     /// What to connect to when <paramref name="cluster"/> is null and nothing listens on this machine's gateway port:
     /// the CLI starts an embedded host (it has the networks); the instrument client says what to give instead.
     /// </param>
+    /// <param name="credentials">The client's token and TLS settings; null: from PARTICLEGRID_TOKEN and PARTICLEGRID__TLS__*.</param>
     public static async Task<ClusterConnection> OpenAsync(string? cluster, Func<CancellationToken, Task<ClusterConnection>> whenNoneRunning,
-        CancellationToken cancellation)
+        CancellationToken cancellation, ClientCredentials? credentials = null)
     {
         ArgumentNullException.ThrowIfNull(whenNoneRunning);
-        if (cluster is not null) return await ClientAsync(ParseEndpoints(cluster), $"cluster {cluster}", cancellation);
+        credentials ??= ClientCredentials.FromEnvironment();
+        if (cluster is not null) return await ClientAsync(ParseEndpoints(cluster), $"cluster {cluster}", credentials, cancellation);
 
         var local = new IPEndPoint(IPAddress.Loopback, SiteDefaults.GatewayPort);
-        if (await IsListeningAsync(local, cancellation)) return await ClientAsync([local], $"the embedded host on {local}", cancellation);
+        if (await IsListeningAsync(local, cancellation)) return await ClientAsync([local], $"the embedded host on {local}", credentials, cancellation);
         return await whenNoneRunning(cancellation);
     }
 
-    private static async Task<ClusterConnection> ClientAsync(IPEndPoint[] gateways, string description, CancellationToken cancellation)
+    private static async Task<ClusterConnection> ClientAsync(IPEndPoint[] gateways, string description, ClientCredentials credentials,
+        CancellationToken cancellation)
     {
+        // Read before connecting, so a missing or foreign certificate is named rather than seen as a gateway that hangs up.
+        var site = credentials.Tls.Enabled ? SiteCertificate.Load(credentials.Tls, PeerRole.Client) : null;
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("Orleans", LogLevel.Error);
@@ -56,15 +61,21 @@ public sealed class ClusterConnection : ISiteConnection
             client.UseStaticClustering(gateways);
             client.Configure<ClusterOptions>(o =>
             {
-                o.ClusterId = Environment.GetEnvironmentVariable("PARTICLEGRID__CLUSTERID") ?? SiteDefaults.ClusterId;
-                o.ServiceId = Environment.GetEnvironmentVariable("PARTICLEGRID__SERVICEID") ?? SiteDefaults.ServiceId;
+                o.ClusterId = credentials.ClusterId;
+                o.ServiceId = credentials.ServiceId;
             });
             client.Services.AddParticleGridSerialization();
-            if (Environment.GetEnvironmentVariable("PARTICLEGRID__TLS__CERTIFICATEPATH") is { Length: > 0 } certificatePath)
+            // Every call carries the token; the gateway's silos check it against the call, as HTTP does a request.
+            if (credentials.Token is { } token)
             {
-                var certificate = SiteCertificate.Load(new TlsSettings { CertificatePath = certificatePath, CertificatePassword = Environment.GetEnvironmentVariable("PARTICLEGRID__TLS__CERTIFICATEPASSWORD") });
-                client.UseTls(certificate, options => SiteCertificate.Configure(options, certificate));
+                client.AddOutgoingGrainCallFilter(context =>
+                {
+                    RequestContext.Set(SiteCredentials.TokenKey, token);
+                    return context.Invoke();
+                });
             }
+            // The gateway must be a silo of the site (its CA or a pinned thumbprint), not just any certificate.
+            if (site is not null) client.UseTls(site.Local, tls => site.Configure(tls, PeerRole.Silo));
         });
         var host = builder.Build();
         try
@@ -114,4 +125,27 @@ public sealed class ClusterConnection : ISiteConnection
         if (_host is IAsyncDisposable asyncDisposable) await asyncDisposable.DisposeAsync();
         else _host.Dispose();
     }
+}
+
+/// <summary>
+/// What an Orleans client presents: a token (the same as HTTP's: an instrument token to ingest), its TLS certificate, and
+/// the cluster it means (a gateway hangs up on a client of another cluster id).
+/// </summary>
+/// <param name="Token">pgt_...; null sends none, and the site refuses every call.</param>
+public sealed record ClientCredentials(string? Token, TlsSettings Tls)
+{
+    public string ClusterId { get; init; } = SiteDefaults.ClusterId;
+
+    public string ServiceId { get; init; } = SiteDefaults.ServiceId;
+
+    /// <summary>
+    /// PARTICLEGRID_TOKEN (never the command line, where other users of the PC would see it), PARTICLEGRID__TLS__*, and
+    /// PARTICLEGRID__CLUSTERID / __SERVICEID.
+    /// </summary>
+    public static ClientCredentials FromEnvironment() =>
+        new(Environment.GetEnvironmentVariable(HttpSiteConnection.TokenVariable) is { Length: > 0 } token ? token.Trim() : null, TlsSettings.FromEnvironment())
+        {
+            ClusterId = Environment.GetEnvironmentVariable("PARTICLEGRID__CLUSTERID") ?? SiteDefaults.ClusterId,
+            ServiceId = Environment.GetEnvironmentVariable("PARTICLEGRID__SERVICEID") ?? SiteDefaults.ServiceId,
+        };
 }

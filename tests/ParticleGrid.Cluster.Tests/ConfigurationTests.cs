@@ -10,6 +10,7 @@ public class ConfigurationTests
     [Theory]
     [InlineData("roles", "gateway,cook")]
     [InlineData("cluster without postgres", "")]
+    [InlineData("cluster without TLS", "")]
     [InlineData("weighted without weights", "")]
     [InlineData("call larger than the queue", "")]
     [InlineData("advertised address", "not-an-ip")]
@@ -22,6 +23,11 @@ public class ConfigurationTests
         {
             case "roles": options.Roles = value; expected = "use 'gateway', 'worker'"; break;
             case "cluster without postgres": options.Mode = HostingMode.Cluster; expected = "PostgreSQL connection string"; break;
+            case "cluster without TLS":
+                options.Mode = HostingMode.Cluster;
+                options.PostgresConnectionString = "Host=127.0.0.1";
+                expected = "cluster mode needs mutual TLS";
+                break;
             case "weighted without weights": options.Worker.Vote = VoteRule.Weighted; expected = "one weight per model"; break;
             case "call larger than the queue": options.Worker.QueueCapacity = 64; options.Runs.ParticlesPerWorkerCall = 65; expected = "queue capacity (64)"; break;
             case "failed share above one": options.Verdict.MaxFailedShare = 2; expected = "MaxFailedShare 2 must be a share between 0 and 1"; break;

@@ -70,12 +70,14 @@ public sealed class HostTests(TinyModels models) : IDisposable
     {
         Prerequisite.PostgreSQL.SkipIfMissing();
         await using var database = await TemporaryPostgresDatabase.CreateAsync();
+        using var site = new TestCertificateAuthority(_data.Path, "site");   // cluster mode needs mutual TLS
         void Cluster(ParticleGridOptions o, string roles)
         {
             o.Mode = HostingMode.Cluster;
             o.PostgresConnectionString = database.ConnectionString;
             o.Roles = roles;
             o.AdvertisedIpAddress = "127.0.0.1";
+            o.Tls = site.Silo(roles);
         }
         string clusterId = "test-" + Guid.NewGuid().ToString("N")[..8];
 

@@ -46,7 +46,7 @@ public sealed class IngestTests(TinyModels models, ITestOutputHelper output) : I
         File.CreateSymbolicLink(Path.Combine(run, "escape.png"), "/etc/hostname");  // leaves the run folder
         File.WriteAllText(Path.Combine(run, "particles.csv"), "file,ecd_um\nparticle_0002.png,-3\n../outside.png,5\nparticle_0003.png,14.5\n");
 
-        var result = CliProcess.Run(_work.Path, "ingest", run, "--lot", "LOT-MIX", "--instrument", "FC-1", "--volume-ml", "0.2",
+        var result = CliProcess.Run(_work.Path, host.ClientEnvironment, "ingest", run, "--lot", "LOT-MIX", "--instrument", "FC-1", "--volume-ml", "0.2",
             "--um-per-pixel", "0.7", "--cluster", $"127.0.0.1:{host.GatewayPort}");
 
         Assert.True(result.ExitCode == 0, result.ToString());
@@ -88,7 +88,7 @@ public sealed class IngestTests(TinyModels models, ITestOutputHelper output) : I
         string gateway = $"127.0.0.1:{host.GatewayPort}";
 
         // 12 unsized particles in 0.01 mL of a 1 mL container: up to 1200 per container >= 25 um, over the 600 allowed.
-        var small = CliProcess.Run(_work.Path, "ingest", run, "--lot", "LOT-NOSIZE", "--instrument", "FC-1", "--volume-ml", "0.01",
+        var small = CliProcess.Run(_work.Path, host.ClientEnvironment, "ingest", run, "--lot", "LOT-NOSIZE", "--instrument", "FC-1", "--volume-ml", "0.01",
             "--container-ml", "1", "--cluster", gateway);
         Assert.True(small.ExitCode == 0, small.ToString());
         Assert.Contains("warning: FC-1:no-sizes: sizes unknown: give --um-per-pixel (12 of 12 particles", small.Error);
@@ -112,7 +112,7 @@ public sealed class IngestTests(TinyModels models, ITestOutputHelper output) : I
         Assert.Contains("Verdict: NOT ASSESSABLE", text.Output);
 
         // The same folder as a sample of 1 mL: even with all 12 at >= 25 um the lot is within both limits, so it passes and says so.
-        var large = CliProcess.Run(_work.Path, "ingest", run, "--lot", "LOT-NOSIZE-BIG", "--instrument", "FC-1", "--sample", "no-sizes-1ml",
+        var large = CliProcess.Run(_work.Path, host.ClientEnvironment, "ingest", run, "--lot", "LOT-NOSIZE-BIG", "--instrument", "FC-1", "--sample", "no-sizes-1ml",
             "--volume-ml", "1", "--container-ml", "1", "--cluster", gateway);
         Assert.True(large.ExitCode == 0, large.ToString());
         Assert.Contains("sizes unknown: give --um-per-pixel", large.Error);
@@ -121,7 +121,7 @@ public sealed class IngestTests(TinyModels models, ITestOutputHelper output) : I
         Assert.Contains(profile.Verdict.Reasons, r => Regex.IsMatch(r, @"^\d+ counted particles? had no size"));
 
         // With a calibration the particles are sized from their images and nothing is said.
-        var calibrated = CliProcess.Run(_work.Path, "ingest", run, "--lot", "LOT-SIZED", "--instrument", "FC-1", "--sample", "sized",
+        var calibrated = CliProcess.Run(_work.Path, host.ClientEnvironment, "ingest", run, "--lot", "LOT-SIZED", "--instrument", "FC-1", "--sample", "sized",
             "--um-per-pixel", "0.7", "--volume-ml", "0.01", "--container-ml", "1", "--cluster", gateway);
         Assert.True(calibrated.ExitCode == 0, calibrated.ToString());
         Assert.DoesNotContain("sizes unknown", calibrated.Error + calibrated.Output);
@@ -137,7 +137,7 @@ public sealed class IngestTests(TinyModels models, ITestOutputHelper output) : I
         string[] arguments = ["ingest", run, "--lot", "LOT-K", "--instrument", "MFI-1", "--cluster", $"127.0.0.1:{host.GatewayPort}"];
         var grain = host.Grains.GetGrain<IInstrumentRunGrain>("MFI-1:sample-big");
 
-        using (var first = new CliProcess(_work.Path, arguments))
+        using (var first = new CliProcess(CliProcess.Program, host.ClientEnvironment, _work.Path, arguments))
         {
             var deadline = DateTime.UtcNow.AddMinutes(3);
             while ((await grain.GetStatus()).Recorded == 0 && DateTime.UtcNow < deadline) await Task.Delay(50);
@@ -146,13 +146,13 @@ public sealed class IngestTests(TinyModels models, ITestOutputHelper output) : I
         int afterKill = (await grain.GetStatus()).Recorded;
         Assert.InRange(afterKill, 1, 479);
 
-        var second = CliProcess.Run(_work.Path, arguments);
+        var second = CliProcess.Run(_work.Path, host.ClientEnvironment, arguments);
         Assert.True(second.ExitCode == 0, second.ToString());
         Assert.Contains("already recorded before", second.Output);
         var status = await grain.GetStatus();
         Assert.Equal((480, 480), (status.Recorded, status.Classified));
 
-        var third = CliProcess.Run(_work.Path, arguments);
+        var third = CliProcess.Run(_work.Path, host.ClientEnvironment, arguments);
         Assert.Contains("(0 now, 480 already recorded before)", third.Output);
         Assert.Equal(480, (await grain.GetStatus()).Recorded);
     }
@@ -171,7 +171,7 @@ public sealed class IngestTests(TinyModels models, ITestOutputHelper output) : I
         File.WriteAllText(Path.Combine(exports, "bad-manifest", "run.json"), """{"instrument":"FC-2"}""");
 
         string[] arguments = ["watch", exports, "--once", "--settle-seconds", "0", "--cluster", $"127.0.0.1:{host.GatewayPort}"];
-        var first = CliProcess.Run(_work.Path, arguments);
+        var first = CliProcess.Run(_work.Path, host.ClientEnvironment, arguments);
         Assert.True(first.ExitCode == 0, first.ToString());
         Assert.Contains("needs \"lot\" and \"instrument\"", first.Error);
         Assert.Contains("mfi-run-1: sizes unknown: give --um-per-pixel", first.Error);     // its run.json has no umPerPixel
@@ -179,7 +179,7 @@ public sealed class IngestTests(TinyModels models, ITestOutputHelper output) : I
         Assert.Equal(18, (await host.Grains.GetGrain<ILotGrain>("LOT-W").GetProfile())!.Particles);
         Assert.Equal(RunState.Unknown, (await host.Grains.GetGrain<IInstrumentRunGrain>("FC-1:still-copying").GetStatus()).State);
 
-        var second = CliProcess.Run(_work.Path, arguments);
+        var second = CliProcess.Run(_work.Path, host.ClientEnvironment, arguments);
         Assert.True(second.ExitCode == 0, second.ToString());
         Assert.DoesNotContain("run FC-1:flowcam-run-1", second.Output);   // noted as done: not sent again
         Assert.Equal(18, (await host.Grains.GetGrain<ILotGrain>("LOT-W").GetProfile())!.Particles);
@@ -208,7 +208,7 @@ public sealed class IngestTests(TinyModels models, ITestOutputHelper output) : I
         Assert.Equal((20, 20, 1, RunState.Completed), (status.Recorded, status.Classified, status.Rejected, status.State));
 
         // The same folder through the gateway silos: the same report, run id aside.
-        var overGateways = CliProcess.RunIngestClient(_work.Path, null, Ingest("over-gateways", "--cluster", $"127.0.0.1:{host.GatewayPort}"));
+        var overGateways = CliProcess.RunIngestClient(_work.Path, withToken, Ingest("over-gateways", "--cluster", $"127.0.0.1:{host.GatewayPort}"));
         Assert.True(overGateways.ExitCode == 0, overGateways.ToString());
         Assert.Equal(overGateways.Output.Replace("over-gateways", "over-http"), overHttp.Output);
 
@@ -341,7 +341,7 @@ public sealed class IngestTests(TinyModels models, ITestOutputHelper output) : I
             runBytes += padded.Length;
         }
 
-        using var client = new CliProcess(CliProcess.IngestClient, environment: null, _work.Path, "ingest", run, "--lot", "LOT-BIG", "--instrument", "FC-9",
+        using var client = new CliProcess(CliProcess.IngestClient, host.ClientEnvironment, _work.Path, "ingest", run, "--lot", "LOT-BIG", "--instrument", "FC-9",
             "--volume-ml", "0.2", "--um-per-pixel", "0.7", "--cluster", $"127.0.0.1:{host.GatewayPort}");
         var result = client.WaitForExit(TimeSpan.FromMinutes(4));
 

@@ -38,7 +38,7 @@ public sealed class ChartLintTests
 
     [SkippableTheory]
     [InlineData("postgresql.existingSecret=", "postgresql.existingSecret")]
-    [InlineData("tls.enabled=true", "tls.secretName")]
+    [InlineData("tls.secretName=", "tls.secretName")]
     public async Task Missing_secrets_fail_with_a_clear_message(string setting, string named)
     {
         var result = await Chart.TryTemplateAsync("--set", setting);

@@ -249,29 +249,80 @@ public sealed class ChartRenderTests
     }
 
     [SkippableFact]
-    public async Task Tls_mounts_the_pfx_and_sets_both_variables_only_when_enabled()
+    public async Task Mutual_tls_is_on_by_default_with_the_site_certificate_and_ca_and_off_only_when_declared_insecure()
     {
-        var off = await Render("default");
-        foreach (var deployment in off.Deployments)
-        {
-            Assert.DoesNotContain(Chart.Env(deployment).Keys, k => k.StartsWith("PARTICLEGRID__TLS__"));
-            Assert.DoesNotContain(deployment.Items("spec.template.spec.volumes"), v => v.At("secret") is not null);
-        }
-
-        var on = await Chart.TemplateAsync([.. Chart.Gpu, "--set", "tls.enabled=true", "--set", "tls.secretName=pg-tls"]);
+        var on = await Render("default");
         foreach (var deployment in on.Deployments)
         {
             var env = Chart.Env(deployment);
             var volume = Assert.Single(deployment.Items("spec.template.spec.volumes"), v => v.At("secret") is not null);
-            Assert.Equal("pg-tls", volume.Require("secret.secretName"));
-            string file = Assert.Single(volume.Items("secret.items")).Require("path");
+            Assert.Equal("particlegrid-tls", volume.Require("secret.secretName"));
+            var files = volume.Items("secret.items").Select(i => i.Require("path")).ToList();
+            Assert.Equal(2, files.Count);
             var mount = Assert.Single(Chart.Container(deployment).Items("volumeMounts"), m => m.Require("name") == volume.Require("name"));
             Assert.Equal("true", mount.Require("readOnly"));
-            Assert.Equal($"{mount.Require("mountPath")}/{file}", env["PARTICLEGRID__TLS__CERTIFICATEPATH"].Require("value"));
+            // The PFX and the CA that is all the silos trust, both from the Secret; the password never in the manifest.
+            Assert.Equal($"{mount.Require("mountPath")}/{files[0]}", env["PARTICLEGRID__TLS__CERTIFICATEPATH"].Require("value"));
+            Assert.Equal($"{mount.Require("mountPath")}/{files[1]}", env["PARTICLEGRID__TLS__CACERTIFICATEPATH"].Require("value"));
             Assert.Null(env["PARTICLEGRID__TLS__CERTIFICATEPASSWORD"].Text("value"));
-            Assert.Equal("pg-tls", env["PARTICLEGRID__TLS__CERTIFICATEPASSWORD"].Require("valueFrom.secretKeyRef.name"));
+            Assert.Equal("particlegrid-tls", env["PARTICLEGRID__TLS__CERTIFICATEPASSWORD"].Require("valueFrom.secretKeyRef.name"));
+            Assert.DoesNotContain("PARTICLEGRID__TLS__INSECURE", env.Keys);
+        }
+
+        // TLS off without saying the cluster is insecure: the chart refuses to render, and says what to do.
+        var refused = await Chart.TryTemplateAsync("--set", "tls.enabled=false");
+        Assert.NotEqual(0, refused.ExitCode);
+        Assert.Contains("cluster mode needs mutual TLS", refused.Describe("helm template"));
+
+        var insecure = await Chart.TemplateAsync("--set", "tls.enabled=false", "--set", "tls.insecure=true");
+        foreach (var deployment in insecure.Deployments)
+        {
+            Assert.Equal("true", Chart.Env(deployment)["PARTICLEGRID__TLS__INSECURE"].Require("value"));
+            Assert.DoesNotContain(Chart.Env(deployment).Keys, k => k.StartsWith("PARTICLEGRID__TLS__CERT"));
+            Assert.DoesNotContain(deployment.Items("spec.template.spec.volumes"), v => v.At("secret") is not null);
         }
     }
+
+    [SkippableFact]
+    public async Task Network_policy_opens_the_silo_and_gateway_ports_to_the_releases_silo_pods_only()
+    {
+        var rendered = await Render("default");
+        var policy = Assert.Single(rendered.OfKind("NetworkPolicy"));
+        Assert.Equal(["Ingress"], policy.Items("spec.policyTypes").Select(t => t.ToString()));
+        // It governs the silos (gateway and worker pods) and not, say, the bundled PostgreSQL.
+        foreach (var deployment in rendered.Deployments)
+            Assert.True(Selects(policy.At("spec.podSelector")!, deployment.Map("spec.template.metadata.labels")), "the policy must select the silo pods");
+        Assert.False(Selects(policy.At("spec.podSelector")!, new Dictionary<string, string>
+        {
+            ["app.kubernetes.io/name"] = "particlegrid", ["app.kubernetes.io/instance"] = Chart.ReleaseName, ["app.kubernetes.io/component"] = "postgresql",
+        }));
+
+        var rules = policy.Items("spec.ingress").ToList();
+        var orleans = rules.Where(r => r.Items("ports").Any(p => p.Require("port") is "silo" or "gateway")).ToList();
+        var fromSilos = Assert.Single(orleans);
+        Assert.Equal(["gateway", "silo"], fromSilos.Items("ports").Select(p => p.Require("port")).Order());
+        var peer = Assert.Single(fromSilos.Items("from"));
+        Assert.Null(peer.At("namespaceSelector"));   // this namespace only
+        Assert.Null(peer.At("ipBlock"));
+        foreach (var deployment in rendered.Deployments)
+            Assert.True(Selects(peer.At("podSelector")!, deployment.Map("spec.template.metadata.labels")));
+        Assert.False(Selects(peer.At("podSelector")!, new Dictionary<string, string> { ["app"] = "anything-else" }));
+        // HTTP stays reachable (ingress, Prometheus); nothing else is opened.
+        var rest = Assert.Single(rules, r => r.At("from") is null);
+        Assert.Equal(["http"], rest.Items("ports").Select(p => p.Require("port")));
+
+        // Instrument PCs are let onto the gateway port, and only that port, when listed.
+        var withPcs = await Chart.TemplateAsync("--set", "networkPolicy.gatewayClients[0].ipBlock.cidr=10.20.0.0/24");
+        var pcs = Assert.Single(Assert.Single(withPcs.OfKind("NetworkPolicy")).Items("spec.ingress"), r => r.Items("from").Any(f => f.At("ipBlock") is not null));
+        Assert.Equal(["gateway"], pcs.Items("ports").Select(p => p.Require("port")));
+        Assert.Equal("10.20.0.0/24", Assert.Single(pcs.Items("from")).Require("ipBlock.cidr"));
+    }
+
+    /// <summary>Whether a label selector (matchLabels and In expressions, what the chart uses) selects these labels.</summary>
+    private static bool Selects(JsonNode selector, IReadOnlyDictionary<string, string> labels) =>
+        (selector.At("matchLabels") is null || selector.Map("matchLabels").All(l => labels.GetValueOrDefault(l.Key) == l.Value))
+        && selector.Items("matchExpressions").All(e => e.Require("operator") == "In"
+            && labels.TryGetValue(e.Require("key"), out var value) && e.Items("values").Select(v => v.ToString()).Contains(value));
 
     [SkippableFact]
     public async Task The_bundled_postgresql_is_rendered_only_when_enabled()

@@ -141,6 +141,37 @@ public sealed class ComposeTests
         }
     }
 
+    [Fact]
+    public void Every_published_port_is_on_loopback_only()
+    {
+        // The Orleans gateway (30000) above all: on all interfaces, anyone on the network could try it (docs/security.md).
+        var published = Compose.At("services")!.AsObject().SelectMany(s => Strings(s.Value!, "ports").Select(p => (Service: s.Key, Port: p))).ToList();
+        Assert.Contains(published, p => p.Port.EndsWith(":30000", StringComparison.Ordinal));
+        Assert.All(published, p => Assert.True(p.Port.StartsWith("127.0.0.1:", StringComparison.Ordinal), $"{p.Service} publishes {p.Port} on every interface"));
+    }
+
+    [Fact]
+    public void Silos_talk_mutual_tls_with_the_local_site_ca_from_make_certs()
+    {
+        string script = File.ReadAllText(Repository.PathOf("docker", "make-certs.sh"));
+        foreach (string name in Silos)
+        {
+            var service = Service(name);
+            var env = Environment(service);
+            Assert.DoesNotContain("PARTICLEGRID__TLS__INSECURE", env.Keys);
+            var mounts = Volumes(service).ToList();
+            foreach (string variable in new[] { "PARTICLEGRID__TLS__CERTIFICATEPATH", "PARTICLEGRID__TLS__CACERTIFICATEPATH" })
+            {
+                // Each file the silo reads is mounted read-only from docker/certs, where make-certs.sh writes it.
+                var mount = Assert.Single(mounts, m => m.Target == env[variable]);
+                Assert.True(mount.ReadOnly, $"{name}: {mount.Target} is mounted writable");
+                Assert.StartsWith("./certs/", mount.Source);
+                Assert.Contains(Path.GetFileName(mount.Source), script);
+            }
+            Assert.Contains($"pass:{env["PARTICLEGRID__TLS__CERTIFICATEPASSWORD"]}", script);
+        }
+    }
+
     [SkippableFact]
     public async Task Prometheus_scrapes_the_metrics_of_every_silo()
     {
@@ -178,7 +209,7 @@ public sealed class ComposeTests
         Assert.Equal("prometheus", datasource.Require("type"));
         var url = new Uri(datasource.Require("url"));
         Assert.True(Compose.At("services." + url.Host) is not null, $"the datasource points at {url.Host}, not a compose service");
-        Assert.Contains($"{url.Port}:{url.Port}", Strings(Service(url.Host), "ports"));
+        Assert.Contains(Strings(Service(url.Host), "ports"), p => p.EndsWith($":{url.Port}:{url.Port}", StringComparison.Ordinal));
 
         var provider = Assert.Single(Yaml.LoadFile(Path.Combine(provisioningDir, "dashboards", "particlegrid.yaml")).Items("providers"));
         var dashboards = Assert.Single(volumes, v => v.Target == provider.Require("options.path"));

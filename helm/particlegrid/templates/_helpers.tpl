@@ -122,6 +122,13 @@ The pod spec's common parts for a silo: environment, probes, lifecycle, volumes.
     secretKeyRef:
       name: {{ required "tls.secretName: name the Secret holding the PFX and its password (tls.enabled is true)" $root.Values.tls.secretName }}
       key: {{ $root.Values.tls.passwordKey }}
+- name: PARTICLEGRID__TLS__CACERTIFICATEPATH
+  value: {{ printf "%s/%s" (trimSuffix "/" $root.Values.tls.mountPath) $root.Values.tls.caKey | quote }}
+{{- else if $root.Values.tls.insecure }}
+- name: PARTICLEGRID__TLS__INSECURE
+  value: "true"
+{{- else }}
+{{- fail "tls.enabled is false: cluster mode needs mutual TLS (docs/security.md). Only for a throw-away cluster: --set tls.insecure=true" }}
 {{- end }}
 {{- with .values.extraEnv }}
 {{ toYaml . }}
@@ -200,6 +207,8 @@ readinessProbe:
     items:
       - key: {{ .Values.tls.certificateKey }}
         path: {{ .Values.tls.certificateKey }}
+      - key: {{ .Values.tls.caKey }}
+        path: {{ .Values.tls.caKey }}
 {{- end }}
 {{- end }}
 

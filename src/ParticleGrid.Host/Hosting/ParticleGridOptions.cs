@@ -58,7 +58,10 @@ public sealed class ParticleGridOptions
     public bool UsesKubernetesHosting => KubernetesHosting ?? (Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_HOST") is not null
         && Environment.GetEnvironmentVariable("POD_NAME") is not null);
 
-    /// <summary>TLS between silos and for clients (PARTICLEGRID__TLS__CERTIFICATEPATH / __CERTIFICATEPASSWORD).</summary>
+    /// <summary>
+    /// Mutual TLS between silos and for clients (PARTICLEGRID__TLS__CERTIFICATEPATH, __CERTIFICATEPASSWORD,
+    /// __CACERTIFICATEPATH or __TRUSTEDTHUMBPRINTS): required in cluster mode. The embedded host listens on loopback only.
+    /// </summary>
     public TlsSettings Tls { get; set; } = new();
 
     public RunOptions Runs { get; set; } = new();
@@ -86,6 +89,12 @@ public sealed class ParticleGridOptions
             throw new ArgumentException($"roles '{Roles}': use 'gateway', 'worker' or 'gateway,worker'");
         if (Mode == HostingMode.Cluster && string.IsNullOrWhiteSpace(PostgresConnectionString))
             throw new ArgumentException("cluster mode needs a PostgreSQL connection string (ParticleGrid:PostgresConnectionString or PARTICLEGRID__POSTGRESCONNECTIONSTRING)");
+        // A cluster's silo and gateway ports listen on the network: without mutual TLS anyone who reaches them joins
+        // the cluster or calls grains. Insecure is for a developer's machine, and the silo says so at every start.
+        if (Mode == HostingMode.Cluster && !Tls.Enabled && !Tls.Insecure)
+            throw new ArgumentException("cluster mode needs mutual TLS: a certificate (ParticleGrid:Tls:CertificatePath, PARTICLEGRID__TLS__CERTIFICATEPATH) " +
+                                        "and the site CA (PARTICLEGRID__TLS__CACERTIFICATEPATH) or trusted thumbprints; docs/security.md. " +
+                                        "Only on a developer's machine: PARTICLEGRID__TLS__INSECURE=true");
         if (Mode == HostingMode.Embedded && string.IsNullOrWhiteSpace(DataDirectory))
             throw new ArgumentException("embedded mode needs a data directory");
         if (SiloPort is < 1 or > 65535 || GatewayPort is < 1 or > 65535)

@@ -1,7 +1,9 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
+using Orleans.Connections.Security;
 using Orleans.Runtime.Hosting;
 using Orleans.Runtime.MembershipService.SiloMetadata;
 using Orleans.Serialization;
@@ -105,12 +107,34 @@ public static class ParticleGridSilo
         }
 
         if (options.IsWorker) workerRuntime!.AddTo(services);
-        if (configureClustering && options.Tls.Enabled)
-        {
-            var certificate = SiteCertificate.Load(options.Tls);
-            silo.UseTls(certificate, tls => SiteCertificate.Configure(tls, certificate));
-        }
+        // Calls from Orleans clients (ingest --cluster) are checked against their token, as HTTP requests are.
+        services.TryAddSingleton<Auth.TokenLookup>();
+        silo.AddIncomingGrainCallFilter<ClientCallAuthorization>();
+        if (configureClustering && options.Tls.Enabled) UseSiteTls(silo, SiteCertificate.Load(options.Tls, PeerRole.Silo));
         return silo;
+    }
+
+    /// <summary>
+    /// Mutual TLS on every connection, with the peer each one must have: the silo port and this silo's connections to
+    /// others admit silo certificates only; the gateway port admits client certificates of the site. (Orleans' own
+    /// UseTls gives all three one rule, which would let an instrument PC's certificate open the silo port.)
+    /// </summary>
+    private static void UseSiteTls(ISiloBuilder silo, SiteCertificate site)
+    {
+        silo.Configure<SiloConnectionOptions>(connections =>
+        {
+            connections.ConfigureSiloInboundConnection(connection => connection.UseServerTls(Rule(connection, PeerRole.Silo, "silo port")));
+            connections.ConfigureSiloOutboundConnection(connection => connection.UseClientTls(Rule(connection, PeerRole.Silo, "connection to another silo")));
+            connections.ConfigureGatewayInboundConnection(connection => connection.UseServerTls(Rule(connection, PeerRole.Client, "gateway port")));
+        });
+
+        TlsOptions Rule(Microsoft.AspNetCore.Connections.IConnectionBuilder connection, PeerRole peer, string where)
+        {
+            var logger = connection.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("ParticleGrid.Tls");
+            var tls = new TlsOptions();
+            site.Configure(tls, peer, refusal => logger.LogWarning("TLS peer refused on the {Where}: {Refusal}", where, refusal));
+            return tls;
+        }
     }
 
 }
@@ -157,6 +181,9 @@ internal sealed class SiloStartup(
 
     private async Task WarmUpAsync(CancellationToken cancellation)
     {
+        if (options.Mode == HostingMode.Cluster && !options.Tls.Enabled)
+            logger.LogCritical("INSECURE CLUSTER: TLS is off (ParticleGrid:Tls:Insecure). Anyone who can reach silo port {SiloPort} can join this cluster " +
+                               "and read or change its data; use this only on a developer's machine (docs/security.md)", options.SiloPort);
         if (!options.IsWorker)
         {
             readiness.Set(null);

@@ -7,7 +7,7 @@ namespace ParticleGrid.Cluster.Tests.Support;
 /// <summary>The real <c>particlegrid</c> program in its own process: started, watched, killed, or run to the end.</summary>
 public sealed class CliProcess : IDisposable
 {
-    private static readonly string Program = Built("ParticleGridCli");
+    public static readonly string Program = Built("ParticleGridCli");
 
     /// <summary>particlegrid-ingest, the instrument client (no networks).</summary>
     public static readonly string IngestClient = Built("ParticleGridIngestClient");
@@ -81,6 +81,13 @@ public sealed class CliProcess : IDisposable
     public static CliResult Run(string workingDirectory, params string[] arguments)
     {
         using var process = new CliProcess(workingDirectory, arguments);
+        return process.WaitForExit(TimeSpan.FromMinutes(4));
+    }
+
+    /// <summary>Runs particlegrid to the end with these variables set (PARTICLEGRID_TOKEN for ingest --cluster, say).</summary>
+    public static CliResult Run(string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] arguments)
+    {
+        using var process = new CliProcess(Program, environment, workingDirectory, arguments);
         return process.WaitForExit(TimeSpan.FromMinutes(4));
     }
 

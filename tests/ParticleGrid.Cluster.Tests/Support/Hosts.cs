@@ -29,6 +29,13 @@ public sealed class RunningHost : IAsyncDisposable
     /// <summary>An admin token made for the test; <see cref="Http"/> sends it unless the test says otherwise.</summary>
     public string? AdminToken { get; private set; }
 
+    /// <summary>An instrument token made for the test: what ingest --cluster presents (<see cref="ClientEnvironment"/>).</summary>
+    public string? InstrumentToken { get; private set; }
+
+    /// <summary>The variables an Orleans client process (ingest/watch --cluster) needs here: PARTICLEGRID_TOKEN, an instrument token.</summary>
+    public IReadOnlyDictionary<string, string> ClientEnvironment =>
+        new Dictionary<string, string> { ["PARTICLEGRID_TOKEN"] = InstrumentToken ?? throw new InvalidOperationException("the host was started without tokens") };
+
     /// <summary>A client that sends <paramref name="token"/> (or nothing).</summary>
     public HttpClient ClientWith(string? token)
     {
@@ -54,6 +61,7 @@ public sealed class RunningHost : IAsyncDisposable
         if (configureToken)
         {
             host.AdminToken = (await ParticleGrid.Host.Auth.AccessTokens.CreateAsync(store, "admin", "test admin")).Token;
+            host.InstrumentToken = (await ParticleGrid.Host.Auth.AccessTokens.CreateAsync(store, "instrument", "test instrument")).Token;
             host.Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", host.AdminToken);
         }
         return host;

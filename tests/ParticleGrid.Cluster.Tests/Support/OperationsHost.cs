@@ -47,7 +47,8 @@ public sealed class OperationsHost : IAsyncLifetime
             await TestClusters.ActivateAsync(_host.Grains, models.Directories);
 
             // Through the gateway, as `particlegrid ingest --cluster` does: 12 good particles and a corrupt one.
-            _client = await EmbeddedIngestSite.OpenAsync($"127.0.0.1:{_host.GatewayPort}", _data.Path, CancellationToken.None);
+            _client = await ClusterConnection.OpenAsync($"127.0.0.1:{_host.GatewayPort}", _ => throw new InvalidOperationException("no host"),
+                CancellationToken.None, new ClientCredentials(_host.InstrumentToken, new TlsSettings()));
             var run = _client.Grains.GetGrain<IInstrumentRunGrain>("ops-run-1");
             await run.Start(new RunDescriptor(GrpcLot, "FC-OPS", 0.5));
             var particles = SimulatedInstrument.Particles("p", 12, 21).ToList();

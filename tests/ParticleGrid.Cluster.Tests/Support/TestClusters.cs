@@ -37,10 +37,29 @@ public static class TestClusters
             });
             perSilo?.Invoke(siloOptions.SiloName, silo);
         });
-        builder.ConfigureClient(client => client.Services.AddParticleGridSerialization());
+        // The test's client is an Orleans client like any other: it presents an admin token, made in the site's store
+        // before the silos start (they share the data directory's store).
+        string token = await AdminTokenAsync(dataDirectory);
+        builder.ConfigureClient(client =>
+        {
+            client.Services.AddParticleGridSerialization();
+            client.AddOutgoingGrainCallFilter(context =>
+            {
+                RequestContext.Set(SiteCredentials.TokenKey, token);
+                return context.Invoke();
+            });
+        });
         var cluster = builder.Build();
         await cluster.DeployAsync();
         return cluster;
+    }
+
+    private static async Task<string> AdminTokenAsync(string dataDirectory)
+    {
+        Directory.CreateDirectory(dataDirectory);
+        using var store = ParticleGrid.Storage.SqlParticleStore.Sqlite(Path.Combine(Path.GetFullPath(dataDirectory), "particles.db"));
+        await store.EnsureCreatedAsync();
+        return (await ParticleGrid.Host.Auth.AccessTokens.CreateAsync(store, "admin", "test cluster client")).Token;
     }
 
     /// <summary>Registers the models as a set and activates it on every worker.</summary>

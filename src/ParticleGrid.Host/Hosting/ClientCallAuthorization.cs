@@ -1,0 +1,83 @@
+using Microsoft.Extensions.Logging;
+using Orleans.Runtime;
+using ParticleGrid.Abstractions;
+using ParticleGrid.Host.Auth;
+
+namespace ParticleGrid.Host.Hosting;
+
+/// <summary>
+/// Every grain call that arrives from an Orleans client (ingest --cluster, particlegrid-ingest, anything else that
+/// reaches a gateway port) must carry a token (<see cref="SiteCredentials.TokenKey"/> in the request context) whose role
+/// may make that call: the same tokens and roles as HTTP (<see cref="ClientCallRoles"/>). Calls between grains, and
+/// calls made inside a silo's own process (its HTTP handlers, which check the bearer token first; its start-up), pass.
+/// </summary>
+/// <remarks>
+/// Whether a call is a client's is read from the message's sender, which Orleans sets from the connection: a client's
+/// runtime sends as its client id, and a silo's in-process callers as its "hosted-" client. The token is only the
+/// credential; nothing the caller puts in the request context can make a call count as a silo's. What keeps strangers
+/// from sending at all is the connection: mutual TLS with the site's certificates, the silo port open to silo
+/// certificates only (<see cref="ParticleGridSilo"/>). docs/security.md says what this does not cover: a holder of a
+/// site client certificate who rewrites the Orleans client to forge the sender (the gateway does not check it).
+/// </remarks>
+internal sealed class ClientCallAuthorization(TokenLookup tokens, ILogger<ClientCallAuthorization> logger) : IIncomingGrainCallFilter
+{
+    /// <summary>The in-process client of a silo (Orleans' HostedClient: "hosted-" and the silo's address).</summary>
+    private const string HostedClientPrefix = "hosted-";
+
+    public async Task Invoke(IIncomingGrainCallContext context)
+    {
+        // Orleans' system targets are not grains: a client asks them for the cluster's manifest before it can call
+        // anything, with no token yet to give. What reaches them is bounded by TLS and the network policy.
+        if (context.SourceId is { } source && source.IsClient() && !source.Key.ToString().StartsWith(HostedClientPrefix, StringComparison.Ordinal)
+            && !context.TargetId.IsSystemTarget())
+        {
+            string call = $"{context.InterfaceName}.{context.MethodName}";
+            var allowed = ClientCallRoles.For(context.InterfaceMethod.DeclaringType, context.MethodName);
+            if (RequestContext.Get(SiteCredentials.TokenKey) is not string token || token.Length == 0)
+            {
+                logger.LogWarning("Refused {Call} from Orleans client {Client}: no token", call, source);
+                throw new UnauthorizedAccessException($"{call}: an Orleans client must present a token (PARTICLEGRID_TOKEN; particlegrid token create --role instrument)");
+            }
+            if (await tokens.FindAsync(token, CancellationToken.None) is not { } found)
+            {
+                logger.LogWarning("Refused {Call} from Orleans client {Client}: the token is not valid", call, source);
+                throw new UnauthorizedAccessException($"{call}: the token is not valid");
+            }
+            if (!allowed.Contains(found.Role))
+            {
+                logger.LogWarning("Refused {Call} from Orleans client {Client}: token {Token} has role {Role}", call, source, found.TokenId, found.Role);
+                throw new UnauthorizedAccessException($"{call}: the token's role ({found.Role}) may not do this (it needs {string.Join(" or ", allowed)})");
+            }
+        }
+        await context.Invoke();
+    }
+}
+
+/// <summary>
+/// Which token roles may make each grain call from an Orleans client: what the HTTP endpoint that does the same work
+/// requires (Auth.Policies). Anything not listed needs admin, so a new grain method is closed until it is listed here.
+/// </summary>
+public static class ClientCallRoles
+{
+    private static readonly string[] Ingest = [Roles.Instrument, Roles.Admin], Read = [Roles.Qa, Roles.Admin], Administer = [Roles.Admin];
+
+    private static readonly Dictionary<(Type, string), string[]> Calls = new()
+    {
+        // POST /runs, /runs/{run}/batches, /unrecorded, /rejections, /complete: the ingest policy.
+        [(typeof(IInstrumentRunGrain), nameof(IInstrumentRunGrain.Start))] = Ingest,
+        [(typeof(IInstrumentRunGrain), nameof(IInstrumentRunGrain.SubmitBatch))] = Ingest,
+        [(typeof(IInstrumentRunGrain), nameof(IInstrumentRunGrain.Unrecorded))] = Ingest,
+        [(typeof(IInstrumentRunGrain), nameof(IInstrumentRunGrain.ReportRejections))] = Ingest,
+        [(typeof(IInstrumentRunGrain), nameof(IInstrumentRunGrain.Complete))] = Ingest,
+        // A run's lot is described when the run starts (POST /runs with containerVolumeMl).
+        [(typeof(ILotGrain), nameof(ILotGrain.Describe))] = Ingest,
+        // GET /runs/{run}, GET /lots/{lot}, GET /workers: the read policy.
+        [(typeof(IInstrumentRunGrain), nameof(IInstrumentRunGrain.GetStatus))] = Read,
+        [(typeof(ILotGrain), nameof(ILotGrain.GetProfile))] = Read,
+        [(typeof(IEnsembleWorkerGrain), nameof(IEnsembleWorkerGrain.GetInfo))] = Read,
+        // The model registry (/models...) and the rest of the workers' methods: admin, the default.
+    };
+
+    public static IReadOnlyList<string> For(Type? grainInterface, string method) =>
+        grainInterface is not null && Calls.TryGetValue((grainInterface, method), out var roles) ? roles : Administer;
+}
