@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -181,7 +182,7 @@ public static class AccessControl
 {
     public static IServiceCollection AddParticleGridAccessControl(this IServiceCollection services)
     {
-        services.AddSingleton<TokenLookup>();
+        services.TryAddSingleton<TokenLookup>();
         services.AddSingleton<FailedAttempts>();
         services.AddAuthentication(BearerTokenHandler.SchemeName).AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, null);
         services.AddAuthorizationBuilder()
