@@ -65,7 +65,8 @@ public static class ModelDirectory
     }
 
     /// <summary>Loads a model folder: checks the weights against the manifest's SHA-256, then loads them strictly.</summary>
-    public static LoadedModel Load(string directory, Device device)
+    /// <param name="withOutOfScopeReference">False to skip the reference (a refit replaces it, so an outdated one must not stop it).</param>
+    public static LoadedModel Load(string directory, Device device, bool withOutOfScopeReference = true)
     {
         var manifest = ModelFolder.ReadManifest(directory);
         string weights = Path.Combine(directory, manifest.WeightsFile);
@@ -74,7 +75,7 @@ public static class ModelDirectory
         if (!string.Equals(actual, manifest.WeightsSha256, StringComparison.OrdinalIgnoreCase))
             throw new ModelDirectoryException($"{weights}: SHA-256 {actual[..12]}… does not match the manifest's {manifest.WeightsSha256[..12]}…; the weights were changed or damaged");
 
-        var reference = ModelFolder.LoadOutOfScopeReference(directory, manifest);
+        var reference = withOutOfScopeReference ? ModelFolder.LoadOutOfScopeReference(directory, manifest) : null;
         var network = ParticleNetworks.Create(manifest.Architecture, manifest.Classes.Count);
         try
         {
