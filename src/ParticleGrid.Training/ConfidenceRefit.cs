@@ -42,7 +42,7 @@ public static class ConfidenceRefit
                 manifest.InputSize, model.Normalization, device);
 
         ModelManifest? written = null;
-        ModelDirectory.Save(outputDirectory, model.Network, sha => written = manifest with
+        ModelDirectory.SaveWithWeightsFile(outputDirectory, Path.Combine(modelDirectory, manifest.WeightsFile), sha => written = manifest with
         {
             WeightsSha256 = sha,
             CreatedUtc = DateTimeOffset.UtcNow,
