@@ -13,6 +13,7 @@ var root = new RootCommand("ParticleGrid: classifies flow-imaging microscopy ima
 {
     SynthCommand.Create(),
     TrainCommand.Create(),
+    RefitCommand.Create(),
     EvaluateCommand.Create(),
     PredictCommand.Create(),
     DemoCommand.Create(),

@@ -98,8 +98,10 @@ public sealed class EnsembleModelSet : IDisposable
             timed?.Invoke(member.Name, System.Diagnostics.Stopwatch.GetElapsedTime(started));
             double temperature = member.Manifest.Calibration?.Temperature ?? 1;
             probabilities.Add([.. outputs.Logits.Select(l => Domain.Confidence.TemperatureScaling.Softmax(l, temperature))]);
+            int size = member.Manifest.InputSize;
             ratios.Add(reference is not null && member.Manifest.OutOfScope is { } detection
-                ? [.. outputs.Features.Select(f => (double?)(reference.Score(f) / detection.Threshold))]
+                ? [.. outputs.Features.Select((f, i) => (double?)(reference.Score(f,
+                    reference.Appearance is null ? [] : Domain.Confidence.ParticleAppearance.Describe(images[i][size], size)) / detection.Threshold))]
                 : [.. outputs.Features.Select(_ => (double?)null)]);
         }
         return new EnsembleOutputs(probabilities, ratios);

@@ -30,7 +30,9 @@ public static class ConfidenceFitting
 
     public const string Method = "per network stage, class-conditional Gaussians with a shared covariance (probabilistic PCA, 64 components, " +
                                  "shrinkage 0.1) on the stage's globally pooled output, fitted on the training split; squared Mahalanobis " +
-                                 "distance to the nearest class, its logarithm standardised on the validation split; score: exp of the mean over stages";
+                                 "distance to the nearest class, its logarithm standardised on the validation split; with class-conditional Gaussians " +
+                                 "(own covariance) on the image's appearance (ln contrast, ln elongation, body sign), standardised alike; " +
+                                 "score: exp of the larger of the mean over stages and the appearance";
 
     public sealed record Fitted(ConfidenceCalibration Calibration, OutOfScopeDetection OutOfScope, OutOfScopeReference Reference);
 
@@ -61,8 +63,13 @@ public static class ConfidenceFitting
             stages.Add(FitReference([.. trainFeatures.Select(f => f[at..(at + width)])], trainLabels, classCount));
             offset += width;
         }
-        var reference = OutOfScopeReference.Standardise(stages, validationFeatures);
-        var scores = validationFeatures.Select(f => reference.Score(f)).Order().ToList();
+        // The image's own appearance (contrast, elongation, body sign) from the same planes the network saw.
+        var trainAppearance = train.Select(i => ParticleAppearance.Describe(planes[i], inputSize)).ToList();
+        var validationAppearance = validation.Select(i => ParticleAppearance.Describe(planes[i], inputSize)).ToList();
+        var appearance = AppearanceReference.Fit(trainAppearance, trainLabels, classCount, validationAppearance);
+
+        var reference = OutOfScopeReference.Standardise(stages, validationFeatures, appearance);
+        var scores = validationFeatures.Zip(validationAppearance, (f, a) => reference.Score(f, a)).Order().ToList();
         double threshold = scores[Math.Clamp((int)Math.Ceiling(KeptShareTarget * scores.Count) - 1, 0, scores.Count - 1)];
         double kept = (double)scores.Count(s => s <= threshold) / scores.Count;
         var outOfScope = new OutOfScopeDetection(Method, ModelFolder.OutOfScopeReferenceFileName, reference.Sha256(),

@@ -14,10 +14,16 @@ namespace ParticleGrid.Domain.Confidence;
 /// not separate the four types, so a particle cut by the frame looked "unknown" there (47 % of them kept on a
 /// synthetic set against 92 % with every stage), while early stages still see the edges, contrast and texture the
 /// training images had.</para>
+/// <para>Layout 3 adds an <see cref="AppearanceReference"/>: three morphology numbers of the image itself (contrast,
+/// elongation, body sign; <see cref="ParticleAppearance"/>), standardised the same way. The score then takes the larger
+/// of the two: an image is out of scope when the networks' stages find it unlike training <i>or</i> it looks unlike any
+/// of the four types (a faint refractive smear, a long strand), to which a four-way network is blind. The threshold,
+/// set on the combined score, keeps the stated share of in-scope validation images.</para>
 /// </summary>
 public sealed class OutOfScopeReference
 {
     const uint Magic = 0x32_44_4F_50; // "POD2": ParticleGrid out-of-scope data, layout 2 (per stage)
+    const uint MagicWithAppearance = 0x33_44_4F_50; // "POD3": layout 2, then the image's appearance
 
     readonly Stage[] stages;
 
@@ -34,14 +40,18 @@ public sealed class OutOfScopeReference
             (Math.Log(Math.Max(Gaussians.Score(features), 1e-12)) - LogMean) / LogSpread;
     }
 
-    public OutOfScopeReference(IReadOnlyList<Stage> stages)
+    public OutOfScopeReference(IReadOnlyList<Stage> stages, AppearanceReference? appearance = null)
     {
         if (stages.Count == 0) throw new ArgumentException("an out-of-scope reference needs at least one stage", nameof(stages));
         this.stages = [.. stages];
         FeatureDimensions = stages.Sum(s => s.Width);
+        Appearance = appearance;
     }
 
     public IReadOnlyList<Stage> Stages => stages;
+
+    /// <summary>The image's own appearance as training showed it; null in a layout-2 reference (the networks' stages only).</summary>
+    public AppearanceReference? Appearance { get; }
 
     /// <summary>The width of the stage features it reads: every stage's, side by side.</summary>
     public int FeatureDimensions { get; }
@@ -54,7 +64,9 @@ public sealed class OutOfScopeReference
     /// </summary>
     /// <param name="gaussians">Each stage's Gaussians, fitted on the training split.</param>
     /// <param name="validationFeatures">Stage features of the validation split.</param>
-    public static OutOfScopeReference Standardise(IReadOnlyList<FeatureReference> gaussians, IReadOnlyList<float[]> validationFeatures)
+    /// <param name="appearance">The image appearance's reference, already standardised on the same validation images (or null).</param>
+    public static OutOfScopeReference Standardise(IReadOnlyList<FeatureReference> gaussians, IReadOnlyList<float[]> validationFeatures,
+        AppearanceReference? appearance = null)
     {
         var result = new List<Stage>(gaussians.Count);
         int offset = 0;
@@ -68,11 +80,25 @@ public sealed class OutOfScopeReference
             result.Add(new Stage(width, stage, mean, spread > 1e-9 ? spread : 1));
             offset += width;
         }
-        return new OutOfScopeReference(result);
+        return new OutOfScopeReference(result, appearance);
     }
 
-    /// <summary>exp(mean over stages of the standardised ln distance): larger is less like the training images.</summary>
-    public double Score(ReadOnlySpan<float> features)
+    /// <summary>
+    /// exp(mean over stages of the standardised ln distance), or of the image appearance's standardised ln distance when
+    /// that is larger: larger is less like the training images.
+    /// </summary>
+    /// <param name="features">The network's stage features, side by side.</param>
+    /// <param name="appearance">The image's <see cref="ParticleAppearance"/> (needed when the reference has one).</param>
+    public double Score(ReadOnlySpan<float> features, ReadOnlySpan<float> appearance = default)
+    {
+        double networks = StagesStandardised(features);
+        if (Appearance is null) return Math.Exp(networks);
+        if (appearance.Length == 0) throw new ArgumentException("this reference also scores the image's appearance: give its ParticleAppearance", nameof(appearance));
+        return Math.Exp(Math.Max(networks, Appearance.Standardised(appearance)));
+    }
+
+    /// <summary>The mean over stages of the standardised ln distance.</summary>
+    public double StagesStandardised(ReadOnlySpan<float> features)
     {
         if (features.Length != FeatureDimensions)
             throw new ArgumentException($"{features.Length} features; this reference was fitted on {FeatureDimensions} ({string.Join(" + ", stages.Select(s => s.Width))})", nameof(features));
@@ -83,7 +109,7 @@ public sealed class OutOfScopeReference
             sum += stage.Standardised(features.Slice(offset, stage.Width));
             offset += stage.Width;
         }
-        return Math.Exp(sum / stages.Length);
+        return sum / stages.Length;
     }
 
     /// <summary>The reference as bytes (a small header, then each stage's standardisation and Gaussians); its SHA-256 is its identity.</summary>
@@ -92,7 +118,9 @@ public sealed class OutOfScopeReference
         using var stream = new MemoryStream();
         using (var writer = new BinaryWriter(stream))
         {
-            writer.Write(Magic);
+            // Layout 2 when there is no appearance: a reference written before layout 3 keeps its bytes, so its hash (part
+            // of the model's identity in lineage) does not change.
+            writer.Write(Appearance is null ? Magic : MagicWithAppearance);
             writer.Write(stages.Length);
             foreach (var stage in stages)
             {
@@ -103,6 +131,7 @@ public sealed class OutOfScopeReference
                 writer.Write(gaussians.Length);
                 writer.Write(gaussians);
             }
+            Appearance?.Write(writer);
         }
         return stream.ToArray();
     }
@@ -113,8 +142,9 @@ public sealed class OutOfScopeReference
     public static OutOfScopeReference FromBytes(byte[] bytes)
     {
         if (bytes.Length >= 4 && BinaryPrimitives.ReadUInt32LittleEndian(bytes) == 0x31_44_4F_50)
-            throw new InvalidDataException("an out-of-scope reference of layout 1 (the last stage only), written before ParticleGrid scored every stage: train the model again");
-        if (bytes.Length < 8 || BinaryPrimitives.ReadUInt32LittleEndian(bytes) != Magic)
+            throw new InvalidDataException("an out-of-scope reference of layout 1 (the last stage only), written before ParticleGrid scored every stage: fit it again with `particlegrid refit` (weights kept) or train the model again");
+        uint magic = bytes.Length < 8 ? 0 : BinaryPrimitives.ReadUInt32LittleEndian(bytes);
+        if (magic is not (Magic or MagicWithAppearance))
             throw new InvalidDataException("not a ParticleGrid out-of-scope reference (bad header)");
         int count = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(4));
         if (count is < 1 or > 64) throw new InvalidDataException($"out-of-scope reference with an impossible stage count ({count})");
@@ -134,7 +164,15 @@ public sealed class OutOfScopeReference
             catch (ArgumentException invalid) { throw new InvalidDataException($"out-of-scope reference stage {i + 1}: {invalid.Message}", invalid); }
             at += length;
         }
-        if (at != bytes.Length) throw new InvalidDataException($"out-of-scope reference has {bytes.Length - at} bytes after its last stage");
-        return new OutOfScopeReference(stages);
+        AppearanceReference? appearance = null;
+        if (magic == MagicWithAppearance)
+        {
+            using var reader = new BinaryReader(new MemoryStream(bytes, at, bytes.Length - at));
+            try { appearance = AppearanceReference.Read(reader); }
+            catch (EndOfStreamException) { throw new InvalidDataException("out-of-scope reference cut short in its appearance"); }
+            at += (int)reader.BaseStream.Position;
+        }
+        if (at != bytes.Length) throw new InvalidDataException($"out-of-scope reference has {bytes.Length - at} bytes after its last part");
+        return new OutOfScopeReference(stages, appearance);
     }
 }

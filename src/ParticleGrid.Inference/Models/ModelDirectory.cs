@@ -30,7 +30,19 @@ public static class ModelDirectory
 {
     /// <summary>Creates the folder <paramref name="directory"/>, which must not exist or be empty, with weights and manifest.</summary>
     public static void Save(string directory, Module<Tensor, Tensor> network, Func<string, ModelManifest> manifestForWeightsSha256,
-        Domain.Confidence.OutOfScopeReference? outOfScopeReference = null)
+        Domain.Confidence.OutOfScopeReference? outOfScopeReference = null) =>
+        Write(directory, weights => ParticleNetworks.SaveCheckpoint(network, weights), manifestForWeightsSha256, outOfScopeReference);
+
+    /// <summary>
+    /// Creates a model folder whose weights are a copy of <paramref name="weightsFile"/>, byte for byte: a refit keeps
+    /// the very file (and so its SHA-256) that the model's lineage names, where saving the loaded network again would not.
+    /// </summary>
+    public static void SaveWithWeightsFile(string directory, string weightsFile, Func<string, ModelManifest> manifestForWeightsSha256,
+        Domain.Confidence.OutOfScopeReference? outOfScopeReference = null) =>
+        Write(directory, weights => File.Copy(weightsFile, weights), manifestForWeightsSha256, outOfScopeReference);
+
+    static void Write(string directory, Action<string> writeWeights, Func<string, ModelManifest> manifestForWeightsSha256,
+        Domain.Confidence.OutOfScopeReference? outOfScopeReference)
     {
         // "models/r50/" (as shells complete it) names the folder r50, not an empty name inside it.
         directory = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory));
@@ -41,7 +53,7 @@ public static class ModelDirectory
         try
         {
             string weights = Path.Combine(staging, ModelFolder.WeightsFileName);
-            ParticleNetworks.SaveCheckpoint(network, weights);
+            writeWeights(weights);
             if (outOfScopeReference is not null)
                 File.WriteAllBytes(Path.Combine(staging, ModelFolder.OutOfScopeReferenceFileName), outOfScopeReference.ToBytes());
             var manifest = manifestForWeightsSha256(ModelFolder.Sha256Of(weights)) with { WeightsFile = ModelFolder.WeightsFileName };
@@ -65,7 +77,8 @@ public static class ModelDirectory
     }
 
     /// <summary>Loads a model folder: checks the weights against the manifest's SHA-256, then loads them strictly.</summary>
-    public static LoadedModel Load(string directory, Device device)
+    /// <param name="withOutOfScopeReference">False to skip the reference (a refit replaces it, so an outdated one must not stop it).</param>
+    public static LoadedModel Load(string directory, Device device, bool withOutOfScopeReference = true)
     {
         var manifest = ModelFolder.ReadManifest(directory);
         string weights = Path.Combine(directory, manifest.WeightsFile);
@@ -74,7 +87,7 @@ public static class ModelDirectory
         if (!string.Equals(actual, manifest.WeightsSha256, StringComparison.OrdinalIgnoreCase))
             throw new ModelDirectoryException($"{weights}: SHA-256 {actual[..12]}… does not match the manifest's {manifest.WeightsSha256[..12]}…; the weights were changed or damaged");
 
-        var reference = ModelFolder.LoadOutOfScopeReference(directory, manifest);
+        var reference = withOutOfScopeReference ? ModelFolder.LoadOutOfScopeReference(directory, manifest) : null;
         var network = ParticleNetworks.Create(manifest.Architecture, manifest.Classes.Count);
         try
         {

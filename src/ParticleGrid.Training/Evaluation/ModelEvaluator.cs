@@ -85,9 +85,12 @@ public static class ModelEvaluator
             (IReadOnlyList<double>? InScope, IReadOnlyList<double>? OutOfScope) ratios = (null, null);
             if (model.OutOfScopeReference is { } reference && model.Manifest.OutOfScope is { } detection)
             {
-                var unknownFeatures = unknownPaths.Count == 0 ? [] : runner.Outputs(unknownPlanesBySize[model.Manifest.InputSize]).Features;
-                ratios = ([.. outputs.Features.Select(f => reference.Score(f) / detection.Threshold)],
-                          [.. unknownFeatures.Select(f => reference.Score(f) / detection.Threshold)]);
+                int size = model.Manifest.InputSize;
+                var unknownFeatures = unknownPaths.Count == 0 ? [] : runner.Outputs(unknownPlanesBySize[size]).Features;
+                // The image's own appearance, when the reference scores it too (layout 3), from the same planes.
+                float[] AppearanceOf(float[] planes) => reference.Appearance is null ? [] : ParticleAppearance.Describe(planes, size);
+                ratios = ([.. outputs.Features.Zip(planesBySize[size], (f, p) => reference.Score(f, AppearanceOf(p)) / detection.Threshold)],
+                          [.. unknownFeatures.Zip(unknownPlanesBySize[size], (f, p) => reference.Score(f, AppearanceOf(p)) / detection.Threshold)]);
             }
             ratiosPerModel.Add(ratios);
             scores.Add(new ModelScore(name, model.Manifest.Version, model.Manifest.Architecture,

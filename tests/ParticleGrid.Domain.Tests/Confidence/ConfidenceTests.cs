@@ -134,7 +134,7 @@ public sealed class ConfidenceTests
         Assert.Throws<InvalidDataException>(() => OutOfScopeReference.FromBytes([.. reference.ToBytes().SkipLast(1)]));
         Assert.Throws<InvalidDataException>(() => OutOfScopeReference.FromBytes([.. reference.ToBytes(), 0]));
         var layoutOne = Assert.Throws<InvalidDataException>(() => OutOfScopeReference.FromBytes(early.ToBytes()));
-        Assert.Contains("train the model again", layoutOne.Message);
+        Assert.Contains("particlegrid refit", layoutOne.Message);
         Assert.Throws<ArgumentException>(() => reference.Score([1, 2]));
     }
 }

@@ -86,6 +86,7 @@ public sealed class TrainingAndPredictionTests : IDisposable
         using (var model = ModelDirectory.Load(modelDirectory, torch.CPU))
         {
             Assert.NotNull(model.OutOfScopeReference);
+            Assert.NotNull(model.OutOfScopeReference!.Appearance); // the image's own appearance is part of the score
             var result = ModelEvaluator.Evaluate([model], Data);
             var scored = Assert.Single(result.Models);
             Assert.Equal(calibration.Temperature, scored.Calibration.Temperature);
@@ -93,6 +94,18 @@ public sealed class TrainingAndPredictionTests : IDisposable
             Assert.NotNull(scored.OutOfScope);
             Assert.InRange(scored.OutOfScope!.InScopeKeptShare, 0.5, 1.0); // training images: mostly in scope by construction
         }
+
+        // `particlegrid refit` on the same images and split fits the same temperature and reference: same weights, same
+        // version (nothing that changes an answer changed). On other images it refuses: their split is not the model's.
+        var refitted = ConfidenceRefit.Refit(modelDirectory, Data, Path.Combine(root, "refitted"));
+        Assert.Equal(manifest.WeightsSha256, refitted.WeightsSha256);
+        Assert.Equal(manifest.Version, refitted.Version);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(modelDirectory, outOfScope.ReferenceFile)),
+                     File.ReadAllBytes(Path.Combine(root, "refitted", outOfScope.ReferenceFile)));
+        string otherData = Path.Combine(root, "other-data");
+        SyntheticParticles.WriteDataset(otherData, perClass: 10, seed: 13, imageSize: 32);
+        var notItsData = Assert.Throws<DataFolderException>(() => ConfidenceRefit.Refit(modelDirectory, otherData, Path.Combine(root, "refit-other")));
+        Assert.Contains("not the images", notItsData.Message);
 
         string reference = Path.Combine(modelDirectory, outOfScope.ReferenceFile);
         var bytes = File.ReadAllBytes(reference);
