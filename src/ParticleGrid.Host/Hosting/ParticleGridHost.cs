@@ -70,9 +70,10 @@ public static class ParticleGridHost
             });
         }
         app.UseExceptionHandler(errors => errors.Run(ApiErrors.WriteAsync));
-        app.UseDeclaredBodyLimit();
         app.UseAuthentication();
         app.UseAuthorization();
+        // After authorization: only a caller with a token gets its refused body read to the end (see ApiErrors).
+        app.UseDeclaredBodyLimit();
         app.MapOpenApi().RequireAuthorization();
         // /metrics only on the metrics port (the public port answers 404): Prometheus inside the site scrapes it
         // without a token, and its lot and instrument labels stay off the port users and instruments reach.
