@@ -106,6 +106,32 @@ public static class ParticleImageDecoder
         }
     }
 
+    /// <summary>
+    /// The width and height <paramref name="image"/>'s header declares, read without decoding a pixel (ImageSharp's
+    /// Identify walks the headers and skips the compressed data), so a caller can refuse an image by its size before
+    /// the decode allocates it: a few hundred bytes of PNG can declare 50,000 x 50,000 pixels.
+    /// </summary>
+    /// <exception cref="ParticleImageException">Empty, not an image of a supported format, or a header that cannot be read.</exception>
+    public static (int Width, int Height) ReadSize(ReadOnlyMemory<byte> image, string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (image.IsEmpty) throw new ParticleImageException(name, "empty file", ParticleImageProblem.Empty);
+        IImageInfo? info;
+        try
+        {
+            using var stream = System.Runtime.InteropServices.MemoryMarshal.TryGetArray(image, out var segment)
+                ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+                : new MemoryStream(image.ToArray(), writable: false);
+            info = Image.Identify(Formats, stream, out _);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw Undecodable(name, e);
+        }
+        if (info is null) throw new ParticleImageException(name, Unsupported, ParticleImageProblem.NotAnImage);
+        return (info.Width, info.Height);
+    }
+
     private static void CheckDimensions(string name, int width, int height)
     {
         if (width <= 0 || height <= 0)

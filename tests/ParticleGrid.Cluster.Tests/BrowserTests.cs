@@ -58,6 +58,8 @@ public sealed class BrowserTests(TinyModels models) : IDisposable
             Assert.Fail($"the browser test did not finish in 3 minutes\n{await output}\n{await error}");
         }
         Assert.True(node.ExitCode == 0, $"browser test failed (exit {node.ExitCode})\n--- stdout\n{await output}\n--- stderr\n{await error}");
+        // The host's Content-Security-Policy blocked nothing the UI does (Chromium logs each refusal as a console error).
+        Assert.DoesNotContain("Content Security Policy", await output);
 
         // What the browser did is in the store: one review, by the token's name, with its reason.
         var reviews = await store.ReviewsAsync("LOT-UI");

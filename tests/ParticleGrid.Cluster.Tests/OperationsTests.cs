@@ -183,9 +183,13 @@ public sealed class OperationsTests(TinyModels models, OperationsHost operations
         Assert.True(unrecognised.Count == 0, $"promtool said something that is no finding about an exported metric:\n{string.Join("\n", unrecognised)}");
         var ours = findings.Where(f => f.StartsWith("particlegrid_", StringComparison.Ordinal)).ToList();
         Assert.True(ours.Count == 0, $"promtool check metrics on ParticleGrid's metrics:\n{string.Join("\n", ours)}");
+        // The host's views (MetricViews) rename the runtime's "_count" gauges and give Orleans' instruments help
+        // text; what is left is only what a view cannot change, each argued in dashboards/README.md.
+        var unexplained = findings.Where(f => !KnownThirdPartyFinding.IsMatch(f)).ToList();
+        Assert.True(unexplained.Count == 0, $"promtool check metrics found what no view or note explains:\n{string.Join("\n", unexplained)}");
 
         output.WriteLine($"promtool check metrics: exit {process.ExitCode}; {findings.Count} finding(s), none about particlegrid_*. " +
-                         "Third-party ones (Orleans, .NET runtime; known, see dashboards/README.md):");
+                         "Third-party ones (Orleans' units and label names; known, see dashboards/README.md):");
         foreach (var group in findings.GroupBy(f => f[(f.IndexOf(' ') + 1)..]).OrderByDescending(g => g.Count()))
             output.WriteLine($"  {group.Key}: {string.Join(", ", group.Select(f => f.Split(' ')[0]).Distinct())}");
     }
@@ -196,7 +200,7 @@ public sealed class OperationsTests(TinyModels models, OperationsHost operations
         Prerequisite.Prometheus.SkipIfMissing();
         await operations.StartAsync(models);
         var clock = Stopwatch.StartNew();
-        await using var prometheus = await PrometheusServer.StartAsync(operations.HttpAddress);
+        await using var prometheus = await PrometheusServer.StartAsync(operations.MetricsAddress);
         output.WriteLine($"prometheus ready after {clock.Elapsed.TotalSeconds:F1} s");
 
         // The target is up, scraped without a token.
@@ -208,13 +212,13 @@ public sealed class OperationsTests(TinyModels models, OperationsHost operations
                 .FirstOrDefault(t => t.GetProperty("labels").GetProperty("job").GetString() == PrometheusServer.Job);
             return target.ValueKind == JsonValueKind.Object && target.GetProperty("health").GetString() == "up";
         }, () => $"the target is not up: {target}\n{prometheus.Log}");
-        Assert.Equal(operations.HttpAddress, target.GetProperty("labels").GetProperty("instance").GetString());
+        Assert.Equal(operations.MetricsAddress, target.GetProperty("labels").GetProperty("instance").GetString());
         output.WriteLine($"target up after {clock.Elapsed.TotalSeconds:F1} s: {target.GetProperty("scrapeUrl").GetString()}");
 
         IReadOnlyList<JsonElement> classified = [];
         await Eventually(async () => (classified = await prometheus.QueryAsync("particlegrid_particles_classified_total")).Count > 0,
             () => $"particlegrid_particles_classified_total has no result\n{prometheus.Log}");
-        Assert.All(classified, series => Assert.Equal(operations.HttpAddress, series.GetProperty("metric").GetProperty("instance").GetString()));
+        Assert.All(classified, series => Assert.Equal(operations.MetricsAddress, series.GetProperty("metric").GetProperty("instance").GetString()));
         Assert.Contains(classified, s => s.GetProperty("metric").GetProperty("lot").GetString() == OperationsHost.GrpcLot);
         Assert.Contains(classified, s => s.GetProperty("metric").GetProperty("lot").GetString() == OperationsHost.HttpLot);
         var up = Assert.Single(await prometheus.QueryAsync($"up{{job=\"{PrometheusServer.Job}\"}}"));
@@ -241,6 +245,13 @@ public sealed class OperationsTests(TinyModels models, OperationsHost operations
         output.WriteLine($"{queries.Count} panel queries answered with data after {clock.Elapsed.TotalSeconds:F1} s");
         Assert.False(prometheus.HasExited, prometheus.Log);
     }
+
+    /// <summary>
+    /// What promtool may still say: Orleans' instruments are in milliseconds and megabytes (their unit; a view renames
+    /// and describes, it cannot convert values) and two carry camelCase labels (a view can drop a label, not rename it).
+    /// </summary>
+    private static readonly Regex KnownThirdPartyFinding = new(
+        "^orleans_[a-z_]+ (use base unit \"(seconds|bytes)\" instead of \"(milliseconds|megabytes)\"|label names should be written in 'snake_case' not 'camelCase')$");
 
     private static async Task Eventually(Func<Task<bool>> condition, Func<string> failure, double seconds = 30)
     {

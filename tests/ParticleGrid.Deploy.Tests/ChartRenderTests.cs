@@ -110,12 +110,14 @@ public sealed class ChartRenderTests
     {
         var rendered = await Render("default");
         var expected = new Dictionary<string, string> { ["http"] = "8080", ["silo"] = "11111", ["gateway"] = "30000" };
+        // Pods listen on the metrics port too; the gateway's Service (possibly public) leaves it out, the workers' headless one has it.
+        var containerPorts = new Dictionary<string, string>(expected) { ["metrics"] = "9464" };
         foreach (var (role, deployment) in new[] { ("gateway", rendered.Gateway), ("worker", rendered.Worker) })
         {
             var service = rendered.Get("Service", $"{Chart.Release}-{role}");
-            Assert.Equal(expected, service.Items("spec.ports").ToDictionary(p => p.Require("name"), p => p.Require("port")));
+            Assert.Equal(role == "worker" ? containerPorts : expected, service.Items("spec.ports").ToDictionary(p => p.Require("name"), p => p.Require("port")));
             Assert.All(service.Items("spec.ports"), p => Assert.Equal(p.Require("name"), p.Require("targetPort")));
-            Assert.Equal(expected, Chart.Container(deployment).Items("ports").ToDictionary(p => p.Require("name"), p => p.Require("containerPort")));
+            Assert.Equal(containerPorts, Chart.Container(deployment).Items("ports").ToDictionary(p => p.Require("name"), p => p.Require("containerPort")));
             var podLabels = deployment.Map("spec.template.metadata.labels");
             Assert.All(service.Map("spec.selector"), s => Assert.Equal(s.Value, podLabels.GetValueOrDefault(s.Key)));
             Assert.Equal(deployment.Map("spec.selector.matchLabels"), service.Map("spec.selector"));
@@ -139,13 +141,22 @@ public sealed class ChartRenderTests
         var monitor = Assert.Single(monitors);
         Assert.Equal("monitoring.coreos.com/v1", monitor.Require("apiVersion"));
         var endpoint = Assert.Single(monitor.Items("spec.endpoints"));
-        Assert.Equal(("http", "/metrics"), (endpoint.Require("port"), endpoint.Require("path")));
+        Assert.Equal(("metrics", "/metrics"), (endpoint.Require("port"), endpoint.Require("path")));
         var selector = monitor.Map("spec.selector.matchLabels");
-        foreach (string role in new[] { "gateway", "worker" })
+        // Scraped through the workers' headless Service and the gateways' headless metrics Service, on the metrics port;
+        // the gateway's own Service (which may be a LoadBalancer) neither matches nor carries that port.
+        foreach (string name in new[] { "gateway-metrics", "worker" })
         {
-            var labels = rendered.Get("Service", $"{Chart.Release}-{role}").Map("metadata.labels");
+            var service = rendered.Get("Service", $"{Chart.Release}-{name}");
+            var labels = service.Map("metadata.labels");
             Assert.All(selector, s => Assert.Equal(s.Value, labels.GetValueOrDefault(s.Key)));
+            Assert.Equal("None", service.Require("spec.clusterIP"));
+            Assert.Contains(service.Items("spec.ports"), p => p.Require("name") == "metrics" && p.Require("port") == "9464");
         }
+        var gateway = rendered.Get("Service", $"{Chart.Release}-gateway");
+        Assert.False(selector.All(s => gateway.Map("metadata.labels").GetValueOrDefault(s.Key) == s.Value), "the gateway's own Service is scraped");
+        Assert.DoesNotContain(gateway.Items("spec.ports"), p => p.Require("name") == "metrics");
+        Assert.Equal("9464", rendered.ConfigMap.Require("data.PARTICLEGRID__METRICSPORT"));
         Assert.Equal([Chart.Namespace], monitor.Items("spec.namespaceSelector.matchNames").Select(n => n.ToString()));
     }
 

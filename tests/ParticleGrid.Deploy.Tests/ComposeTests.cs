@@ -181,7 +181,7 @@ public sealed class ComposeTests
         string file = Path.GetFullPath(Path.Combine(Repository.Docker, config.Source));
         Assert.Equal(Repository.PathOf("docker", "prometheus", "prometheus.yml"), file);
 
-        string http = Chart.Values().Require("http.port");
+        string metricsPort = Chart.Values().Require("metrics.port");
         var scraped = new HashSet<string>();
         foreach (var job in Yaml.LoadFile(file).Items("scrape_configs"))
         {
@@ -189,7 +189,7 @@ public sealed class ComposeTests
             foreach (var target in job.Items("static_configs").SelectMany(s => s.Items("targets")))
                 scraped.Add(target.ToString());
         }
-        Assert.Equal(Silos.Select(s => $"{s}:{http}").Order(), scraped.Order());
+        Assert.Equal(Silos.Select(s => $"{s}:{metricsPort}").Order(), scraped.Order());
 
         var check = await Command.RunAsync(Repository.Promtool, ["check", "config", file]);
         Assert.True(check.ExitCode == 0, check.Describe("promtool check config"));

@@ -145,6 +145,9 @@ The pod spec's common parts for a silo: environment, probes, lifecycle, volumes.
 - name: gateway
   containerPort: {{ .Values.orleans.gatewayPort }}
   protocol: TCP
+- name: metrics
+  containerPort: {{ .Values.metrics.port }}
+  protocol: TCP
 {{- end }}
 
 {{- define "particlegrid.siloProbes" -}}

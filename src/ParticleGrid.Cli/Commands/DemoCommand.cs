@@ -71,7 +71,7 @@ public static class DemoCommand
             Console.WriteLine();
             Console.WriteLine($"The profiles are also at {url}/lots/LOT-A and {url}/lots/LOT-B (with a bearer token); runs at {url}/runs/{runs[0].RunId}.");
             Console.WriteLine($"'particlegrid lot LOT-A --data-dir {root}' prints a profile from the store without the host.");
-            Console.WriteLine($"QA web UI: {url}/ (sign in with the admin token printed when this data directory was first served, " +
+            Console.WriteLine($"QA web UI: {url}/ (sign in with the admin token in {Path.Combine(root, "first-admin-token")} (written at the first start), " +
                 $"or make one: particlegrid token create --role qa --data-dir {root})");
             if (!parse.GetValue(exit))
             {

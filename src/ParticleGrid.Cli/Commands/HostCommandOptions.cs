@@ -16,6 +16,7 @@ public sealed class HostCommandOptions
     public Option<string?> Postgres { get; } = new("--postgres") { Description = "PostgreSQL connection string (cluster mode)" };
     public Option<int?> SiloPort { get; } = new("--silo-port") { Description = "Orleans silo-to-silo port (default 11111)" };
     public Option<int?> GatewayPort { get; } = new("--gateway-port") { Description = "Orleans client gateway port (default 30000)" };
+    public Option<int?> MetricsPort { get; } = new("--metrics-port") { Description = "Serve /metrics for Prometheus on this port only (default: not served)" };
     public Option<string?> Device { get; } = new("--device") { Description = "Where a worker runs the networks: auto, cpu or cuda" };
     public Option<string?> Engine { get; } = new("--engine") { Description = "What runs a worker's networks: auto (the fastest this build has for the device), onnxruntime or torchsharp" };
     public Option<bool> Verbose { get; } = new("--verbose") { Description = "Log at Information level (Orleans, ASP.NET Core, runs, workers)" };
@@ -29,7 +30,7 @@ public sealed class HostCommandOptions
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { DataDirectory, Urls, Mode, Roles, Postgres, SiloPort, GatewayPort, Device, Engine, Verbose })
+        foreach (var option in new Option[] { DataDirectory, Urls, Mode, Roles, Postgres, SiloPort, GatewayPort, MetricsPort, Device, Engine, Verbose })
             command.Options.Add(option);
     }
 
@@ -55,6 +56,7 @@ public sealed class HostCommandOptions
         if (parse.GetValue(Postgres) is { } postgres) options.PostgresConnectionString = postgres;
         if (parse.GetValue(SiloPort) is { } silo) options.SiloPort = silo;
         if (parse.GetValue(GatewayPort) is { } gateway) options.GatewayPort = gateway;
+        if (parse.GetValue(MetricsPort) is { } metrics) options.MetricsPort = metrics;
         if (parse.GetValue(Device) is { } device) options.Worker.Device = device;
         if (parse.GetValue(Engine) is { } engine) options.Worker.Engine = engine;
     }, Url(parse), builder =>

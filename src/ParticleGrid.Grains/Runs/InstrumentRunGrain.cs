@@ -18,8 +18,11 @@ public sealed class InstrumentRunState
     [Id(1)] public RunState State { get; set; } = RunState.Unknown;
     [Id(2)] public DateTimeOffset StartedUtc { get; set; }
 
-    /// <summary>Export items refused before they reached the run: source → reason.</summary>
+    /// <summary>Export items refused before they reached the run: source → reason (at most <see cref="RunOptions.MaxStoredRejections"/>).</summary>
     [Id(3)] public Dictionary<string, string> Rejected { get; set; } = [];
+
+    /// <summary>Rejections reported after <see cref="Rejected"/> was full: counted, not listed (so a resent one may count twice).</summary>
+    [Id(4)] public int RejectedUnlisted { get; set; }
 }
 
 /// <summary>How a run sends particles to workers and how long it waits through an outage.</summary>
@@ -40,6 +43,15 @@ public sealed class RunOptions
 
     /// <summary>What a paused run tells its caller to wait before sending again (HTTP: Retry-After).</summary>
     public TimeSpan RetryAfter { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The most rejected items a run lists by source (10,000): the list is grain state, written whole on each change,
+    /// so a client that reports without end must not grow it without end. Beyond, rejections are only counted.
+    /// </summary>
+    public int MaxStoredRejections { get; set; } = 10_000;
+
+    /// <summary>The longest source or reason of a rejected item kept (longer ones are cut): they come from clients.</summary>
+    public const int MaxRejectionText = 256;
 }
 
 /// <summary>
@@ -325,11 +337,17 @@ public sealed class InstrumentRunGrain(
     public async Task<int> ReportRejections(IReadOnlyList<RejectedItem> items)
     {
         if (state.State.Descriptor is null) throw new InvalidOperationException($"run {RunId} was not started");
-        var fresh = items.Where(i => i is not null && !state.State.Rejected.ContainsKey(i.Source)).DistinctBy(i => i.Source).ToList();
+        static string Cut(string text) => text.Length <= RunOptions.MaxRejectionText ? text : text[..RunOptions.MaxRejectionText];
+        var fresh = items.Where(i => i is { Source: not null, Reason: not null }).Select(i => i with { Source = Cut(i.Source), Reason = Cut(i.Reason) })
+            .Where(i => !state.State.Rejected.ContainsKey(i.Source)).DistinctBy(i => i.Source).ToList();
         if (fresh.Count == 0) return 0;
         await WriteStateAsync(s =>
         {
-            foreach (var item in fresh) s.Rejected[item.Source] = item.Reason;
+            foreach (var item in fresh)
+            {
+                if (s.Rejected.Count < options.MaxStoredRejections) s.Rejected[item.Source] = item.Reason;
+                else s.RejectedUnlisted++;
+            }
         });
         foreach (var item in fresh) metrics.Rejected(item.Reason);
         return fresh.Count;
@@ -354,7 +372,7 @@ public sealed class InstrumentRunGrain(
         if (state.State.Descriptor is null) return new RunStatus(RunId, RunState.Unknown, null, 0, 0, 0, 0);
         var counts = await StoreAsync(() => store.CountRunAsync(RunId));
         return new RunStatus(RunId, state.State.State, state.State.Descriptor, counts.Recorded, counts.Classified, counts.Uncertain, counts.Failed,
-            state.State.Rejected.Count, await CompareWithTrainingDataAsync());
+            state.State.Rejected.Count + state.State.RejectedUnlisted, await CompareWithTrainingDataAsync());
     }
 
     /// <summary>

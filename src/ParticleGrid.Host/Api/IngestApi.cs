@@ -52,13 +52,20 @@ public sealed record StartRunResponse(string RunId, RunState State, RunDescripto
 /// </summary>
 public static class IngestApi
 {
-    /// <summary>The largest batch body accepted (base64 images).</summary>
-    public const long MaxBatchBytes = 64L * 1024 * 1024;
-
     /// <summary>The most particle ids one /unrecorded question may carry (the command-line ingest asks 1000 at a time).</summary>
     public const int MaxIdsPerQuestion = 10_000;
 
-    public static RouteGroupBuilder MapIngest(this RouteGroupBuilder group)
+    /// <summary>The longest particle id accepted (an id is a key of the ledger and is echoed in messages).</summary>
+    public const int MaxParticleIdLength = 256;
+
+    /// <summary>The largest size, area or intensity a particle may state (a million micrometres is a metre): beyond it, a unit mix-up or garbage.</summary>
+    public const double MaxMeasure = 1e6;
+
+    /// <param name="limits">
+    /// Body size, particles per batch, pixels per image and batches in flight (<see cref="Hosting.RequestLimits"/>):
+    /// every request here is refused with a 4xx that says which limit it broke, before it costs more than the limit.
+    /// </param>
+    public static RouteGroupBuilder MapIngest(this RouteGroupBuilder group, Hosting.RequestLimits limits)
     {
         var runs = group.MapGroup("");
         runs.MapPost("/{run}", async (string run, StartRunRequest request, IGrainFactory grains) => await Guarded(async () =>
@@ -71,18 +78,26 @@ public static class IngestApi
             return Results.Ok(new StartRunResponse(status, SizeWarnings.ForRunWithoutCalibration(request.MicrometresPerPixel) is { } w ? [w] : []));
         }));
 
-        runs.MapPost("/{run}/batches/{batch}", async (string run, string batch, HttpContext http, IGrainFactory grains) => await Guarded(async () =>
+        var gate = new BatchGate(limits.MaxConcurrentBatchesPerRun, limits.MaxBatchesInFlight);
+        runs.MapPost("/{run}/batches/{batch}", async (string run, string batch, HttpContext http, IGrainFactory grains) =>
         {
-            var size = http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>();
-            if (size is { IsReadOnly: false }) size.MaxRequestBodySize = MaxBatchBytes;
-            var posted = await http.Request.ReadFromJsonAsync<PostedBatch>(http.RequestAborted)
-                ?? throw new ArgumentException("the body must be a JSON batch: {\"particles\": [{\"particleId\": ..., \"image\": base64}]}");
-            var (accepted, rejected) = Check(posted);
-            var grain = grains.GetGrain<IInstrumentRunGrain>(run);
-            if (rejected.Count > 0) await grain.ReportRejections([.. rejected.Select(r => new RejectedItem($"batch {batch} particle {r.ParticleId}", r.Reason))]);
-            var receipt = accepted.Count > 0 ? await grain.SubmitBatch(batch, accepted) : new BatchReceipt(batch, 0, 0, 0, 0);
-            return Results.Ok(new BatchResponse(receipt, rejected, await SizeWarningsAsync(grain, accepted)));
-        })).WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(MaxBatchBytes));
+            // Admitted before the body is read: a refused batch costs no memory, and the gateway holds at most
+            // MaxBatchesInFlight bodies at once, whoever sends them.
+            using var admitted = gate.TryEnter(run, out var refusal);
+            if (admitted is null) return refusal!;
+            return await Guarded(async () =>
+            {
+                var posted = await http.Request.ReadFromJsonAsync<PostedBatch>(http.RequestAborted)
+                    ?? throw new ArgumentException("the body must be a JSON batch: {\"particles\": [{\"particleId\": ..., \"image\": base64}]}");
+                if (posted.Particles is { Count: var count } && count > limits.MaxParticlesPerBatch)
+                    return TooLarge($"the batch has {count:N0} particles; at most {limits.MaxParticlesPerBatch:N0} per batch (ParticleGrid:Limits:MaxParticlesPerBatch): send smaller batches");
+                var (accepted, rejected) = Check(posted, limits.MaxPixelsPerImage);
+                var grain = grains.GetGrain<IInstrumentRunGrain>(run);
+                if (rejected.Count > 0) await grain.ReportRejections([.. rejected.Select(r => new RejectedItem($"batch {batch} particle {r.ParticleId}", r.Reason))]);
+                var receipt = accepted.Count > 0 ? await grain.SubmitBatch(batch, accepted) : new BatchReceipt(batch, 0, 0, 0, 0);
+                return Results.Ok(new BatchResponse(receipt, rejected, await SizeWarningsAsync(grain, accepted)));
+            });
+        }).WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(limits.MaxBatchBytes));
 
         runs.MapPost("/{run}/unrecorded", async (string run, UnrecordedRequest request, IGrainFactory grains) => await Guarded(async () =>
         {
@@ -95,6 +110,7 @@ public static class IngestApi
         {
             if (request.Items is null || request.Items.Any(i => i is null || string.IsNullOrWhiteSpace(i.Source) || string.IsNullOrWhiteSpace(i.Reason)))
                 throw new ArgumentException("the body must be {\"items\": [{\"source\": ..., \"reason\": ...}]}");
+            if (request.Items.Count > MaxIdsPerQuestion) throw new ArgumentException($"at most {MaxIdsPerQuestion} rejected items per request");
             return Results.Ok(new { added = await grains.GetGrain<IInstrumentRunGrain>(run).ReportRejections(request.Items) });
         }));
 
@@ -107,6 +123,8 @@ public static class IngestApi
         return runs;
     }
 
+    private static IResult TooLarge(string message) => Results.Json(new { error = message }, statusCode: StatusCodes.Status413PayloadTooLarge);
+
     /// <summary>"sizes unknown" when particles of the batch came without a size and neither they nor the run have a calibration.</summary>
     private static async Task<IReadOnlyList<string>> SizeWarningsAsync(IInstrumentRunGrain run, IReadOnlyList<ParticleImage> accepted)
     {
@@ -116,28 +134,69 @@ public static class IngestApi
         return SizeWarnings.ForRun(unsized, accepted.Count) is { } warning ? [warning] : [];
     }
 
-    /// <summary>Each particle's image is decoded as the readers decode files; a bad one is rejected alone.</summary>
-    private static (List<ParticleImage> Accepted, List<RejectedParticle> Rejected) Check(PostedBatch batch)
+    /// <summary>
+    /// Each particle is checked alone, and a bad one is rejected alone: its id and numbers first, then its image's
+    /// header (the pixels it declares, against <paramref name="maxPixels"/>, before anything is decoded), then the
+    /// image decoded as the readers decode files, so that whatever passes here decodes for the networks too.
+    /// </summary>
+    private static (List<ParticleImage> Accepted, List<RejectedParticle> Rejected) Check(PostedBatch batch, long maxPixels)
     {
         if (batch.Particles is null || batch.Particles.Count == 0) throw new ArgumentException("the batch has no particles");
         var accepted = new List<ParticleImage>();
         var rejected = new List<RejectedParticle>();
         foreach (var p in batch.Particles)
         {
-            string id = p?.ParticleId ?? "";
-            byte[] bytes;
-            try { bytes = Convert.FromBase64String(p?.Image ?? ""); }
-            catch (FormatException) { rejected.Add(new RejectedParticle(id, nameof(RejectionReason.NotAnImage), $"particle {id}: the image is not base64")); continue; }
-            if (ExportImages.Check(bytes, $"particle {id}") is { } problem)
+            var (refused, image) = RefusalOrImage(p, maxPixels);
+            if (refused is not null)
             {
-                rejected.Add(new RejectedParticle(id, problem.Reason.ToString(), problem.Message));
+                rejected.Add(refused);
                 continue;
             }
-            accepted.Add(new ParticleImage(id, bytes, p!.EcdMicrometres, p.MicrometresPerPixel,
+            accepted.Add(new ParticleImage(p!.ParticleId, image!, p.EcdMicrometres, p.MicrometresPerPixel,
                 ParticleShape.Of(p.AreaSquareMicrometres, p.AspectRatio, p.Circularity, p.MeanIntensity)));
         }
         return (accepted, rejected);
     }
+
+    /// <summary>Why <paramref name="p"/> is refused (with the reason the run counts), or its image's bytes.</summary>
+    private static (RejectedParticle? Refused, byte[]? Image) RefusalOrImage(PostedParticle? p, long maxPixels)
+    {
+        string id = p?.ParticleId ?? "";
+        RejectedParticle Refuse(RejectionReason reason, string message) => new(Shorten(id), reason.ToString(), $"particle {Shorten(id)}: {message}");
+        if (p is null || string.IsNullOrWhiteSpace(id)) return (Refuse(RejectionReason.BadRow, "no particle id"), null);
+        if (id.Length > MaxParticleIdLength) return (Refuse(RejectionReason.BadRow, $"the particle id has {id.Length:N0} characters; at most {MaxParticleIdLength}"), null);
+        foreach (var (name, value) in new[] { ("ecdMicrometres", p.EcdMicrometres), ("micrometresPerPixel", p.MicrometresPerPixel),
+                     ("areaSquareMicrometres", p.AreaSquareMicrometres), ("aspectRatio", p.AspectRatio), ("circularity", p.Circularity),
+                     ("meanIntensity", p.MeanIntensity) })
+        {
+            if (value is { } v && !(v >= 0 && v <= MaxMeasure))
+                return (Refuse(name is "ecdMicrometres" or "micrometresPerPixel" ? RejectionReason.BadSize : RejectionReason.BadRow,
+                    $"{name} {v} is not a number from 0 to {MaxMeasure:G}"), null);
+        }
+
+        byte[] bytes;
+        try { bytes = Convert.FromBase64String(p.Image ?? ""); }
+        catch (FormatException) { return (Refuse(RejectionReason.NotAnImage, "the image is not base64"), null); }
+
+        string source = $"particle {Shorten(id)}";
+        try
+        {
+            var (width, height) = ParticleGrid.Imaging.ParticleImageDecoder.ReadSize(bytes, source);
+            if ((long)width * height > maxPixels)
+                return (Refuse(RejectionReason.ImageTooLarge,
+                    $"the image declares {width:N0} x {height:N0} pixels; at most {maxPixels:N0} pixels per image (ParticleGrid:Limits:MaxPixelsPerImage)"), null);
+        }
+        catch (ParticleGrid.Imaging.ParticleImageException)
+        {
+            // Not an image, or a header that cannot be read: the full check below says which, as a file reader would.
+        }
+        if (ExportImages.Check(bytes, source) is { } problem)
+            return (new RejectedParticle(Shorten(id), problem.Reason.ToString(), problem.Message), null);
+        return (null, bytes);
+    }
+
+    /// <summary>An id as far as it is echoed back: a client's mistake should not grow the answer or the run's rejections without end.</summary>
+    private static string Shorten(string id) => id.Length <= MaxParticleIdLength ? id : $"{id[..MaxParticleIdLength]}...";
 
     /// <summary>
     /// What a caller got wrong is a 4xx with the reason (403: a run may not change its lot's volume); a cluster without
@@ -152,7 +211,11 @@ public static class IngestApi
         catch (NoModelSetException e) { return Results.Json(new { error = e.Message }, statusCode: StatusCodes.Status503ServiceUnavailable); }
         catch (LotChangeRefusedException e) { return Results.Json(new { error = e.Message }, statusCode: StatusCodes.Status403Forbidden); }
         catch (RunPausedException e) { return new RetryLater(e.Message, e.RetryAfterMs); }
-        catch (Microsoft.AspNetCore.Http.BadHttpRequestException e) { return Results.BadRequest(new { error = e.Message }); }
+        catch (Microsoft.AspNetCore.Http.BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return TooLarge("the request body is larger than the limit for a batch (ParticleGrid:Limits:MaxBatchBytes): send fewer particles per batch");
+        }
+        catch (Microsoft.AspNetCore.Http.BadHttpRequestException e) { return Results.Json(new { error = e.Message }, statusCode: e.StatusCode); }
         catch (System.Text.Json.JsonException e) { return Results.BadRequest(new { error = $"the body is not valid JSON: {e.Message}" }); }
         // Last: a bad request body is an IOException too, and is the caller's, not an outage.
         catch (Exception e) when (e is not BadHttpRequestException && Storage.StoreOutages.IsOutage(e)) { return new RetryLater($"the particle store cannot be used now: {Storage.StoreOutages.Describe(e)}", 5000); }

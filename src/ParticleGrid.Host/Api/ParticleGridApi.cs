@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using ParticleGrid.Abstractions;
 using ParticleGrid.Grains.Placement;
 using ParticleGrid.Host.Hosting;
@@ -27,7 +28,7 @@ public static class ParticleGridApi
             await grains.GetGrain<IInstrumentRunGrain>(run).GetStatus() is { State: not RunState.Unknown } status
                 ? Results.Ok(status)
                 : NotFound($"run '{run}' is not known: it was never started")).RequireAuthorization(Auth.Policies.Read);
-        runs.MapIngest().RequireAuthorization(Auth.Policies.Ingest);
+        runs.MapIngest(app.Services.GetRequiredService<ParticleGridOptions>().Limits).RequireAuthorization(Auth.Policies.Ingest);
 
         // A dead worker is listed as unreachable, not a 500 (WorkersApi).
         app.MapGet("/workers", async (WorkerSilos workers, IGrainFactory grains) => Results.Ok(await WorkersApi.ListAsync(workers, grains)))
@@ -38,7 +39,7 @@ public static class ParticleGridApi
         health.MapGet("/startup", (SiloReadiness readiness) => readiness.HasStarted
             ? Results.Ok(new { status = "started" })
             : Results.Json(new { status = "starting" }, statusCode: StatusCodes.Status503ServiceUnavailable));
-        health.MapGet("/ready", async (SiloReadiness readiness, Storage.IParticleStore store, IServiceProvider services) =>
+        health.MapGet("/ready", async (SiloReadiness readiness, Storage.IParticleStore store, IServiceProvider services, ILoggerFactory logs) =>
         {
             // A worker says what runs its networks, ready or not.
             var worker = services.GetService<Grains.Workers.IWorkerRuntime>() is { } ensemble
@@ -52,7 +53,9 @@ public static class ParticleGridApi
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                return Results.Json(new { status = "not ready", reason = $"the particle store ({store}) is not reachable: {e.Message}", worker },
+                // The cause goes to the log: an exception's text can name hosts, users and paths, and /health is anonymous.
+                logs.CreateLogger("ParticleGrid.Health").LogWarning(e, "Not ready: the particle store ({Store}) is not reachable", store);
+                return Results.Json(new { status = "not ready", reason = "the particle store is not reachable (the host's log says why)", worker },
                     statusCode: StatusCodes.Status503ServiceUnavailable);
             }
             return Results.Ok(new { status = "ready", worker });

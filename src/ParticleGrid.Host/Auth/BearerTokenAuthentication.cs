@@ -196,19 +196,51 @@ public static class AccessControl
     }
 }
 
-/// <summary>On the first start of a site (no token at all), makes an admin token and prints it once.</summary>
+/// <summary>
+/// On the first start of a site (no token at all), makes an admin token and writes it to a file only this user can
+/// read (<see cref="Hosting.ParticleGridOptions.FirstAdminTokenPath"/>, mode 0600); the console says where it is, not
+/// what it is, since the console of a container is its log, which others read and keep.
+/// </summary>
 internal sealed class FirstAdminToken(IParticleStore store, Hosting.ParticleGridOptions options) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (!options.IsGateway || !options.CreateFirstAdminToken) return;
+        string path = Path.GetFullPath(options.FirstAdminTokenPath);
         string token = AccessTokens.New();
-        var saved = await store.SaveTokenAsync(AccessTokens.Sha256(token), "first admin", Roles.Admin, DateTimeOffset.UtcNow, onlyIfNoTokens: true, cancellationToken);
-        if (saved is not null)
+        // The file first, then the token in the store: a token the store keeps but nobody can read would lock the site out.
+        try
         {
-            Console.WriteLine($"ParticleGrid admin token (shown once; keep it safe, make others with 'particlegrid token create'):");
-            Console.WriteLine($"  {token}");
+            WriteOwnerOnly(path, token);
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidOperationException($"cannot write the first admin token to {path} ({e.Message}): set ParticleGrid:FirstAdminTokenFile " +
+                                                "(PARTICLEGRID__FIRSTADMINTOKENFILE) to a writable path on a volume only this site's operators can read", e);
+        }
+        AccessToken? saved = null;
+        try
+        {
+            saved = await store.SaveTokenAsync(AccessTokens.Sha256(token), "first admin", Roles.Admin, DateTimeOffset.UtcNow, onlyIfNoTokens: true, cancellationToken);
+        }
+        finally
+        {
+            if (saved is null) File.Delete(path);   // the site had tokens already (or the store failed): this one was never valid
+        }
+        if (saved is null) return;
+        Console.WriteLine($"ParticleGrid admin token written to {path} (readable by this user only; read it, keep it safe, " +
+                          "then delete the file; make other tokens with 'particlegrid token create')");
+    }
+
+    /// <summary>Creates <paramref name="path"/> with mode 0600 from the start (never readable by others, even for a moment).</summary>
+    private static void WriteOwnerOnly(string path, string token)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var create = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, Share = FileShare.None };
+        if (!OperatingSystem.IsWindows()) create.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        using (var file = new StreamWriter(path, System.Text.Encoding.ASCII, create)) file.WriteLine(token);
+        // An existing file keeps its mode on Create: set it again.
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

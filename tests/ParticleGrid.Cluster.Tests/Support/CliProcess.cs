@@ -7,6 +7,7 @@ namespace ParticleGrid.Cluster.Tests.Support;
 /// <summary>The real <c>particlegrid</c> program in its own process: started, watched, killed, or run to the end.</summary>
 public sealed class CliProcess : IDisposable
 {
+    /// <summary>particlegrid, the command-line program (serve, ingest ...).</summary>
     public static readonly string Program = Built("ParticleGridCli");
 
     /// <summary>particlegrid-ingest, the instrument client (no networks).</summary>
@@ -56,6 +57,20 @@ public sealed class CliProcess : IDisposable
     /// issue's client memory target is stated in. Read every 50 ms, so a peak in its last moments may be missed.
     /// </summary>
     public long PeakResidentBytes => Interlocked.Read(ref _peakResidentBytes);
+
+    /// <summary>The process's resident memory now (Linux's VmRSS), 0 where /proc has none.</summary>
+    public long ResidentBytes
+    {
+        get
+        {
+            try
+            {
+                string? line = File.ReadLines($"/proc/{_process.Id}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+                return line is not null && long.TryParse(line["VmRSS:".Length..].Replace("kB", "").Trim(), out long kilobytes) ? kilobytes * 1024 : 0;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return 0; }
+        }
+    }
 
     private async Task WatchPeakResidentBytesAsync()
     {

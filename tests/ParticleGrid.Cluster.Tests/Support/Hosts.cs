@@ -10,12 +10,19 @@ namespace ParticleGrid.Cluster.Tests.Support;
 /// <summary>The real host (silo + HTTP) on free loopback ports.</summary>
 public sealed class RunningHost : IAsyncDisposable
 {
-    private RunningHost(WebApplication app, string baseUrl, int gatewayPort)
+    private RunningHost(WebApplication app, string baseUrl, int gatewayPort, int? metricsPort, HttpMessageHandler? handler)
     {
         App = app;
         GatewayPort = gatewayPort;
-        Http = new HttpClient { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(60) };
+        MetricsPort = metricsPort;
+        _handler = handler;
+        Http = new HttpClient(handler ?? new HttpClientHandler(), disposeHandler: false) { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(60) };
     }
+
+    private readonly HttpMessageHandler? _handler;
+
+    /// <summary>Where /metrics is served (null: not served), apart from the API's port.</summary>
+    public int? MetricsPort { get; }
 
     public WebApplication App { get; }
 
@@ -39,24 +46,30 @@ public sealed class RunningHost : IAsyncDisposable
     /// <summary>A client that sends <paramref name="token"/> (or nothing).</summary>
     public HttpClient ClientWith(string? token)
     {
-        var client = new HttpClient { BaseAddress = Http.BaseAddress, Timeout = Http.Timeout };
+        var client = new HttpClient(_handler ?? new HttpClientHandler(), disposeHandler: _handler is null) { BaseAddress = Http.BaseAddress, Timeout = Http.Timeout };
         if (token is not null) client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
         return client;
     }
 
-    public static async Task<RunningHost> StartAsync(Action<ParticleGridOptions> configure, bool configureToken = true)
+    /// <param name="scheme">"https" with a certificate in the options (Https); <paramref name="handler"/> then trusts it.</param>
+    /// <param name="handler">What <see cref="Http"/> and <see cref="ClientWith"/> send through (kept open; the caller disposes it).</param>
+    public static async Task<RunningHost> StartAsync(Action<ParticleGridOptions> configure, bool configureToken = true, string scheme = "http",
+        HttpMessageHandler? handler = null)
     {
-        int[] ports = FreePorts(3);
-        string url = $"http://127.0.0.1:{ports[2]}";
+        int[] ports = FreePorts(4);
+        string url = $"{scheme}://127.0.0.1:{ports[2]}";
+        ParticleGridOptions? configured = null;
         var app = await ParticleGridHost.BuildAsync([], options =>
         {
             options.SiloPort = ports[0];
             options.GatewayPort = ports[1];
+            options.MetricsPort = ports[3];
             options.Worker.Device = "cpu";
             configure(options);
+            configured = options;
         }, url, builder => builder.Logging.SetMinimumLevel(LogLevel.Warning), new ParticleGrid.Serving.WorkerRuntime());
         await app.StartAsync();
-        var host = new RunningHost(app, url, ports[1]);
+        var host = new RunningHost(app, url, ports[1], configured!.MetricsPort, handler);
         var store = (ParticleGrid.Storage.IParticleStore)app.Services.GetService(typeof(ParticleGrid.Storage.IParticleStore))!;
         if (configureToken)
         {

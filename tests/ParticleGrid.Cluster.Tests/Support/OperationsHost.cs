@@ -29,8 +29,8 @@ public sealed class OperationsHost : IAsyncLifetime
     /// <summary>The host's /metrics after the work above, every particlegrid_ series it should have present.</summary>
     public string Metrics => _firstScrape ?? throw new InvalidOperationException("call StartAsync first");
 
-    /// <summary>"127.0.0.1:port" of the host's HTTP endpoint, as a Prometheus scrape target.</summary>
-    public string HttpAddress => Host.Http.BaseAddress!.Authority;
+    /// <summary>"127.0.0.1:port" of the host's metrics port, as a Prometheus scrape target.</summary>
+    public string MetricsAddress => $"127.0.0.1:{Host.MetricsPort}";
 
     public async Task<OperationsHost> StartAsync(TinyModels models)
     {
@@ -90,10 +90,10 @@ public sealed class OperationsHost : IAsyncLifetime
         }
     }
 
-    /// <summary>GET /metrics without a token, as Prometheus does.</summary>
+    /// <summary>GET /metrics on the metrics port without a token, as Prometheus does.</summary>
     public async Task<string> ScrapeAsync()
     {
-        using var anonymous = Host.ClientWith(null);
+        using var anonymous = new HttpClient { BaseAddress = new Uri($"http://{MetricsAddress}"), Timeout = TimeSpan.FromSeconds(10) };
         var response = await anonymous.GetAsync("/metrics");
         string text = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, $"GET /metrics without a token: {(int)response.StatusCode} {text}");

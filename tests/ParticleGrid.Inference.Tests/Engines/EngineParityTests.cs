@@ -104,6 +104,45 @@ public sealed class EngineParityTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_cached_graph_that_is_not_the_one_written_is_rebuilt_and_changed_weights_are_refused()
+    {
+        using var directory = new TemporaryDirectory();
+        string modelFolder = SaveRandomisedModel(directory.File("shufflenet"), "shufflenet_v2", seed: 5);
+        string otherFolder = SaveRandomisedModel(directory.File("other"), "shufflenet_v2", seed: 6);
+        var manifest = ModelFolder.ReadManifest(modelFolder);
+        string cached = OnnxGraphCache.Locations(modelFolder, manifest)[0];
+        var images = RandomPlanes(2, seed: 3);
+        var selection = new EngineSelection(InferenceEngines.OnnxRuntime, "cpu");
+
+        IReadOnlyList<float[]> first;
+        using (var engine = InferenceEngines.Load(modelFolder, selection, threads: 2)) first = engine.Probabilities(images);
+        Assert.True(File.Exists(OnnxGraphCache.HashFile(cached)), "the graph's hash should be written beside it");
+
+        // A valid graph of other weights under this model's name (what someone who can write the cache could leave):
+        // ONNX Runtime would run it without complaint, and answer differently.
+        byte[] foreign = OnnxGraphCache.Export(otherFolder);
+        using (var impostor = InferenceEngines.Load(otherFolder, selection, threads: 2))
+            Assert.NotEqual(first[0], impostor.Probabilities(images)[0]);
+        File.WriteAllBytes(cached, foreign);
+        using (var engine = InferenceEngines.Load(modelFolder, selection, threads: 2))
+            Assert.Equal(first[0], engine.Probabilities(images)[0]);
+        Assert.NotEqual(foreign, File.ReadAllBytes(cached));
+
+        // A graph whose hash file is gone is not trusted either: it is rebuilt, and gets its hash back.
+        File.Delete(OnnxGraphCache.HashFile(cached));
+        Assert.False(OnnxGraphCache.Read(modelFolder, manifest).FromCache);
+        Assert.True(File.Exists(OnnxGraphCache.HashFile(cached)));
+
+        // Weights that are not the manifest's are refused, cached graph or not, saying which file and why.
+        string weights = Path.Combine(modelFolder, manifest.WeightsFile);
+        File.AppendAllText(weights, "tampered");
+        var refused = Assert.Throws<ModelDirectoryException>(() => InferenceEngines.Load(modelFolder, selection, threads: 2));
+        Assert.Contains("does not match the manifest's", refused.Message);
+        Assert.Contains(weights, refused.Message);
+        output.WriteLine(refused.Message);
+    }
+
+    [Fact]
     public void Unknown_engines_and_unavailable_devices_are_refused_with_what_to_change()
     {
         Assert.Equal(new EngineSelection(InferenceEngines.OnnxRuntime, "cpu"), InferenceEngines.Resolve("auto", "cpu"));

@@ -11,6 +11,12 @@ namespace ParticleGrid.Serving.Engines.Onnx;
 /// stays in memory. The file name carries the weights' SHA-256, the input size and
 /// <see cref="OnnxNetworkGraphs.GraphFormat"/>, so new weights or a new graph writer never reuse an old file.
 /// </summary>
+/// <remarks>
+/// A name is not proof, though: before a cached graph is used, the weights file is checked against the manifest's
+/// SHA-256 (changed weights are refused, as loading them would be), and the graph against the SHA-256 written beside
+/// it (<c>.onnx.sha256</c>) when it was made; a graph without one, or that no longer matches it, is written again
+/// from the weights. So a graph that was damaged, or replaced by someone who could write the cache folder, is not run.
+/// </remarks>
 public static class OnnxGraphCache
 {
     /// <summary>A graph: a file when one could be written (ONNX Runtime reads it without a managed copy), else its bytes.</summary>
@@ -28,15 +34,20 @@ public static class OnnxGraphCache
             : [Path.Combine(directory, "onnx", FileName(manifest))];
     }
 
+    /// <summary>The file beside a cached graph that holds the graph's own SHA-256 (hex), written with it.</summary>
+    public static string HashFile(string graphPath) => graphPath + ".sha256";
+
     /// <summary>The cached graph, or one written now from the (verified) weights and cached.</summary>
     /// <param name="rewrite">Ignore a cached file (it was found damaged) and write it again.</param>
+    /// <exception cref="ModelDirectoryException">The weights file is missing or does not match the manifest's SHA-256.</exception>
     public static Graph Read(string directory, ModelManifest manifest, bool rewrite = false)
     {
+        VerifyWeights(directory, manifest);
         var locations = Locations(directory, manifest);
         if (!rewrite)
         {
             foreach (var path in locations)
-                if (File.Exists(path)) return new Graph(path, Bytes: null, FromCache: true);
+                if (File.Exists(path) && MatchesItsHash(path)) return new Graph(path, Bytes: null, FromCache: true);
         }
 
         byte[] bytes = Export(directory);
@@ -56,8 +67,38 @@ public static class OnnxGraphCache
         return OnnxNetworkGraphs.Serialize(graph);
     }
 
-    /// <summary>Writes the whole file under a temporary name, then renames it: readers never see half a graph.</summary>
-    static bool TryWrite(string path, byte[] bytes)
+    /// <summary>The weights file against the manifest's SHA-256: a graph made from other weights must not be served under this model.</summary>
+    static void VerifyWeights(string directory, ModelManifest manifest)
+    {
+        string weights = Path.Combine(directory, manifest.WeightsFile);
+        if (!File.Exists(weights)) throw new ModelDirectoryException($"{weights}: weights file missing");
+        string actual = ModelFolder.Sha256Of(weights);
+        if (!string.Equals(actual, manifest.WeightsSha256, StringComparison.OrdinalIgnoreCase))
+            throw new ModelDirectoryException($"{weights}: SHA-256 {actual[..12]}… does not match the manifest's {manifest.WeightsSha256[..12]}…; the weights were changed or damaged");
+    }
+
+    /// <summary>True when the graph's SHA-256 is the one written beside it; false when that file is missing, unreadable or differs.</summary>
+    static bool MatchesItsHash(string path)
+    {
+        try
+        {
+            string expected = File.ReadAllText(HashFile(path)).Trim();
+            return string.Equals(ModelFolder.Sha256Of(path), expected, StringComparison.OrdinalIgnoreCase);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Writes the graph and then its hash, each under a temporary name and then renamed: readers never see half a
+    /// graph, and a graph whose hash is not yet (or no longer) beside it is rewritten rather than trusted.
+    /// </summary>
+    static bool TryWrite(string path, byte[] bytes) =>
+        TryWriteFile(path, bytes) && TryWriteFile(HashFile(path), System.Text.Encoding.ASCII.GetBytes(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes))));
+
+    static bool TryWriteFile(string path, byte[] bytes)
     {
         string partial = $"{path}.partial-{Environment.ProcessId}-{Guid.NewGuid():N}";
         try
