@@ -120,9 +120,12 @@ public sealed class TokenLifecycleTests : IAsyncLifetime
         Prerequisite.PostgreSQL.SkipIfMissing();
         await using var database = await TemporaryPostgresDatabase.CreateAsync();
         string clusterId = "tokens-" + Guid.NewGuid().ToString("N")[..8];
+        using var folder = new TemporaryDirectory();
+        using var site = new TestCertificateAuthority(folder.Path, "site");   // cluster mode needs mutual TLS
         void Gateway(ParticleGridOptions o)
         {
             o.Mode = HostingMode.Cluster;
+            o.Tls = site.Silo("gateway");
             o.PostgresConnectionString = database.ConnectionString;
             o.Roles = "gateway";
             o.ClusterId = clusterId;
