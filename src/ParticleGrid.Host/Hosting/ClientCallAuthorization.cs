@@ -71,6 +71,8 @@ public static class ClientCallRoles
         [(typeof(IInstrumentRunGrain), nameof(IInstrumentRunGrain.Unrecorded))] = Ingest,
         [(typeof(IInstrumentRunGrain), nameof(IInstrumentRunGrain.ReportRejections))] = Ingest,
         [(typeof(IInstrumentRunGrain), nameof(IInstrumentRunGrain.Complete))] = Ingest,
+        // POST /runs/{run}/retry-failed (ingest --retry-failed): the ingest policy too, so ingest --cluster can repair a run it sends.
+        [(typeof(IInstrumentRunGrain), nameof(IInstrumentRunGrain.RetryInfrastructureFailures))] = Ingest,
         // A run's lot is described when the run starts (POST /runs with containerVolumeMl).
         [(typeof(ILotGrain), nameof(ILotGrain.Describe))] = Ingest,
         // GET /runs/{run}, GET /lots/{lot}, GET /workers: the read policy.
