@@ -474,8 +474,18 @@ public static class SiteBenchmark
             string url = $"http://127.0.0.1:{ports[2]}";
             List<string> arguments = ["serve", "--data-dir", data, "--urls", url, "--silo-port", $"{ports[0]}", "--gateway-port", $"{ports[1]}",
                 "--models", string.Join(',', models)];
-            if (postgres is not null) arguments.AddRange(["--mode", "Cluster", "--roles", "gateway,worker", "--postgres", postgres]);
-            var process = MeasuredProcess.Start(arguments, environment: null);
+            Dictionary<string, string>? environment = null;
+            if (postgres is not null)
+            {
+                arguments.AddRange(["--mode", "Cluster", "--roles", "gateway,worker", "--postgres", postgres]);
+                // Cluster mode refuses to start without mutual TLS. This host is one silo on the bench's machine, measured
+                // over HTTP (no Orleans client, no other silo connects), on a throwaway database of synthetic lots that is
+                // dropped at the end: the insecure setting is given to this child process only, and the host logs that it
+                // is insecure. Its silo and gateway ports do listen on every address while the bench runs; run the bench
+                // on a machine whose network you trust, as the warning says.
+                environment = new Dictionary<string, string> { ["PARTICLEGRID__TLS__INSECURE"] = "true" };
+            }
+            var process = MeasuredProcess.Start(arguments, environment);
             var server = new ServerProcess(process, url);
             say($"starting the host (particlegrid serve, process {process.Id}) on {url} ...");
             // serve prints its HTTP line once the model set is registered and active: then ingest can classify.
