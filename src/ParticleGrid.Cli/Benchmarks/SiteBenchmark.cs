@@ -97,7 +97,7 @@ public static class SiteBenchmark
         var lotList = await requests.LotListAsync(options.Samples, cancellation);
         var profileSmall = await requests.ProfileAsync(smallLot, options.ParticlesPerLot, options.Samples, cancellation);
         var profileBig = await requests.ProfileAsync(BigLot, options.BigLotParticles, options.Samples, cancellation);
-        var page = await requests.ParticlePagesAsync(BigLot, options.Samples, cancellation);
+        var page = await requests.ParticlePagesAsync(BigLot, options.BigLotParticles, options.Samples, cancellation);
         var export = await requests.ExportAsync(BigLot, server, cancellation);
         double querySeconds = clock.Elapsed.TotalSeconds;
         bool ranThroughout = !client.HasExited;
@@ -247,16 +247,24 @@ public static class SiteBenchmark
             return Figures($"GET /lots/{lot}/export.json", times) with { LotParticles = counted };
         }
 
-        /// <summary>Pages of the big lot one after another, each from the last one's <c>next</c> cursor (keyset, not offset).</summary>
-        public async Task<RequestFigures> ParticlePagesAsync(string lot, int samples, CancellationToken cancellation)
+        /// <summary>
+        /// Pages of the big lot one after another, each from the last one's <c>next</c> cursor (keyset, not offset); once
+        /// the lot's <paramref name="particles"/> have all been paged through, from its first page again, so a small lot
+        /// and many samples never ask past its end.
+        /// </summary>
+        public async Task<RequestFigures> ParticlePagesAsync(string lot, long particles, int samples, CancellationToken cancellation)
         {
             string? next = null;
+            long seen = 0;
             var times = await TimeAsync(samples, async () =>
             {
                 string path = $"/lots/{lot}/particles?limit={PageSize}" + (next is null ? "" : $"&after={Uri.EscapeDataString(next)}");
                 using var page = JsonDocument.Parse(await GetAsync(path, cancellation));
                 next = page.RootElement.TryGetProperty("next", out var cursor) && cursor.ValueKind == JsonValueKind.String ? cursor.GetString() : null;
-                if (page.RootElement.GetProperty("particles").GetArrayLength() == 0) throw new InvalidOperationException($"{path} answered an empty page");
+                int items = page.RootElement.GetProperty("particles").GetArrayLength();
+                if (items == 0) throw new InvalidOperationException($"{path} answered an empty page ({seen} of the lot's {particles} particles paged so far)");
+                seen += items;
+                if (seen >= particles || next is null) (next, seen) = (null, 0);
             });
             return Figures($"GET /lots/{lot}/particles?limit={PageSize}&after=...", times) with { Items = PageSize };
         }
