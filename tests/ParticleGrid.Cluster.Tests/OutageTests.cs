@@ -49,6 +49,19 @@ public sealed class OutageTests(TinyModels models, ITestOutputHelper output) : I
         return (host, ports[1]);
     }
 
+    /// <summary>
+    /// An instrument token made in the data directory's store before the host starts, as an admin makes one: what an Orleans
+    /// client process (ingest/watch --cluster) presents in PARTICLEGRID_TOKEN. The store is the host's, so it survives restarts.
+    /// </summary>
+    private static async Task<IReadOnlyDictionary<string, string>> ClientEnvironmentAsync(string dataDirectory)
+    {
+        Directory.CreateDirectory(dataDirectory);
+        using var store = SqlParticleStore.Sqlite(Path.Combine(dataDirectory, "particles.db"));
+        await store.EnsureCreatedAsync();
+        string token = (await ParticleGrid.Host.Auth.AccessTokens.CreateAsync(store, "instrument", "outage test instrument")).Token;
+        return new Dictionary<string, string> { ["PARTICLEGRID_TOKEN"] = token };
+    }
+
     private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan limit, string what)
     {
         for (var deadline = DateTime.UtcNow + limit; !await condition(); await Task.Delay(50))
@@ -73,12 +86,13 @@ public sealed class OutageTests(TinyModels models, ITestOutputHelper output) : I
         WriteGoodImages(run, 480, 7000);
         using var store = SqlParticleStore.Sqlite(Path.Combine(data, "particles.db"));
         const string runId = "MFI-1:sample-kill";
+        var client = await ClientEnvironmentAsync(data);
 
         var (host, gateway) = await StartHostProcessAsync(data);
         string[] arguments = ["ingest", run, "--lot", "LOT-KILL", "--instrument", "MFI-1", "--cluster", $"127.0.0.1:{gateway}", "--retry-for", "5s"];
         CliResult interrupted;
         using (host)
-        using (var ingest = new CliProcess(_work.Path, arguments))
+        using (var ingest = new CliProcess(CliProcess.Program, client, _work.Path, arguments))
         {
             await WaitUntilAsync(async () => (await store.CountRunAsync(runId)).Recorded > 0 || ingest.HasExited, TimeSpan.FromMinutes(3), "particles are recorded");
             host.Kill();   // SIGKILL: no drain, no goodbye to the client
@@ -99,7 +113,7 @@ public sealed class OutageTests(TinyModels models, ITestOutputHelper output) : I
         using (again)
         {
             arguments[^3] = $"127.0.0.1:{againGateway}";
-            var rerun = CliProcess.Run(_work.Path, arguments);
+            var rerun = CliProcess.Run(_work.Path, client, arguments);
             Assert.True(rerun.ExitCode == 0, rerun.ToString());
             Assert.Contains($"({480 - recorded} now, {recorded} already recorded before)", rerun.Output);
         }
@@ -114,9 +128,10 @@ public sealed class OutageTests(TinyModels models, ITestOutputHelper output) : I
         WriteGoodImages(Path.Combine(exports, "run-a"), 24, 100);
         File.WriteAllText(Path.Combine(exports, "run-a", "run.json"), """{"lot":"LOT-WO","instrument":"FC-W","volumeMl":0.5,"umPerPixel":0.7}""");
         int[] ports = RunningHost.FreePorts(3);
+        var client = await ClientEnvironmentAsync(data);
         var (host, gateway) = await StartHostProcessAsync(data, ports);
         using var store = SqlParticleStore.Sqlite(Path.Combine(data, "particles.db"));
-        using var watch = new CliProcess(_work.Path, "watch", exports, "--settle-seconds", "0", "--retry-for", "5s", "--cluster", $"127.0.0.1:{gateway}");
+        using var watch = new CliProcess(CliProcess.Program, client, _work.Path, "watch", exports, "--settle-seconds", "0", "--retry-for", "5s", "--cluster", $"127.0.0.1:{gateway}");
         using (host)
         {
             await WaitUntilAsync(async () => (await store.CountRunAsync("FC-W:run-a")).Recorded == 24 || watch.HasExited, TimeSpan.FromMinutes(2), "run-a is recorded");
@@ -175,7 +190,7 @@ public sealed class OutageTests(TinyModels models, ITestOutputHelper output) : I
         await using var host = await RunningHost.StartAsync(o => o.DataDirectory = data);
         await TestClusters.ActivateAsync(host.Grains, models.Directories);
         string[] arguments = ["ingest", run, "--lot", "LOT-OLD", "--instrument", "FC-OLD", "--um-per-pixel", "0.7", "--cluster", $"127.0.0.1:{host.GatewayPort}"];
-        Assert.Equal(0, CliProcess.Run(_work.Path, arguments).ExitCode);
+        Assert.Equal(0, CliProcess.Run(_work.Path, host.ClientEnvironment, arguments).ExitCode);
 
         // The ledger as the old run grain left it after a worker outage: 15 particles failed "for good" with the outage's
         // cause, counted in the lot's tallies as such (a rebuild makes the tallies match those rows).
@@ -194,15 +209,15 @@ public sealed class OutageTests(TinyModels models, ITestOutputHelper output) : I
         await store.CheckAggregatesAsync(rewrite: true);
         Assert.Equal(15, (await store.CountRunAsync(runId)).Failed);
 
-        var plain = CliProcess.Run(_work.Path, arguments);          // without the flag nothing is sent: they are recorded
+        var plain = CliProcess.Run(_work.Path, host.ClientEnvironment, arguments);          // without the flag nothing is sent: they are recorded
         Assert.Contains("(0 now, 40 already recorded before)", plain.Output);
-        var repaired = CliProcess.Run(_work.Path, [.. arguments, "--retry-failed"]);
+        var repaired = CliProcess.Run(_work.Path, host.ClientEnvironment, [.. arguments, "--retry-failed"]);
         Assert.True(repaired.ExitCode == 0, repaired.ToString());
         Assert.Contains("15 particles recorded as failed by an outage were removed", repaired.Error);
         Assert.Contains("(15 now, 25 already recorded before)", repaired.Output);
         await AssertRecordedExactlyAsync(store, runId, 40);
 
-        var again = CliProcess.Run(_work.Path, [.. arguments, "--retry-failed"]);   // once: nothing left to repair
+        var again = CliProcess.Run(_work.Path, host.ClientEnvironment, [.. arguments, "--retry-failed"]);   // once: nothing left to repair
         Assert.Contains("no particle of the run was recorded as failed by an outage", again.Error);
         Assert.Contains("(0 now, 40 already recorded before)", again.Output);
     }
@@ -215,19 +230,25 @@ public sealed class OutageTests(TinyModels models, ITestOutputHelper output) : I
         var direct = new NpgsqlConnectionStringBuilder(database.ConnectionString);
         await using var proxy = new TcpProxy(direct.Host!, direct.Port);
         var throughProxy = new NpgsqlConnectionStringBuilder(database.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, Timeout = 5 }.ToString();
+        // A cluster-mode host as a site runs one: mutual TLS with the site's CA, and the ingest client with a client
+        // certificate of the site and an instrument token.
+        using var site = new TestCertificateAuthority(_work.Path, "site");
         await using var host = await RunningHost.StartAsync(o =>
         {
             o.Mode = HostingMode.Cluster;
             o.PostgresConnectionString = throughProxy;
             o.AdvertisedIpAddress = "127.0.0.1";
             o.Worker.MaxBatchSize = 8;
+            o.Tls = site.Silo("gateway-worker");
         });
+        var client = new Dictionary<string, string>(host.ClientEnvironment);
+        foreach (var (name, value) in TestCertificateAuthority.Variables(site.Client("ingest-pc"))) client[name] = value;
         await TestClusters.ActivateAsync(host.Grains, models.Directories);
         string run = Path.Combine(_work.Path, "sample-pg");
         WriteGoodImages(run, 480, 8000);
         const string runId = "FC-PG:sample-pg";
 
-        using var ingest = new CliProcess(_work.Path, "ingest", run, "--lot", "LOT-PG-OUT", "--instrument", "FC-PG", "--cluster", $"127.0.0.1:{host.GatewayPort}",
+        using var ingest = new CliProcess(CliProcess.Program, client, _work.Path, "ingest", run, "--lot", "LOT-PG-OUT", "--instrument", "FC-PG", "--cluster", $"127.0.0.1:{host.GatewayPort}",
             "--retry-for", "2m");
         async Task<long> RecordedAsync() => await database.CountAsync($"SELECT COUNT(*) FROM particles WHERE run_id = '{runId}'");
         await WaitUntilAsync(async () => await RecordedAsync() > 0 || ingest.HasExited, TimeSpan.FromMinutes(3), "particles are recorded");
@@ -258,11 +279,12 @@ public sealed class OutageTests(TinyModels models, ITestOutputHelper output) : I
         string run = Path.Combine(_work.Path, "sample-full");
         WriteGoodImages(run, 480, 9000);
         const string runId = "FC-FULL:sample-full";
+        var client = await ClientEnvironmentAsync(data);
         var (host, gateway) = await StartHostProcessAsync(data);
         using (host)
         {
             using var store = SqlParticleStore.Sqlite(Path.Combine(data, "particles.db"));
-            using var ingest = new CliProcess(_work.Path, "ingest", run, "--lot", "LOT-FULL", "--instrument", "FC-FULL", "--cluster", $"127.0.0.1:{gateway}",
+            using var ingest = new CliProcess(CliProcess.Program, client, _work.Path, "ingest", run, "--lot", "LOT-FULL", "--instrument", "FC-FULL", "--cluster", $"127.0.0.1:{gateway}",
                 "--retry-for", "3m");
             await WaitUntilAsync(async () => (await store.CountRunAsync(runId)).Recorded > 0 || ingest.HasExited, TimeSpan.FromMinutes(3), "particles are recorded");
 
@@ -296,6 +318,8 @@ public sealed class OutageTests(TinyModels models, ITestOutputHelper output) : I
         Prerequisite.PostgreSQL.SkipIfMissing();
         await using var database = await TemporaryPostgresDatabase.CreateAsync();
         string clusterId = "outage-" + Guid.NewGuid().ToString("N")[..8];
+        // Two silos of a site as it runs them: each with its own silo certificate of the site's CA (mutual TLS).
+        using var site = new TestCertificateAuthority(_work.Path, "site");
         await using var gateway = await RunningHost.StartAsync(o =>
         {
             o.Mode = HostingMode.Cluster;
@@ -303,9 +327,10 @@ public sealed class OutageTests(TinyModels models, ITestOutputHelper output) : I
             o.Roles = "gateway";
             o.ClusterId = clusterId;
             o.AdvertisedIpAddress = "127.0.0.1";
+            o.Tls = site.Silo("gateway");
         });
         int[] ports = RunningHost.FreePorts(3);
-        using var worker = CliProcess.WithEnvironment(new Dictionary<string, string>
+        using var worker = CliProcess.WithEnvironment(new Dictionary<string, string>(TestCertificateAuthority.Variables(site.Silo("worker")))
         {
             ["PARTICLEGRID__CLUSTERID"] = clusterId,
             ["PARTICLEGRID__ADVERTISEDIPADDRESS"] = "127.0.0.1",

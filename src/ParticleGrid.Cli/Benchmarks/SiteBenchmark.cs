@@ -97,7 +97,7 @@ public static class SiteBenchmark
         var lotList = await requests.LotListAsync(options.Samples, cancellation);
         var profileSmall = await requests.ProfileAsync(smallLot, options.ParticlesPerLot, options.Samples, cancellation);
         var profileBig = await requests.ProfileAsync(BigLot, options.BigLotParticles, options.Samples, cancellation);
-        var page = await requests.ParticlePagesAsync(BigLot, options.Samples, cancellation);
+        var page = await requests.ParticlePagesAsync(BigLot, options.BigLotParticles, options.Samples, cancellation);
         var export = await requests.ExportAsync(BigLot, server, cancellation);
         double querySeconds = clock.Elapsed.TotalSeconds;
         bool ranThroughout = !client.HasExited;
@@ -247,16 +247,24 @@ public static class SiteBenchmark
             return Figures($"GET /lots/{lot}/export.json", times) with { LotParticles = counted };
         }
 
-        /// <summary>Pages of the big lot one after another, each from the last one's <c>next</c> cursor (keyset, not offset).</summary>
-        public async Task<RequestFigures> ParticlePagesAsync(string lot, int samples, CancellationToken cancellation)
+        /// <summary>
+        /// Pages of the big lot one after another, each from the last one's <c>next</c> cursor (keyset, not offset); once
+        /// the lot's <paramref name="particles"/> have all been paged through, from its first page again, so a small lot
+        /// and many samples never ask past its end.
+        /// </summary>
+        public async Task<RequestFigures> ParticlePagesAsync(string lot, long particles, int samples, CancellationToken cancellation)
         {
             string? next = null;
+            long seen = 0;
             var times = await TimeAsync(samples, async () =>
             {
                 string path = $"/lots/{lot}/particles?limit={PageSize}" + (next is null ? "" : $"&after={Uri.EscapeDataString(next)}");
                 using var page = JsonDocument.Parse(await GetAsync(path, cancellation));
                 next = page.RootElement.TryGetProperty("next", out var cursor) && cursor.ValueKind == JsonValueKind.String ? cursor.GetString() : null;
-                if (page.RootElement.GetProperty("particles").GetArrayLength() == 0) throw new InvalidOperationException($"{path} answered an empty page");
+                int items = page.RootElement.GetProperty("particles").GetArrayLength();
+                if (items == 0) throw new InvalidOperationException($"{path} answered an empty page ({seen} of the lot's {particles} particles paged so far)");
+                seen += items;
+                if (seen >= particles || next is null) (next, seen) = (null, 0);
             });
             return Figures($"GET /lots/{lot}/particles?limit={PageSize}&after=...", times) with { Items = PageSize };
         }
@@ -474,8 +482,18 @@ public static class SiteBenchmark
             string url = $"http://127.0.0.1:{ports[2]}";
             List<string> arguments = ["serve", "--data-dir", data, "--urls", url, "--silo-port", $"{ports[0]}", "--gateway-port", $"{ports[1]}",
                 "--models", string.Join(',', models)];
-            if (postgres is not null) arguments.AddRange(["--mode", "Cluster", "--roles", "gateway,worker", "--postgres", postgres]);
-            var process = MeasuredProcess.Start(arguments, environment: null);
+            Dictionary<string, string>? environment = null;
+            if (postgres is not null)
+            {
+                arguments.AddRange(["--mode", "Cluster", "--roles", "gateway,worker", "--postgres", postgres]);
+                // Cluster mode refuses to start without mutual TLS. This host is one silo on the bench's machine, measured
+                // over HTTP (no Orleans client, no other silo connects), on a throwaway database of synthetic lots that is
+                // dropped at the end: the insecure setting is given to this child process only, and the host logs that it
+                // is insecure. Its silo and gateway ports do listen on every address while the bench runs; run the bench
+                // on a machine whose network you trust, as the warning says.
+                environment = new Dictionary<string, string> { ["PARTICLEGRID__TLS__INSECURE"] = "true" };
+            }
+            var process = MeasuredProcess.Start(arguments, environment);
             var server = new ServerProcess(process, url);
             say($"starting the host (particlegrid serve, process {process.Id}) on {url} ...");
             // serve prints its HTTP line once the model set is registered and active: then ingest can classify.

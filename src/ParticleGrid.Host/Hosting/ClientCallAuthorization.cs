@@ -1,7 +1,9 @@
 using Microsoft.Extensions.Logging;
 using Orleans.Runtime;
 using ParticleGrid.Abstractions;
+using ParticleGrid.Grains.Runs;
 using ParticleGrid.Host.Auth;
+using ParticleGrid.Storage;
 
 namespace ParticleGrid.Host.Hosting;
 
@@ -19,7 +21,7 @@ namespace ParticleGrid.Host.Hosting;
 /// certificates only (<see cref="ParticleGridSilo"/>). docs/security.md says what this does not cover: a holder of a
 /// site client certificate who rewrites the Orleans client to forge the sender (the gateway does not check it).
 /// </remarks>
-internal sealed class ClientCallAuthorization(TokenLookup tokens, ILogger<ClientCallAuthorization> logger) : IIncomingGrainCallFilter
+internal sealed class ClientCallAuthorization(TokenLookup tokens, RunOptions runs, ILogger<ClientCallAuthorization> logger) : IIncomingGrainCallFilter
 {
     /// <summary>The in-process client of a silo (Orleans' HostedClient: "hosted-" and the silo's address).</summary>
     private const string HostedClientPrefix = "hosted-";
@@ -39,7 +41,20 @@ internal sealed class ClientCallAuthorization(TokenLookup tokens, ILogger<Client
                 throw new UnauthorizedAccessException($"{call}: an Orleans client must present a token (PARTICLEGRID_TOKEN; particlegrid token create --role instrument)");
             }
             // The same lookup as HTTP's: an expired or revoked token is refused here too, within its few seconds of memory.
-            var check = await tokens.CheckAsync(token, CancellationToken.None);
+            TokenCheck check;
+            try
+            {
+                check = await tokens.CheckAsync(token, CancellationToken.None);
+            }
+            catch (Exception e) when (StoreOutages.IsOutage(e))
+            {
+                // The store that holds the tokens is down or full (a PostgreSQL outage outlives the lookup's memory of the
+                // token): "not now", as the run grain answers a batch it cannot record, so ingest --cluster waits through the
+                // outage. The store's own exception would not reach the client at all: Orleans has no codec for it.
+                logger.LogWarning("Could not check the token of {Call} from Orleans client {Client}: {Why}", call, source, StoreOutages.Describe(e));
+                throw new RunPausedException($"{call}: the site cannot check the token now: the token store cannot be used: {StoreOutages.Describe(e)}; " +
+                                             "nothing was done; send it again", (int)runs.RetryAfter.TotalMilliseconds);
+            }
             if (check.Token is not { } found)
             {
                 logger.LogWarning("Refused {Call} from Orleans client {Client}: {Refusal}", call, source, check.Refusal);
@@ -71,6 +86,8 @@ public static class ClientCallRoles
         [(typeof(IInstrumentRunGrain), nameof(IInstrumentRunGrain.Unrecorded))] = Ingest,
         [(typeof(IInstrumentRunGrain), nameof(IInstrumentRunGrain.ReportRejections))] = Ingest,
         [(typeof(IInstrumentRunGrain), nameof(IInstrumentRunGrain.Complete))] = Ingest,
+        // POST /runs/{run}/retry-failed (ingest --retry-failed): the ingest policy too, so ingest --cluster can repair a run it sends.
+        [(typeof(IInstrumentRunGrain), nameof(IInstrumentRunGrain.RetryInfrastructureFailures))] = Ingest,
         // A run's lot is described when the run starts (POST /runs with containerVolumeMl).
         [(typeof(ILotGrain), nameof(ILotGrain.Describe))] = Ingest,
         // GET /runs/{run}, GET /lots/{lot}, GET /workers: the read policy.

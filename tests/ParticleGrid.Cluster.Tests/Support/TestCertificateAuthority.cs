@@ -60,6 +60,17 @@ public sealed class TestCertificateAuthority : IDisposable
 
     public TlsSettings Settings(string pfx) => new() { CertificatePath = pfx, CertificatePassword = Password, CaCertificatePath = CertificatePath };
 
+    /// <summary>
+    /// These settings as the PARTICLEGRID__TLS__* variables a particlegrid process reads: a silo's for serve, a client's
+    /// for ingest/watch --cluster.
+    /// </summary>
+    public static Dictionary<string, string> Variables(TlsSettings tls) => new()
+    {
+        ["PARTICLEGRID__TLS__CERTIFICATEPATH"] = tls.CertificatePath!,
+        ["PARTICLEGRID__TLS__CERTIFICATEPASSWORD"] = tls.CertificatePassword!,
+        ["PARTICLEGRID__TLS__CACERTIFICATEPATH"] = tls.CaCertificatePath!,
+    };
+
     public static X509Certificate2 Load(string pfx) => X509CertificateLoader.LoadPkcs12FromFile(pfx, Password);
 
     public void Dispose() => _authority.Dispose();
