@@ -89,7 +89,7 @@ public sealed class LotAggregateTests : IAsyncLifetime
     {
         using (var store = await OpenAsync(backend, new VerdictPolicy()))
         {
-            // 2 of 10 particles unknown: 20 %, over the default 10 %.
+            // 2 of 10 particles unknown: 20 %, over the default 15 %.
             await store.SaveLotAsync(new LotRecord("LOT-C", 1, "mAb-9"));
             await store.SaveRunAsync(new RunRecord("run-c", "LOT-C", "FC-1", 1, null, T0));
             await store.AppendAsync([.. Enumerable.Range(0, 10).Select(i => Particle("LOT-C", "run-c", $"p{i}", i < 2 ? "unknown" : "protein", ecd: 5))]);

@@ -11,6 +11,9 @@ public sealed class AppearanceReference
     /// <summary>Added to each covariance's diagonal: a class whose images all share one value must not make it singular.</summary>
     const double Ridge = 1e-3;
 
+    /// <summary>Training images a class needs for a covariance of its own (else it borrows the pooled one).</summary>
+    public const int OwnCovarianceImages = 10;
+
     readonly double[] means, precisions; // [class x 3], [class x 3 x 3]
 
     public AppearanceReference(double[] means, double[] precisions, double logMean, double logSpread)
@@ -30,24 +33,51 @@ public sealed class AppearanceReference
     public double LogSpread { get; }
 
     /// <summary>Fits the class Gaussians on training descriptors and the standardisation on validation descriptors.</summary>
+    /// <remarks>
+    /// A class with fewer than <see cref="OwnCovarianceImages"/> training images borrows the classes' pooled within-class
+    /// covariance (a handful of images cannot estimate three variances and their correlations); a class with none has no
+    /// Gaussian. Small training sets (a test's few images per class) still get a reference.
+    /// </remarks>
     public static AppearanceReference Fit(IReadOnlyList<float[]> train, IReadOnlyList<int> trainLabels, int classCount,
         IReadOnlyList<float[]> validation)
     {
         const int d = ParticleAppearance.Dimensions;
-        var means = new double[classCount * d];
-        var precisions = new double[classCount * d * d];
-        for (int cls = 0; cls < classCount; cls++)
+        var classes = Enumerable.Range(0, classCount)
+            .Select(cls => Enumerable.Range(0, train.Count).Where(i => trainLabels[i] == cls).Select(i => train[i]).ToList())
+            .Where(members => members.Count > 0).ToList();
+        if (classes.Count == 0) throw new ArgumentException("no training images to fit the appearance on");
+
+        double[] Mean(List<float[]> members) => [.. Enumerable.Range(0, d).Select(a => members.Average(m => (double)m[a]))];
+        double[] Scatter(List<float[]> members, double[] mean)
         {
-            var members = Enumerable.Range(0, train.Count).Where(i => trainLabels[i] == cls).Select(i => train[i]).ToList();
-            if (members.Count < 2) throw new ArgumentException($"class {cls} has {members.Count} training images; its appearance needs at least 2");
-            var covariance = new double[d * d];
-            for (int a = 0; a < d; a++) means[cls * d + a] = members.Average(m => (double)m[a]);
+            var scatter = new double[d * d];
             foreach (var m in members)
                 for (int a = 0; a < d; a++)
                     for (int b = 0; b < d; b++)
-                        covariance[a * d + b] += (m[a] - means[cls * d + a]) * (m[b] - means[cls * d + b]) / (members.Count - 1);
+                        scatter[a * d + b] += (m[a] - mean[a]) * (m[b] - mean[b]);
+            return scatter;
+        }
+        var classMeans = classes.Select(Mean).ToList();
+        var pooled = new double[d * d];
+        int freedom = 0;
+        for (int c = 0; c < classes.Count; c++)
+        {
+            var scatter = Scatter(classes[c], classMeans[c]);
+            for (int i = 0; i < pooled.Length; i++) pooled[i] += scatter[i];
+            freedom += classes[c].Count - 1;
+        }
+        for (int i = 0; i < pooled.Length; i++) pooled[i] = freedom > 0 ? pooled[i] / freedom : (i % (d + 1) == 0 ? 1 : 0);
+
+        var means = new double[classes.Count * d];
+        var precisions = new double[classes.Count * d * d];
+        for (int c = 0; c < classes.Count; c++)
+        {
+            classMeans[c].CopyTo(means, c * d);
+            double[] covariance = classes[c].Count >= OwnCovarianceImages
+                ? [.. Scatter(classes[c], classMeans[c]).Select(v => v / (classes[c].Count - 1))]
+                : [.. pooled];
             for (int a = 0; a < d; a++) covariance[a * d + a] += Ridge;
-            Invert3(covariance).CopyTo(precisions, cls * d * d);
+            Invert3(covariance).CopyTo(precisions, c * d * d);
         }
         var unstandardised = new AppearanceReference(means, precisions, 0, 1);
         var logs = validation.Select(v => Math.Log(Math.Max(unstandardised.Distance(v), 1e-12))).ToList();

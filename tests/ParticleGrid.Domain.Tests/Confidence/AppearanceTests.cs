@@ -81,4 +81,19 @@ public sealed class AppearanceTests
         Assert.Throws<InvalidDataException>(() => OutOfScopeReference.FromBytes([.. reference.ToBytes().SkipLast(8)]));
         Assert.Throws<ArgumentException>(() => reference.Score(typicalFeatures));  // it needs the image's appearance
     }
+
+    /// <summary>A test's few images per class: a class with one image borrows the pooled covariance, one with none has no Gaussian.</summary>
+    [Fact]
+    public void A_class_with_few_or_no_training_images_still_gets_a_reference()
+    {
+        var random = new Random(9);
+        float[] Around(float contrast) => [contrast + (float)random.NextDouble() * 0.2f, (float)random.NextDouble() * 0.2f, -0.8f + (float)random.NextDouble() * 0.1f];
+        var train = new List<float[]> { Around(3.5f) };
+        var labels = new List<int> { 0 };
+        for (int i = 0; i < 12; i++) { train.Add(Around(5.0f)); labels.Add(2); }
+        var reference = AppearanceReference.Fit(train, labels, classCount: 4, validation: [Around(5.0f), Around(3.5f)]);
+        Assert.Equal(2, reference.Classes);                       // classes 1 and 3 had no image
+        Assert.True(reference.Distance(Around(3.5f)) < reference.Distance([1.0f, 2.5f, 0.0f]));
+        Assert.Throws<ArgumentException>(() => AppearanceReference.Fit([], [], 4, []));
+    }
 }

@@ -147,11 +147,11 @@ public sealed class UnknownParticleTests
     [Fact]
     public void A_lot_with_more_unknown_particles_than_allowed_is_not_assessable_and_says_so()
     {
-        var policy = new VerdictPolicy(); // 10 %
-        Assert.Equal(VerdictOutcome.Pass, CompendialLimits.Judge(Facts(100, 10), policy).Outcome);
-        var verdict = CompendialLimits.Judge(Facts(100, 11), policy);
+        var policy = new VerdictPolicy(); // 15 %
+        Assert.Equal(VerdictOutcome.Pass, CompendialLimits.Judge(Facts(100, 15), policy).Outcome);
+        var verdict = CompendialLimits.Judge(Facts(100, 16), policy);
         Assert.Equal(VerdictOutcome.NotAssessable, verdict.Outcome);
-        Assert.Contains(verdict.Reasons, r => r.Contains("11 of 100") && r.Contains("MaxUnknownShare") && r.Contains("review them"));
+        Assert.Contains(verdict.Reasons, r => r.Contains("16 of 100") && r.Contains("MaxUnknownShare") && r.Contains("review them"));
         Assert.Throws<ArgumentException>(() => new VerdictPolicy { MaxUnknownShare = 1.5 }.Validate());
     }
 
