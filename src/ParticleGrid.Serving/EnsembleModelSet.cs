@@ -91,6 +91,10 @@ public sealed class EnsembleModelSet : IDisposable
     {
         var probabilities = new List<IReadOnlyList<float[]>>(_models.Count);
         var ratios = new List<IReadOnlyList<double?>>(_models.Count);
+        // An image's appearance depends only on its planes of one size: described once per size, whichever networks read it.
+        var appearances = new Dictionary<int, float[][]>();
+        float[][] AppearancesAt(int size) => appearances.TryGetValue(size, out var known) ? known
+            : appearances[size] = [.. images.Select(i => Domain.Confidence.ParticleAppearance.Describe(i[size], size))];
         foreach (var (member, engine, reference) in _models)
         {
             long started = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -101,7 +105,7 @@ public sealed class EnsembleModelSet : IDisposable
             int size = member.Manifest.InputSize;
             ratios.Add(reference is not null && member.Manifest.OutOfScope is { } detection
                 ? [.. outputs.Features.Select((f, i) => (double?)(reference.Score(f,
-                    reference.Appearance is null ? [] : Domain.Confidence.ParticleAppearance.Describe(images[i][size], size)) / detection.Threshold))]
+                    reference.Appearance is null ? [] : AppearancesAt(size)[i]) / detection.Threshold))]
                 : [.. outputs.Features.Select(_ => (double?)null)]);
         }
         return new EnsembleOutputs(probabilities, ratios);

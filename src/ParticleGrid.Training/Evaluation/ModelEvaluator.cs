@@ -66,6 +66,10 @@ public static class ModelEvaluator
         var sizes = models.Select(m => m.Manifest.InputSize).Distinct().ToList();
         var planesBySize = sizes.ToDictionary(size => size, size => InputBatches.LoadPlanes(paths, size, loading, cancellation));
         var unknownPlanesBySize = sizes.ToDictionary(size => size, size => InputBatches.LoadPlanes(unknownPaths, size, null, cancellation));
+        // Each image's appearance (for references that score it), described once per size, whichever models read it.
+        var appearances = new Dictionary<(int Size, bool Unknown), float[][]>();
+        float[][] AppearancesAt(int size, bool unknown) => appearances.TryGetValue((size, unknown), out var known) ? known
+            : appearances[(size, unknown)] = [.. (unknown ? unknownPlanesBySize : planesBySize)[size].Select(p => ParticleAppearance.Describe(p, size))];
 
         var perModel = new List<IReadOnlyList<float[]>>();
         var rawPerModel = new List<IReadOnlyList<float[]>>();
@@ -87,10 +91,9 @@ public static class ModelEvaluator
             {
                 int size = model.Manifest.InputSize;
                 var unknownFeatures = unknownPaths.Count == 0 ? [] : runner.Outputs(unknownPlanesBySize[size]).Features;
-                // The image's own appearance, when the reference scores it too (layout 3), from the same planes.
-                float[] AppearanceOf(float[] planes) => reference.Appearance is null ? [] : ParticleAppearance.Describe(planes, size);
-                ratios = ([.. outputs.Features.Zip(planesBySize[size], (f, p) => reference.Score(f, AppearanceOf(p)) / detection.Threshold)],
-                          [.. unknownFeatures.Zip(unknownPlanesBySize[size], (f, p) => reference.Score(f, AppearanceOf(p)) / detection.Threshold)]);
+                float[] AppearanceOf(int image, bool unknown) => reference.Appearance is null ? [] : AppearancesAt(size, unknown)[image];
+                ratios = ([.. outputs.Features.Select((f, i) => reference.Score(f, AppearanceOf(i, unknown: false)) / detection.Threshold)],
+                          [.. unknownFeatures.Select((f, i) => reference.Score(f, AppearanceOf(i, unknown: true)) / detection.Threshold)]);
             }
             ratiosPerModel.Add(ratios);
             scores.Add(new ModelScore(name, model.Manifest.Version, model.Manifest.Architecture,
