@@ -80,10 +80,8 @@ public sealed class AppearanceReference
             Invert3(covariance).CopyTo(precisions, c * d * d);
         }
         var unstandardised = new AppearanceReference(means, precisions, 0, 1);
-        var logs = validation.Select(v => Math.Log(Math.Max(unstandardised.Distance(v), 1e-12))).ToList();
-        double mean = logs.Count == 0 ? 0 : logs.Average();
-        double spread = logs.Count < 2 ? 1 : Math.Sqrt(logs.Sum(l => (l - mean) * (l - mean)) / (logs.Count - 1));
-        return new AppearanceReference(means, precisions, mean, spread > 1e-9 ? spread : 1);
+        var (mean, spread) = LogDistances.Of(validation.Select(v => unstandardised.Distance(v)));
+        return new AppearanceReference(means, precisions, mean, spread);
     }
 
     /// <summary>The squared Mahalanobis distance of one image's descriptors to the nearest class.</summary>
@@ -106,7 +104,7 @@ public sealed class AppearanceReference
     }
 
     /// <summary>How many spreads the log distance lies above its in-scope validation mean.</summary>
-    public double Standardised(ReadOnlySpan<float> appearance) => (Math.Log(Math.Max(Distance(appearance), 1e-12)) - LogMean) / LogSpread;
+    public double Standardised(ReadOnlySpan<float> appearance) => LogDistances.Standardised(Distance(appearance), LogMean, LogSpread);
 
     public void Write(BinaryWriter writer)
     {

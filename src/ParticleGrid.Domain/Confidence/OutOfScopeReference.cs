@@ -36,8 +36,7 @@ public sealed class OutOfScopeReference
             : throw new ArgumentOutOfRangeException(nameof(LogSpread), LogSpread, "must be positive");
 
         /// <summary>How many spreads this stage's ln(distance) lies above its in-scope mean.</summary>
-        public double Standardised(ReadOnlySpan<float> features) =>
-            (Math.Log(Math.Max(Gaussians.Score(features), 1e-12)) - LogMean) / LogSpread;
+        public double Standardised(ReadOnlySpan<float> features) => LogDistances.Standardised(Gaussians.Score(features), LogMean, LogSpread);
     }
 
     public OutOfScopeReference(IReadOnlyList<Stage> stages, AppearanceReference? appearance = null)
@@ -73,11 +72,8 @@ public sealed class OutOfScopeReference
         foreach (var stage in gaussians)
         {
             int at = offset, width = stage.FeatureDimensions;
-            var logs = validationFeatures.Select(f => Math.Log(Math.Max(stage.Score(f.AsSpan(at, width)), 1e-12))).ToList();
-            double mean = logs.Count == 0 ? 0 : logs.Average();
-            double spread = logs.Count < 2 ? 1 : Math.Sqrt(logs.Sum(l => (l - mean) * (l - mean)) / (logs.Count - 1));
-            // All validation images at one distance (a degenerate, tiny split): no spread to standardise by.
-            result.Add(new Stage(width, stage, mean, spread > 1e-9 ? spread : 1));
+            var (mean, spread) = LogDistances.Of(validationFeatures.Select(f => stage.Score(f.AsSpan(at, width))));
+            result.Add(new Stage(width, stage, mean, spread));
             offset += width;
         }
         return new OutOfScopeReference(result, appearance);
