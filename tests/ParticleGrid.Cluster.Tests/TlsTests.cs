@@ -113,6 +113,40 @@ public sealed class TlsTests(TinyModels models) : IDisposable
             Assert.Single(await operations.Grains.GetGrain<IModelRegistryGrain>(ModelRegistryKeys.Site).List());
     }
 
+    /// <summary>
+    /// Whether a call is a client's is decided by the connection it came on: a holder of the site's client certificate who
+    /// rewrites the sender in its messages (to a silo's own in-process client, which carries no token, or to a grain) is
+    /// hung up on at the gateway, and nothing it sent is done. The same client without the rewrite meets the token check.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData("a silo's own client")]
+    [InlineData("a grain")]
+    public async Task A_client_that_names_another_sender_in_its_messages_is_hung_up_on(string posingAs)
+    {
+        Prerequisite.PostgreSQL.SkipIfMissing();
+        using var site = new TestCertificateAuthority(_folder.Path, "site");
+        await using var cluster = await SiteCluster.StartAsync(site);
+        int siloPort = ((ParticleGridOptions)cluster.Gateway.App.Services.GetService(typeof(ParticleGridOptions))!).SiloPort;
+        var sender = posingAs == "a grain"
+            ? GrainId.Create("lot", "LOT-ANY")
+            : GrainId.Create("sys.client", $"hosted-S127.0.0.1:{siloPort}:1");
+
+        await using var client = await ForgingClient.ConnectAsync(cluster.Gateway.GatewayPort, cluster.ClusterId, site.Client("rewritten-pc"));
+        // Honest first: the connection works, and a call with no token is refused by the token check.
+        var honest = await Assert.ThrowsAnyAsync<Exception>(() =>
+            client.Grains.GetGrain<IInstrumentRunGrain>("FC-7:honest").Start(new RunDescriptor("LOT-FORGED", "FC-7", 0.5)));
+        Assert.Contains("must present a token", honest.Message);
+
+        // Posing as another sender, with no token: before the gateway read senders, this call ran as the silo's own.
+        client.ForgeAs = sender;
+        await Assert.ThrowsAnyAsync<Exception>(() =>
+            client.Grains.GetGrain<IInstrumentRunGrain>("FC-7:forged").Start(new RunDescriptor("LOT-FORGED", "FC-7", 0.5)));
+        await Assert.ThrowsAnyAsync<Exception>(() => client.Grains.GetGrain<IModelRegistryGrain>(ModelRegistryKeys.Site).Register(models.Directories));
+
+        Assert.Equal(RunState.Unknown, (await cluster.Gateway.Grains.GetGrain<IInstrumentRunGrain>("FC-7:forged").GetStatus()).State);
+        Assert.Empty(await cluster.Gateway.Grains.GetGrain<IModelRegistryGrain>(ModelRegistryKeys.Site).List());
+    }
+
     [Fact]
     public void Missing_or_unreadable_certificates_and_nothing_to_trust_stop_the_silo_with_one_clear_line()
     {

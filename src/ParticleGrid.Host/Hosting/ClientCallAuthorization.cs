@@ -14,12 +14,11 @@ namespace ParticleGrid.Host.Hosting;
 /// calls made inside a silo's own process (its HTTP handlers, which check the bearer token first; its start-up), pass.
 /// </summary>
 /// <remarks>
-/// Whether a call is a client's is read from the message's sender, which Orleans sets from the connection: a client's
-/// runtime sends as its client id, and a silo's in-process callers as its "hosted-" client. The token is only the
-/// credential; nothing the caller puts in the request context can make a call count as a silo's. What keeps strangers
-/// from sending at all is the connection: mutual TLS with the site's certificates, the silo port open to silo
-/// certificates only (<see cref="ParticleGridSilo"/>). docs/security.md says what this does not cover: a holder of a
-/// site client certificate who rewrites the Orleans client to forge the sender (the gateway does not check it).
+/// Whether a call is a client's is read from the message's sender, and the connection stands behind that sender: a client
+/// connection may send only as a client (<see cref="GatewaySenderCheck"/> hangs up on one that names a grain or a silo's
+/// "hosted-" client), and only silos reach the silo port (mutual TLS with silo certificates, <see cref="ParticleGridSilo"/>).
+/// So a client id that is not a silo's hosted one means the call came in on a client connection. The token is only the
+/// credential; nothing the caller puts in the request context or its messages can make a call count as a silo's.
 /// </remarks>
 internal sealed class ClientCallAuthorization(TokenLookup tokens, RunOptions runs, ILogger<ClientCallAuthorization> logger) : IIncomingGrainCallFilter
 {

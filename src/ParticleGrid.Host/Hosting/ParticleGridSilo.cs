@@ -111,6 +111,9 @@ public static class ParticleGridSilo
         services.TryAddSingleton<Auth.TokenLookup>();
         silo.AddIncomingGrainCallFilter<ClientCallAuthorization>();
         if (configureClustering && options.Tls.Enabled) UseSiteTls(silo, SiteCertificate.Load(options.Tls, PeerRole.Silo));
+        // After TLS (its middleware is added first, so it reads the plain messages): a client connection may send only as a
+        // client, which is what lets ClientCallAuthorization tell a client's call from a silo's by its sender.
+        silo.Configure<SiloConnectionOptions>(connections => connections.ConfigureGatewayInboundConnection(connection => connection.UseGatewaySenderCheck()));
         return silo;
     }
 
