@@ -355,9 +355,10 @@ static class OnnxRoute
                     var graph = OnnxNetworkGraphs.Write(network, RawWeights(folder), size, manifest.Classes.Count);
                     string path = Path.Combine(options.Work, "onnx", $"{network}-{size}.onnx");
                     Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                    File.WriteAllBytes(path, OnnxNetworkGraphs.Serialize(graph));
+                    byte[] bytes = OnnxNetworkGraphs.Serialize(graph);
+                    File.WriteAllBytes(path, bytes);
                     graphs.Add(Path.GetRelativePath(options.Work, path));
-                    INetworkEngine engine = new OnnxRuntimeEngine(new OnnxGraphCache.Graph(path, null, FromCache: false), size, manifest.Classes.Count,
+                    INetworkEngine engine = new OnnxRuntimeEngine(new OnnxGraphCache.Graph(path, bytes, FromCache: false), size, manifest.Classes.Count,
                         (int)OnnxNetworkGraphs.FeatureWidth(network), manifest.Normalization.ToChannelNormalization(), "cpu", options.Threads, maxBatch);
                     engines.Add(engine);
                     var p = engine.Probabilities(inputs);

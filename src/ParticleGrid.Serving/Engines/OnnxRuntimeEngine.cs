@@ -34,7 +34,7 @@ public sealed class OnnxRuntimeEngine : INetworkEngine
     readonly string[] inputNames = [OnnxNetworkGraphs.InputName];
     readonly string[] outputNames = [OnnxNetworkGraphs.LogitsName, OnnxNetworkGraphs.FeaturesName];
 
-    /// <param name="graph">The graph: a <c>.onnx</c> file, or its bytes.</param>
+    /// <param name="graph">The graph's bytes, as checked against their hash (never reopened by path).</param>
     /// <param name="device"><c>cpu</c>, or <c>cuda:N</c> (needs this build's CUDA execution provider).</param>
     /// <param name="threads">CPU threads a batch runs on; 0 uses every core.</param>
     /// <exception cref="OnnxRuntimeException">ONNX Runtime refused the graph or the device.</exception>
@@ -52,7 +52,7 @@ public sealed class OnnxRuntimeEngine : INetworkEngine
         bool onCpu = device == "cpu";
         slices = onCpu ? (threads > 0 ? threads : Environment.ProcessorCount) : 1;
         using var options = SessionOptionsFor(device);
-        session = graph.Path is { } path ? new InferenceSession(path, options) : new InferenceSession(graph.Bytes!, options);
+        session = new InferenceSession(graph.Bytes, options);
         input = new float[maxBatch * 3 * inputSize * inputSize];
         logits = new float[maxBatch * classCount];
         features = new float[maxBatch * featureWidth];

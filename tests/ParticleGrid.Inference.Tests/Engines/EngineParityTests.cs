@@ -123,7 +123,15 @@ public sealed class EngineParityTests(ITestOutputHelper output)
         byte[] foreign = OnnxGraphCache.Export(otherFolder);
         using (var impostor = InferenceEngines.Load(otherFolder, selection, threads: 2))
             Assert.NotEqual(first[0], impostor.Probabilities(images)[0]);
+        // The graph that was checked is the graph that runs: the engine is made from the bytes that were hashed, so a file
+        // swapped right after the check (the window a path would leave open) changes nothing.
+        var checkedGraph = OnnxGraphCache.Read(modelFolder, manifest);
+        Assert.True(checkedGraph.FromCache);
         File.WriteAllBytes(cached, foreign);
+        using (INetworkEngine engine = new OnnxRuntimeEngine(checkedGraph, manifest.InputSize, manifest.Classes.Count,
+                   (int)OnnxNetworkGraphs.FeatureWidth(manifest.Architecture), manifest.Normalization.ToChannelNormalization(), "cpu", threads: 2))
+            Assert.Equal(first[0], engine.Probabilities(images)[0]);
+
         using (var engine = InferenceEngines.Load(modelFolder, selection, threads: 2))
             Assert.Equal(first[0], engine.Probabilities(images)[0]);
         Assert.NotEqual(foreign, File.ReadAllBytes(cached));

@@ -16,11 +16,14 @@ namespace ParticleGrid.Serving.Engines.Onnx;
 /// SHA-256 (changed weights are refused, as loading them would be), and the graph against the SHA-256 written beside
 /// it (<c>.onnx.sha256</c>) when it was made; a graph without one, or that no longer matches it, is written again
 /// from the weights. So a graph that was damaged, or replaced by someone who could write the cache folder, is not run.
+/// The graph is read once into memory, and those bytes are both hashed and given to ONNX Runtime: opening the file by
+/// path after checking it would leave a window in which the file could be swapped (a transient copy of the graph, about
+/// the size of the weights, while the session is made, is the price).
 /// </remarks>
 public static class OnnxGraphCache
 {
-    /// <summary>A graph: a file when one could be written (ONNX Runtime reads it without a managed copy), else its bytes.</summary>
-    public sealed record Graph(string? Path, byte[]? Bytes, bool FromCache);
+    /// <summary>A graph's bytes (the ones checked), where it is cached (null: nowhere could be written), and whether it came from there.</summary>
+    public sealed record Graph(string? Path, byte[] Bytes, bool FromCache);
 
     public static string FileName(ModelManifest manifest) =>
         $"{manifest.WeightsSha256[..16]}-{manifest.InputSize}px-{OnnxNetworkGraphs.GraphFormat.Replace('/', '-')}.onnx";
@@ -47,13 +50,13 @@ public static class OnnxGraphCache
         if (!rewrite)
         {
             foreach (var path in locations)
-                if (File.Exists(path) && MatchesItsHash(path)) return new Graph(path, Bytes: null, FromCache: true);
+                if (File.Exists(path) && ReadIfItMatchesItsHash(path) is { } cached) return new Graph(path, cached, FromCache: true);
         }
 
         byte[] bytes = Export(directory);
         foreach (var path in locations)
         {
-            if (TryWrite(path, bytes)) return new Graph(path, Bytes: null, FromCache: false);
+            if (TryWrite(path, bytes)) return new Graph(path, bytes, FromCache: false);
         }
         return new Graph(Path: null, bytes, FromCache: false);
     }
@@ -77,17 +80,19 @@ public static class OnnxGraphCache
             throw new ModelDirectoryException($"{weights}: SHA-256 {actual[..12]}… does not match the manifest's {manifest.WeightsSha256[..12]}…; the weights were changed or damaged");
     }
 
-    /// <summary>True when the graph's SHA-256 is the one written beside it; false when that file is missing, unreadable or differs.</summary>
-    static bool MatchesItsHash(string path)
+    /// <summary>The graph's bytes when their SHA-256 is the one written beside it; null when that file is missing, unreadable or differs.</summary>
+    static byte[]? ReadIfItMatchesItsHash(string path)
     {
         try
         {
             string expected = File.ReadAllText(HashFile(path)).Trim();
-            return string.Equals(ModelFolder.Sha256Of(path), expected, StringComparison.OrdinalIgnoreCase);
+            byte[] bytes = File.ReadAllBytes(path);
+            return string.Equals(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)), expected, StringComparison.OrdinalIgnoreCase)
+                ? bytes : null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return false;
+            return null;
         }
     }
 
