@@ -64,6 +64,7 @@ public sealed class HttpFuzzTests(TinyModels models, ITestOutputHelper output) :
             ["PARTICLEGRID__RUNS__MAXSTOREDREJECTIONS"] = $"{MaxStoredRejections}",
             ["PARTICLEGRID__LIMITS__MAXCONCURRENTBATCHESPERRUN"] = "1",
             ["PARTICLEGRID__LIMITS__MAXBATCHESINFLIGHT"] = "2",
+            ["PARTICLEGRID__LIMITS__MAXBATCHBYTESINFLIGHT"] = $"{MaxBatchBytes + MaxBatchBytes / 2}",
         }, _data.Path, "serve", "--data-dir", _data.Path, "--urls", $"http://127.0.0.1:{ports[0]}", "--silo-port", $"{ports[1]}",
             "--gateway-port", $"{ports[2]}", "--metrics-port", $"{ports[3]}", "--models", string.Join(',', models.Directories));
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{ports[0]}"), Timeout = TimeSpan.FromSeconds(60) };
@@ -180,17 +181,30 @@ public sealed class HttpFuzzTests(TinyModels models, ITestOutputHelper output) :
         Assert.Equal(HttpStatusCode.OK, doneA.StatusCode);
         Assert.Equal(HttpStatusCode.Conflict, doneB.StatusCode);   // admitted, then refused by the run: fuzz-4 was never started
         await AssertAppendedAsync(http, "after-the-gate", Particle("good-3", png, ecd));   // places are given back
+
+        // So are the bytes of bodies in flight (here 3 MiB): an upload declaring 1.8 MiB, paused half way, holds them, so
+        // another run's batch declaring 1.8 MiB gets 503 with the reason, while a small one is still admitted.
+        string PaddedBatch(long bytes) => $"{{\"particles\": [], \"padding\": \"{new string('x', (int)bytes - 40)}\"}}";
+        var releaseC = new TaskCompletionSource();
+        var slowC = http.PostAsync("/runs/fuzz-1/batches/slow-c", new PausedContent(PaddedBatch(MaxBatchBytes * 9 / 10), releaseC.Task));
+        await AssertBusyAsync(http, "/runs/fuzz-5/batches/large", HttpStatusCode.ServiceUnavailable, "MiB of batch bodies already", PaddedBatch(MaxBatchBytes * 9 / 10));
+        var small = await http.PostAsync("/runs/fuzz-6/batches/small", Json("{\"particles\": []}"));
+        Assert.Equal(HttpStatusCode.BadRequest, small.StatusCode);   // admitted (and empty)
+        releaseC.SetResult();
+        Assert.Equal(HttpStatusCode.BadRequest, (await slowC).StatusCode);
+        var afterwards = await http.PostAsync("/runs/fuzz-5/batches/large", Json(PaddedBatch(MaxBatchBytes * 9 / 10)));
+        Assert.Equal(HttpStatusCode.BadRequest, afterwards.StatusCode);   // its bytes were given back
     }
 
     /// <summary>
-    /// Sends an empty batch to <paramref name="path"/> until it is refused with <paramref name="status"/> (an empty batch
+    /// Sends an empty batch (or <paramref name="body"/>, which holds no particles either) to <paramref name="path"/> until it is refused with <paramref name="status"/> (an empty batch
     /// that is admitted changes nothing: 400), which happens once the paused upload before it has been admitted.
     /// </summary>
-    private async Task AssertBusyAsync(HttpClient http, string path, HttpStatusCode status, string reason)
+    private async Task AssertBusyAsync(HttpClient http, string path, HttpStatusCode status, string reason, string body = "{\"particles\": []}")
     {
         for (var deadline = DateTime.UtcNow.AddSeconds(20); ; await Task.Delay(50))
         {
-            var response = await http.PostAsync(path, Json("{\"particles\": []}"));
+            var response = await http.PostAsync(path, Json(body));
             string text = await response.Content.ReadAsStringAsync();
             if (response.StatusCode == status)
             {

@@ -3,25 +3,39 @@ using Microsoft.AspNetCore.Http;
 namespace ParticleGrid.Host.Api;
 
 /// <summary>
-/// Admits particle batches to the gateway: at most <c>perRun</c> of one run and <c>inAll</c> of all runs at once. A
-/// batch beyond either is refused at once rather than queued, so a refused request holds no body and no thread;
-/// the answer says when to try again (429 for one run sending too many at once, 503 when the gateway is full). The
-/// table holds only runs with a batch in flight, so it is never larger than <c>inAll</c> entries.
+/// Admits particle batches to the gateway: at most <c>perRun</c> of one run and <c>inAll</c> of all runs at once, and
+/// bodies of at most <c>bytesInAll</c> together (each counted at its declared length; a body that declares none at the
+/// largest a batch may be). A batch beyond any of these is refused at once rather than queued, so a refused request
+/// holds no body and no thread; the answer says when to try again (429 for one run sending too many at once, 503 when
+/// the gateway is full). The byte budget is at least one batch's limit (RequestLimits.Validate), so a batch is always
+/// admitted when none is in flight. The table holds only runs with a batch in flight, so it is never larger than <c>inAll</c>
+/// entries.
 /// </summary>
-internal sealed class BatchGate(int perRun, int inAll)
+internal sealed class BatchGate(int perRun, int inAll, long bytesInAll, long maxBatchBytes)
 {
     private readonly Dictionary<string, int> _inFlight = new(StringComparer.Ordinal);
     private int _total;
+    private long _bytes;
 
     /// <summary>A lease to dispose when the batch is done, or null and the answer to give the caller.</summary>
-    public IDisposable? TryEnter(string run, out IResult? refusal)
+    /// <param name="declaredBytes">The request's Content-Length; null when it sends none (chunked).</param>
+    public IDisposable? TryEnter(string run, long? declaredBytes, out IResult? refusal)
     {
+        // A body longer than a batch may be is refused by the size limit when read; it holds no more than that.
+        long bytes = Math.Min(declaredBytes ?? maxBatchBytes, maxBatchBytes);
         lock (_inFlight)
         {
             if (_total >= inAll)
             {
                 refusal = Busy(StatusCodes.Status503ServiceUnavailable,
                     $"the gateway is working on {inAll} batches already (ParticleGrid:Limits:MaxBatchesInFlight); try again in a second");
+                return null;
+            }
+            if (_bytes + bytes > bytesInAll)
+            {
+                refusal = Busy(StatusCodes.Status503ServiceUnavailable,
+                    $"the gateway holds {_bytes / (1024.0 * 1024):0.#} MiB of batch bodies already and this one declares {bytes / (1024.0 * 1024):0.#} MiB " +
+                    $"(ParticleGrid:Limits:MaxBatchBytesInFlight, {bytesInAll / (1024.0 * 1024):0.#} MiB); try again in a second");
                 return null;
             }
             int ofRun = _inFlight.GetValueOrDefault(run);
@@ -33,16 +47,18 @@ internal sealed class BatchGate(int perRun, int inAll)
             }
             _inFlight[run] = ofRun + 1;
             _total++;
+            _bytes += bytes;
         }
         refusal = null;
-        return new Lease(this, run);
+        return new Lease(this, run, bytes);
     }
 
-    private void Leave(string run)
+    private void Leave(string run, long bytes)
     {
         lock (_inFlight)
         {
             _total--;
+            _bytes -= bytes;
             if (_inFlight[run] == 1) _inFlight.Remove(run);
             else _inFlight[run]--;
         }
@@ -60,13 +76,13 @@ internal sealed class BatchGate(int perRun, int inAll)
         }
     }
 
-    private sealed class Lease(BatchGate gate, string run) : IDisposable
+    private sealed class Lease(BatchGate gate, string run, long bytes) : IDisposable
     {
         private int _disposed;
 
         public void Dispose()
         {
-            if (Interlocked.Exchange(ref _disposed, 1) == 0) gate.Leave(run);
+            if (Interlocked.Exchange(ref _disposed, 1) == 0) gate.Leave(run, bytes);
         }
     }
 }

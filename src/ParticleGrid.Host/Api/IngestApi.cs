@@ -78,12 +78,12 @@ public static class IngestApi
             return Results.Ok(new StartRunResponse(status, SizeWarnings.ForRunWithoutCalibration(request.MicrometresPerPixel) is { } w ? [w] : []));
         }));
 
-        var gate = new BatchGate(limits.MaxConcurrentBatchesPerRun, limits.MaxBatchesInFlight);
+        var gate = new BatchGate(limits.MaxConcurrentBatchesPerRun, limits.MaxBatchesInFlight, limits.MaxBatchBytesInFlight, limits.MaxBatchBytes);
         runs.MapPost("/{run}/batches/{batch}", async (string run, string batch, HttpContext http, IGrainFactory grains) =>
         {
             // Admitted before the body is read: a refused batch costs no memory, and the gateway holds at most
-            // MaxBatchesInFlight bodies at once, whoever sends them.
-            using var admitted = gate.TryEnter(run, out var refusal);
+            // MaxBatchesInFlight bodies and MaxBatchBytesInFlight of them at once, whoever sends them.
+            using var admitted = gate.TryEnter(run, http.Request.ContentLength, out var refusal);
             if (admitted is null) return refusal!;
             return await Guarded(async () =>
             {

@@ -163,11 +163,17 @@ public sealed class RequestLimits
     /// <summary>The most batches of one run the gateway works on at once: 4 (`ingest --site` sends 4); beyond, 429 with Retry-After.</summary>
     public int MaxConcurrentBatchesPerRun { get; set; } = 4;
 
-    /// <summary>
-    /// The most batches one gateway works on at once, all runs together: 16; beyond, 503 with Retry-After. With
-    /// <see cref="MaxBatchBytes"/> this bounds what batch bodies can hold in memory (16 x 64 MiB of JSON at worst).
-    /// </summary>
+    /// <summary>The most batches one gateway works on at once, all runs together: 16; beyond, 503 with Retry-After.</summary>
     public int MaxBatchesInFlight { get; set; } = 16;
+
+    /// <summary>
+    /// The most bytes of batch bodies one gateway works on at once, each counted at its declared length (one without a
+    /// Content-Length at <see cref="MaxBatchBytes"/>): 256 MiB; beyond, 503 with Retry-After. A body's parsed images take
+    /// about three times its length (base64 text, then bytes), so this keeps a gateway's batches under about 800 MB
+    /// where 16 bodies of 64 MiB would need about 3 GB. Instruments' batches (32 particles, a few hundred KB) never
+    /// meet it.
+    /// </summary>
+    public long MaxBatchBytesInFlight { get; set; } = 256L * 1024 * 1024;
 
     public void Validate()
     {
@@ -175,6 +181,7 @@ public sealed class RequestLimits
         if (MaxBatchBytes < MaxBodyBytes) throw new ArgumentException($"Limits:MaxBatchBytes {MaxBatchBytes} must be at least Limits:MaxBodyBytes ({MaxBodyBytes})");
         if (MaxParticlesPerBatch < 1) throw new ArgumentException("Limits:MaxParticlesPerBatch must be at least 1");
         if (MaxPixelsPerImage < 1) throw new ArgumentException("Limits:MaxPixelsPerImage must be at least 1");
+        if (MaxBatchBytesInFlight < MaxBatchBytes) throw new ArgumentException($"Limits:MaxBatchBytesInFlight {MaxBatchBytesInFlight} must be at least Limits:MaxBatchBytes ({MaxBatchBytes})");
         if (MaxConcurrentBatchesPerRun < 1 || MaxBatchesInFlight < MaxConcurrentBatchesPerRun)
             throw new ArgumentException($"Limits:MaxConcurrentBatchesPerRun ({MaxConcurrentBatchesPerRun}) must be at least 1 and at most Limits:MaxBatchesInFlight ({MaxBatchesInFlight})");
     }
