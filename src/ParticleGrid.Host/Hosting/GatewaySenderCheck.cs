@@ -62,6 +62,8 @@ internal static class GatewaySenderCheck
         {
             connection.Transport = client;
             await checkedInput.Reader.CompleteAsync();
+            // Orleans is done with the connection; a pump still waiting for the client's next bytes stops now.
+            client.Input.CancelPendingRead();
             await pump;
         }
     }
