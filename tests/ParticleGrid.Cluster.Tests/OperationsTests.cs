@@ -94,6 +94,16 @@ public sealed class OperationsTests(TinyModels models, OperationsHost operations
         Assert.True(uids.Contains(uid), $"{at}: datasource uid '{uid}' is neither 'prometheus' nor a datasource variable ({string.Join(", ", uids)})");
     }
 
+    /// <summary>Orleans' label names as the host exports them again (OrleansMetricsInBaseUnits): what promtool asks for.</summary>
+    [Theory]
+    [InlineData("ConnectionDirection", "connection_direction")]
+    [InlineData("MessageDirection", "message_direction")]
+    [InlineData("state_name", "state_name")]
+    [InlineData("HTTPStatus", "http_status")]
+    [InlineData("Silo", "silo")]
+    public void Orleans_label_names_are_exported_in_snake_case(string label, string exported) =>
+        Assert.Equal(exported, ParticleGrid.Host.Hosting.OrleansMetricsInBaseUnits.ToSnakeCase(label));
+
     [Theory]
     [InlineData("histogram_quantile(0.9, sum by (le, instance) (rate(a_bucket{instance=~\"$instance\", x=\"by (y)\"}[$__rate_interval])))", "a_bucket")]
     [InlineData("sum(rate(a_total[5m])) by (job) / on (instance) group_left (version) b_info offset 1h", "a_total b_info")]

@@ -57,9 +57,10 @@ public sealed class BearerTokenHandler(IOptionsMonitor<AuthenticationSchemeOptio
         }
         catch (Exception e) when (StoreOutages.IsOutage(e))
         {
-            // Not the client's failure, so not counted against its address. The exception goes to the log only: this
-            // caller is not identified yet, and a driver's message can name the database's host and user.
-            Logger.LogWarning(e, "Could not check a bearer token: the token store cannot be used: {Cause}", StoreOutages.Cause(e));
+            // Not the client's failure, so not counted against its address. The driver's message goes to the log only:
+            // this caller is not identified yet, and it can name the database's host and user. One line, no stack: an
+            // outage logs this for every request that comes meanwhile (ClientCallAuthorization logs the same way).
+            Logger.LogWarning("Could not check a bearer token: the token store cannot be used: {Why}", StoreOutages.Describe(e));
             _storeOutage = StoreOutages.Cause(e);
             return AuthenticateResult.Fail("the token store cannot be used now");
         }
