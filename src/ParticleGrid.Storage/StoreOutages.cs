@@ -27,8 +27,14 @@ public static class StoreOutages
     };
 
     /// <summary>Why the store cannot be written, in a user's words: a full disk is said as such.</summary>
-    public static string Describe(Exception e) => e is SqliteException sqlite && (sqlite.SqliteErrorCode & 0xFF) == SqliteFull
+    public static string Describe(Exception e) => $"{Cause(e)} ({e.Message.Trim()})";
+
+    /// <summary>
+    /// <see cref="Describe"/> without the exception's text, for answers to callers who have not been identified yet (a
+    /// token check): a driver's message can name hosts, users and paths.
+    /// </summary>
+    public static string Cause(Exception e) => e is SqliteException sqlite && (sqlite.SqliteErrorCode & 0xFF) == SqliteFull
         || e is IOException { HResult: 28 or unchecked((int)0x80070070) }
-        ? $"its disk is full ({e.Message.Trim()})"
-        : $"it is not reachable ({e.Message.Trim()})";
+        ? "its disk is full"
+        : "it is not reachable";
 }

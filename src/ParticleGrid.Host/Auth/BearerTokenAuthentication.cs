@@ -20,16 +20,19 @@ namespace ParticleGrid.Host.Auth;
 /// reason; a known token without the endpoint's role: 403. A client (remote address) whose tokens failed
 /// <see cref="FailedAttempts.Allowed"/> times within a minute gets 429 with Retry-After, whatever token it sends, until
 /// the minute is over: guessing tokens is slowed to a few a minute, and a gateway under such a flood does not ask
-/// the store about each guess.
+/// the store about each guess. When the store that holds the tokens cannot be used (PostgreSQL down, a token not
+/// remembered), the request is answered 503 with Retry-After and one line, as an Orleans client's call is
+/// (<see cref="Hosting.ClientCallAuthorization"/>): the caller did nothing wrong and should send it again.
 /// </summary>
 public sealed class BearerTokenHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder,
-    TokenLookup tokens, FailedAttempts failures) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    TokenLookup tokens, FailedAttempts failures, Grains.Runs.RunOptions runs) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "Bearer";
 
     // What HandleAuthenticateAsync found, for the challenge that answers the request.
     private TimeSpan? _throttledFor;
     private string? _refusal;
+    private string? _storeOutage;
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -47,7 +50,20 @@ public sealed class BearerTokenHandler(IOptionsMonitor<AuthenticationSchemeOptio
             _refusal = "use 'Authorization: Bearer <token>'";
             return AuthenticateResult.Fail(_refusal);
         }
-        var check = await tokens.CheckAsync(header["Bearer ".Length..].Trim(), Context.RequestAborted);
+        TokenCheck check;
+        try
+        {
+            check = await tokens.CheckAsync(header["Bearer ".Length..].Trim(), Context.RequestAborted);
+        }
+        catch (Exception e) when (StoreOutages.IsOutage(e))
+        {
+            // Not the client's failure, so not counted against its address. The driver's message goes to the log only:
+            // this caller is not identified yet, and it can name the database's host and user. One line, no stack: an
+            // outage logs this for every request that comes meanwhile (ClientCallAuthorization logs the same way).
+            Logger.LogWarning("Could not check a bearer token: the token store cannot be used: {Why}", StoreOutages.Describe(e));
+            _storeOutage = StoreOutages.Cause(e);
+            return AuthenticateResult.Fail("the token store cannot be used now");
+        }
         if (check.Token is not { } token)
         {
             failures.Count(client);
@@ -60,6 +76,14 @@ public sealed class BearerTokenHandler(IOptionsMonitor<AuthenticationSchemeOptio
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
+        if (_storeOutage is { } cause)
+        {
+            int seconds = Math.Max(1, (int)Math.Ceiling(runs.RetryAfter.TotalSeconds));
+            Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await Response.WriteAsJsonAsync(new { error = $"the site cannot check the token now: the token store cannot be used: {cause}; nothing was done; send it again in {seconds} s" });
+            return;
+        }
         if (_throttledFor is { } wait)
         {
             int seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));

@@ -37,8 +37,11 @@ public static class ParticleGridHost
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));
         builder.Services.AddParticleGridAccessControl();
         builder.Services.AddOpenApi();
+        builder.Services.AddSingleton<OrleansMetricsInBaseUnits>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<OrleansMetricsInBaseUnits>());
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(Grains.ParticleGridMetrics.MeterName, "Microsoft.Orleans", "System.Runtime", "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
+            .AddMeter(Grains.ParticleGridMetrics.MeterName, "Microsoft.Orleans", OrleansMetricsInBaseUnits.MeterName, "System.Runtime",
+                "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
             .AddPromtoolCleanViews()
             .AddPrometheusExporter());
         builder.WebHost.ConfigureKestrel(kestrel =>

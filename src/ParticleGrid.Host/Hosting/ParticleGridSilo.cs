@@ -220,7 +220,9 @@ internal sealed class SiloStartup(
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            readiness.Set($"cannot load the active model set yet: {e.Message}");
+            // /health/ready shows the reason to anyone (it is anonymous), so the exception's text, which can name paths
+            // and hosts, goes to the log only (the retries below log it every second).
+            readiness.Set("cannot load the active model set yet (the host's log says why)");
             if (logFailure) logger.LogWarning("Worker warm-up: {Reason}; retrying", e.Message);
             return false;
         }
