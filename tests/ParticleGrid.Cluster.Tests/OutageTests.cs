@@ -352,7 +352,10 @@ public sealed class OutageTests(TinyModels models, ITestOutputHelper output) : I
         using var listed = JsonDocument.Parse(body);
         var dead = Assert.Single(listed.RootElement.EnumerateArray());
         Assert.False(dead.GetProperty("reachable").GetBoolean());
-        Assert.Contains("Unable to connect", dead.GetProperty("problem").GetString());
+        // Either is the truth about a killed silo: its port refuses (Unable to connect), or, on a busy machine, the 3 s
+        // the gateway gives each worker pass first.
+        string problem = dead.GetProperty("problem").GetString()!;
+        Assert.True(problem.Contains("Unable to connect") || problem.Contains("no answer within"), problem);
         Assert.DoesNotContain("\n", dead.GetProperty("problem").GetString());
     }
 
