@@ -22,6 +22,7 @@ public sealed class StoreOutageHttpTests : IDisposable
     [SkippableFact]
     public async Task A_token_check_and_health_ready_answer_503_with_a_short_reason_while_the_store_is_down_and_recover_after()
     {
+        Prerequisite.PostgreSQL.SkipIfMissing();
         await using var database = await TemporaryPostgresDatabase.CreateAsync();
         var direct = new NpgsqlConnectionStringBuilder(database.ConnectionString);
         await using var proxy = new TcpProxy(direct.Host!, direct.Port);
