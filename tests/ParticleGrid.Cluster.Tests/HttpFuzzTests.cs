@@ -183,11 +183,19 @@ public sealed class HttpFuzzTests(TinyModels models, ITestOutputHelper output) :
         await AssertAppendedAsync(http, "after-the-gate", Particle("good-3", png, ecd));   // places are given back
 
         // So are the bytes of bodies in flight (here 3 MiB): an upload declaring 1.8 MiB, paused half way, holds them, so
-        // another run's batch declaring 1.8 MiB gets 503 with the reason, while a small one is still admitted.
+        // another run's batch declaring 1.8 MiB gets 503 with the reason, while a small one is still admitted. The large
+        // one is sent only once the paused one holds its place (a batch of its run is refused): sent before, it could
+        // take the bytes first while its own body is read, and the paused one would be the one refused.
         string PaddedBatch(long bytes) => $"{{\"particles\": [], \"padding\": \"{new string('x', (int)bytes - 40)}\"}}";
         var releaseC = new TaskCompletionSource();
         var slowC = http.PostAsync("/runs/fuzz-1/batches/slow-c", new PausedContent(PaddedBatch(MaxBatchBytes * 9 / 10), releaseC.Task));
-        await AssertBusyAsync(http, "/runs/fuzz-5/batches/large", HttpStatusCode.ServiceUnavailable, "MiB of batch bodies already", PaddedBatch(MaxBatchBytes * 9 / 10));
+        await AssertBusyAsync(http, "/runs/fuzz-1/batches/probe", HttpStatusCode.TooManyRequests, "batches in flight already");
+        var large = await http.PostAsync("/runs/fuzz-5/batches/large", Json(PaddedBatch(MaxBatchBytes * 9 / 10)));
+        string largeText = await large.Content.ReadAsStringAsync();
+        output.WriteLine($"POST /runs/fuzz-5/batches/large ({MaxBatchBytes * 9 / 10:N0} bytes) while 1.8 MiB are in flight: {(int)large.StatusCode} {largeText}");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, large.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(1), large.Headers.RetryAfter?.Delta);
+        Assert.Contains("MiB of batch bodies already", largeText);
         var small = await http.PostAsync("/runs/fuzz-6/batches/small", Json("{\"particles\": []}"));
         Assert.Equal(HttpStatusCode.BadRequest, small.StatusCode);   // admitted (and empty)
         releaseC.SetResult();
@@ -197,14 +205,14 @@ public sealed class HttpFuzzTests(TinyModels models, ITestOutputHelper output) :
     }
 
     /// <summary>
-    /// Sends an empty batch (or <paramref name="body"/>, which holds no particles either) to <paramref name="path"/> until it is refused with <paramref name="status"/> (an empty batch
+    /// Sends an empty batch to <paramref name="path"/> until it is refused with <paramref name="status"/> (an empty batch
     /// that is admitted changes nothing: 400), which happens once the paused upload before it has been admitted.
     /// </summary>
-    private async Task AssertBusyAsync(HttpClient http, string path, HttpStatusCode status, string reason, string body = "{\"particles\": []}")
+    private async Task AssertBusyAsync(HttpClient http, string path, HttpStatusCode status, string reason)
     {
         for (var deadline = DateTime.UtcNow.AddSeconds(20); ; await Task.Delay(50))
         {
-            var response = await http.PostAsync(path, Json(body));
+            var response = await http.PostAsync(path, Json("{\"particles\": []}"));
             string text = await response.Content.ReadAsStringAsync();
             if (response.StatusCode == status)
             {
