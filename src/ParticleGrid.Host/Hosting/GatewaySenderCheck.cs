@@ -159,11 +159,11 @@ internal static class GatewaySenderCheck
         /// <summary>Reads the header's sender (after its flags and message id) and says why it is refused (null: a client).</summary>
         private static string? ReadSender(ReadOnlySequence<byte> header, SerializerSessionPool sessions)
         {
-            byte[] bytes = header.ToArray();
             using var session = sessions.GetSession();
             try
             {
-                var reader = Reader.Create(bytes, session);
+                // Read where the bytes lie: this runs for every message a client sends, so no copy of the header.
+                var reader = Reader.Create(header, session);
                 reader.ReadUInt32();   // the packed flags
                 reader.ReadInt64();    // the message id
                 var type = ReadIdSpan(ref reader);
@@ -175,12 +175,12 @@ internal static class GatewaySenderCheck
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                return $"a message whose sender cannot be read in its first {bytes.Length} header bytes ({e.GetType().Name})";
+                return $"a message whose sender cannot be read in its first {header.Length} header bytes ({e.GetType().Name})";
             }
         }
 
         /// <summary>An id span as Orleans writes it in a header: a length (Orleans' variable-length integer), then a hash and the bytes.</summary>
-        private static IdSpan ReadIdSpan(ref Reader<SpanReaderInput> reader)
+        private static IdSpan ReadIdSpan(ref Reader<ReadOnlySequenceInput> reader)
         {
             uint length = reader.ReadVarUInt32();
             if (length == 0) return default;
