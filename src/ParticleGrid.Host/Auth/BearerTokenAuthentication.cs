@@ -61,7 +61,7 @@ public sealed class BearerTokenHandler(IOptionsMonitor<AuthenticationSchemeOptio
             // this caller is not identified yet, and it can name the database's host and user. One line, no stack: an
             // outage logs this for every request that comes meanwhile (ClientCallAuthorization logs the same way).
             Logger.LogWarning("Could not check a bearer token: the token store cannot be used: {Why}", StoreOutages.Describe(e));
-            _storeOutage = StoreOutages.Cause(e);
+            _storeOutage = TokenLookup.CannotCheckNow(e);
             return AuthenticateResult.Fail("the token store cannot be used now");
         }
         if (check.Token is not { } token)
@@ -76,12 +76,12 @@ public sealed class BearerTokenHandler(IOptionsMonitor<AuthenticationSchemeOptio
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
-        if (_storeOutage is { } cause)
+        if (_storeOutage is { } refusal)
         {
             int seconds = Math.Max(1, (int)Math.Ceiling(runs.RetryAfter.TotalSeconds));
             Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            await Response.WriteAsJsonAsync(new { error = $"the site cannot check the token now: the token store cannot be used: {cause}; nothing was done; send it again in {seconds} s" });
+            await Response.WriteAsJsonAsync(new { error = $"{refusal} in {seconds} s" });
             return;
         }
         if (_throttledFor is { } wait)
@@ -124,6 +124,13 @@ public sealed class TokenLookup(IParticleStore store, ILogger<TokenLookup> logge
     public static readonly TimeSpan Remembered = TimeSpan.FromSeconds(4);
 
     public const int MaxRemembered = 10_000;
+
+    /// <summary>
+    /// What a caller whose token could not be checked is told, over HTTP and Orleans alike: the cause only (the caller is
+    /// not identified yet, and a driver's message can name the database's host and user), and that nothing was done.
+    /// </summary>
+    public static string CannotCheckNow(Exception storeOutage) =>
+        $"the site cannot check the token now: the token store cannot be used: {StoreOutages.Cause(storeOutage)}; nothing was done; send it again";
 
     private readonly MemoryCache _tokens = new(new MemoryCacheOptions { SizeLimit = MaxRemembered });
     private readonly MemoryCache _usesNoted = new(new MemoryCacheOptions { SizeLimit = MaxRemembered });

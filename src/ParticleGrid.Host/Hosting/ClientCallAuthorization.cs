@@ -51,9 +51,7 @@ internal sealed class ClientCallAuthorization(TokenLookup tokens, RunOptions run
                 // token): "not now", as the run grain answers a batch it cannot record, so ingest --cluster waits through the
                 // outage. The store's own exception would not reach the client at all: Orleans has no codec for it.
                 logger.LogWarning("Could not check the token of {Call} from Orleans client {Client}: {Why}", call, source, StoreOutages.Describe(e));
-                // The client is not identified yet: it is told the cause, not the driver's text (which can name hosts and users).
-                throw new RunPausedException($"{call}: the site cannot check the token now: the token store cannot be used: {StoreOutages.Cause(e)}; " +
-                                             "nothing was done; send it again", (int)runs.RetryAfter.TotalMilliseconds);
+                throw new RunPausedException($"{call}: {TokenLookup.CannotCheckNow(e)}", (int)runs.RetryAfter.TotalMilliseconds);
             }
             if (check.Token is not { } found)
             {
