@@ -229,9 +229,8 @@ public sealed class OutageTests(TinyModels models, ITestOutputHelper output) : I
     {
         Prerequisite.PostgreSQL.SkipIfMissing();
         await using var database = await TemporaryPostgresDatabase.CreateAsync();
-        var direct = new NpgsqlConnectionStringBuilder(database.ConnectionString);
-        await using var proxy = new TcpProxy(direct.Host!, direct.Port);
-        var throughProxy = new NpgsqlConnectionStringBuilder(database.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, Timeout = 5 }.ToString();
+        var (proxy, throughProxy) = TcpProxy.InFrontOf(database.ConnectionString);
+        await using var _ = proxy;
         // A cluster-mode host as a site runs one: mutual TLS with the site's CA, and the ingest client with a client
         // certificate of the site and an instrument token.
         using var site = new TestCertificateAuthority(_work.Path, "site");

@@ -24,10 +24,8 @@ public sealed class StoreOutageHttpTests : IDisposable
     {
         Prerequisite.PostgreSQL.SkipIfMissing();
         await using var database = await TemporaryPostgresDatabase.CreateAsync();
-        var direct = new NpgsqlConnectionStringBuilder(database.ConnectionString);
-        await using var proxy = new TcpProxy(direct.Host!, direct.Port);
-        // Timeout: a connection attempt through the cut proxy is refused at once; the bound is for a slower failure.
-        var throughProxy = new NpgsqlConnectionStringBuilder(database.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, Timeout = 5 }.ToString();
+        var (proxy, throughProxy) = TcpProxy.InFrontOf(database.ConnectionString);
+        await using var _ = proxy;
         using var site = new TestCertificateAuthority(_work.Path, "site");
         await using var host = await RunningHost.StartAsync(o =>
         {

@@ -26,6 +26,15 @@ public sealed class TcpProxy : IAsyncDisposable
 
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
+    /// <summary>A proxy in front of a test database's server, and the connection string that goes through it.</summary>
+    /// <remarks>Timeout: a connection attempt through the cut proxy is refused at once; the bound is for a slower failure.</remarks>
+    public static (TcpProxy Proxy, string ConnectionString) InFrontOf(string connectionString)
+    {
+        var direct = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+        var proxy = new TcpProxy(direct.Host!, direct.Port);
+        return (proxy, new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { Host = "127.0.0.1", Port = proxy.Port, Timeout = 5 }.ToString());
+    }
+
     /// <summary>Drops every connection now and refuses new ones until <see cref="Restore"/>.</summary>
     public void Cut()
     {
