@@ -187,9 +187,24 @@ public sealed class HttpFuzzTests(TinyModels models, ITestOutputHelper output) :
         // one is sent only once the paused one holds its place (a batch of its run is refused): sent before, it could
         // take the bytes first while its own body is read, and the paused one would be the one refused.
         string PaddedBatch(long bytes) => $"{{\"particles\": [], \"padding\": \"{new string('x', (int)bytes - 40)}\"}}";
+        // A probe that holds the run's one place at the moment the paused upload arrives refuses it instead (429): then the
+        // upload is sent again (this happened once in CI).
         var releaseC = new TaskCompletionSource();
-        var slowC = http.PostAsync("/runs/fuzz-1/batches/slow-c", new PausedContent(PaddedBatch(MaxBatchBytes * 9 / 10), releaseC.Task));
-        await AssertBusyAsync(http, "/runs/fuzz-1/batches/probe", HttpStatusCode.TooManyRequests, "batches in flight already");
+        Task<HttpResponseMessage> slowC;
+        for (var deadline = DateTime.UtcNow.AddSeconds(30); ; )
+        {
+            slowC = http.PostAsync("/runs/fuzz-1/batches/slow-c", new PausedContent(PaddedBatch(MaxBatchBytes * 9 / 10), releaseC.Task));
+            HttpStatusCode probed;
+            do
+            {
+                await Task.Delay(50);
+                probed = (await http.PostAsync("/runs/fuzz-1/batches/probe", Json("{\"particles\": []}"))).StatusCode;
+                Assert.True(probed is HttpStatusCode.TooManyRequests or HttpStatusCode.BadRequest, $"probe: {(int)probed}");
+            } while (probed != HttpStatusCode.TooManyRequests && !slowC.IsCompleted && DateTime.UtcNow < deadline);
+            if (probed == HttpStatusCode.TooManyRequests) break;
+            Assert.True(slowC.IsCompleted, "the paused upload never held its place");
+            Assert.Equal(HttpStatusCode.TooManyRequests, (await slowC).StatusCode);
+        }
         var large = await http.PostAsync("/runs/fuzz-5/batches/large", Json(PaddedBatch(MaxBatchBytes * 9 / 10)));
         string largeText = await large.Content.ReadAsStringAsync();
         output.WriteLine($"POST /runs/fuzz-5/batches/large ({MaxBatchBytes * 9 / 10:N0} bytes) while 1.8 MiB are in flight: {(int)large.StatusCode} {largeText}");
